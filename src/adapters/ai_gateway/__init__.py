@@ -1,0 +1,1 @@
+"""The AI Gateway: service-account tokens and its OpenAI-compatible routes."""

@@ -1,0 +1,1 @@
+"""The process's shared HTTP client and the mapping of transport failures to domain errors."""

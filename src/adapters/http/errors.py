@@ -1,0 +1,122 @@
+"""Map HTTP outcomes to the domain's error types, one place for every adapter.
+
+Vendor response bodies are never echoed: they may repeat request headers or other secrets.
+Only the status, an error code the vendor names, and what to check reach the message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import httpx
+
+from domain.errors import (
+    AuthenticationError,
+    GatewayError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
+from domain.models import ProviderName
+
+_LABELS = {
+    ProviderName.AI_GATEWAY: "AI Gateway",
+    ProviderName.OPENAI: "OpenAI",
+    ProviderName.ANTHROPIC: "Anthropic",
+    ProviderName.GEMINI: "Gemini",
+}
+
+
+def provider_label(provider: ProviderName) -> str:
+    return _LABELS[provider]
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def error_for_status(
+    provider: ProviderName,
+    response: httpx.Response,
+    *,
+    what: str,
+    model: str | None = None,
+    vendor_code: str | None = None,
+) -> GatewayError:
+    """The domain error for a non-success `response` to `what` (e.g. "chat completion")."""
+    label = provider_label(provider)
+    status = response.status_code
+    code = f" ({vendor_code})" if vendor_code else ""
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    if status == 401:
+        return AuthenticationError(
+            f"{label} rejected the credentials for {what} (HTTP 401){code}: check the API key or client id and secret",
+            provider=provider,
+        )
+    if status == 403:
+        return PermissionDeniedError(
+            f"{label} refused {what} (HTTP 403){code}: the credentials lack access"
+            + (f" to model {model!r}" if model else ""),
+            provider=provider,
+        )
+    if status == 404 and model:
+        return ModelNotFoundError(f"{label} does not offer model {model!r} (HTTP 404){code}", provider=provider)
+    if status == 429:
+        wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
+        return RateLimitedError(
+            f"{label} rate-limited {what} (HTTP 429){code}{wait}",
+            provider=provider,
+            retry_after=retry_after,
+        )
+    if 300 <= status < 400:
+        return ProviderUnavailableError(
+            f"{label} answered {what} with a redirect (HTTP {status}), which is never followed with "
+            "credentials: check the base URL",
+            provider=provider,
+        )
+    if status >= 500 or status in (404, 408, 409, 425):
+        return ProviderUnavailableError(
+            f"{label} could not answer {what} (HTTP {status}){code}",
+            provider=provider,
+            retry_after=retry_after,
+        )
+    return InvalidRequestError(f"{label} refused {what} as invalid (HTTP {status}){code}", provider=provider)
+
+
+def error_for_transport(provider: ProviderName, exc: httpx.TransportError, *, what: str) -> GatewayError:
+    """The domain error for a request that got no usable HTTP answer.
+
+    With the aiohttp transport a refused connection and a server that closes without answering
+    both surface as `ConnectTimeout`, so the message does not claim which one happened.
+    """
+    label = provider_label(provider)
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+        reason = "could not connect or the connection was closed"
+    elif isinstance(exc, httpx.ReadTimeout):
+        reason = "timed out waiting for data"
+    elif isinstance(exc, httpx.TimeoutException):
+        reason = "timed out"
+    elif isinstance(exc, httpx.UnsupportedProtocol):
+        return InvalidRequestError(f"{label} base URL is not an http(s) URL", provider=provider)
+    else:
+        reason = "the connection failed"
+    return ProviderUnavailableError(f"{label} {what} failed: {reason} ({type(exc).__name__})", provider=provider)
+
+
+def malformed(provider: ProviderName, *, what: str) -> ProviderUnavailableError:
+    return ProviderUnavailableError(f"{provider_label(provider)} sent a malformed {what}", provider=provider)

@@ -1,0 +1,1 @@
+"""What the product does: use cases, the provider registry and (soon) the fallback chain."""

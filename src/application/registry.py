@@ -1,0 +1,192 @@
+"""The provider registry: which providers a user may use, with which credentials, and the
+clients for them, reused while their credentials stay the same."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from domain.config import GatewayConfig, TierModels
+from domain.credentials import ProviderCredentials, StoredCredential
+from domain.errors import ConfigurationError, CredentialUnreadableError
+from domain.models import ProviderName
+from domain.ports.credential_store import CredentialStore
+from domain.ports.llm_provider import LLMProvider
+from domain.ports.provider_factory import ProviderFactory
+
+Source = Literal["user", "environment"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedProvider:
+    """A provider as one user would use it now: whose credentials, which models."""
+
+    provider: ProviderName
+    credentials: ProviderCredentials
+    source: Source
+    tier_models: TierModels
+    default_model: str | None
+    user_default_model: str | None
+
+
+class ProviderRegistry:
+    """Resolves providers for the environment (`user_id=None`) or for one user.
+
+    Business rules:
+    - A user's stored credential for a provider wins over the environment's, for that user only.
+    - A stored credential the user disabled makes that provider unusable for that user.
+    - A stored credential that cannot be decrypted makes it unusable, never silently replaced
+      by the environment's (the user must see that it needs reconfiguring).
+    - The environment's AI Gateway is used only when `AI_GATEWAY_ENABLED` is true.
+    - Clients (and their token caches) are shared per credential fingerprint and dropped when
+      no user resolves to that fingerprint any more; changes made by other processes are seen
+      within `revision_interval` seconds.
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        factory: ProviderFactory,
+        store: CredentialStore | None = None,
+        *,
+        revision_interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._factory = factory
+        self._store = store
+        self._revision_interval = revision_interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._clients: dict[str, LLMProvider] = {}
+        self._stored: dict[str, dict[ProviderName, StoredCredential]] = {}
+        self._stale: set[str] = set()
+        self._revision: int | None = None
+        self._revision_checked_at = float("-inf")
+
+    @property
+    def config(self) -> GatewayConfig:
+        return self._config
+
+    # The seed's interface.
+    def has_ai_gateway(self, user_id: str | None = None) -> bool:
+        return self.resolve(ProviderName.AI_GATEWAY, user_id) is not None
+
+    def get_ai_gateway_client(self, user_id: str | None = None) -> LLMProvider:
+        return self.client(self.require(ProviderName.AI_GATEWAY, user_id))
+
+    # Resolution.
+    def resolve(self, provider: ProviderName, user_id: str | None = None) -> ResolvedProvider | None:
+        """The credentials `user_id` would use for `provider`, or None if it is not usable."""
+        defaults = self._config.defaults(provider)
+        stored = self._stored_for(user_id).get(provider)
+        if stored is not None:
+            if not stored.enabled or stored.credentials is None:
+                return None
+            creds = stored.credentials
+            return ResolvedProvider(
+                provider, creds, "user", defaults.tier_models, defaults.default_model, creds.default_model
+            )
+        if defaults.usable and defaults.credentials is not None:
+            return ResolvedProvider(
+                provider, defaults.credentials, "environment", defaults.tier_models, defaults.default_model, None
+            )
+        return None
+
+    def require(self, provider: ProviderName, user_id: str | None = None) -> ResolvedProvider:
+        """Like `resolve`, but says why a provider cannot be used."""
+        resolved = self.resolve(provider, user_id)
+        if resolved is not None:
+            return resolved
+        stored = self._stored_for(user_id).get(provider)
+        if stored is not None and stored.credentials is None:
+            raise CredentialUnreadableError(
+                stored.unreadable_reason or f"stored credentials for {provider.value} need reconfiguration",
+                provider=provider,
+            )
+        if stored is not None:
+            raise ConfigurationError(f"{provider.value} is disabled in this user's settings", provider=provider)
+        raise ConfigurationError(_not_configured(provider), provider=provider)
+
+    def usable(self, user_id: str | None = None) -> list[ResolvedProvider]:
+        """The providers this user may use, in the configured priority order."""
+        found = (self.resolve(p, user_id) for p in self._config.order)
+        return [r for r in found if r is not None]
+
+    def stored(self, user_id: str) -> dict[ProviderName, StoredCredential]:
+        return dict(self._stored_for(user_id))
+
+    # Clients.
+    def client(self, resolved: ResolvedProvider) -> LLMProvider:
+        return self.client_for_credentials(resolved.credentials)
+
+    def client_for_credentials(self, credentials: ProviderCredentials) -> LLMProvider:
+        """The shared client for these exact credentials, built on first use."""
+        key = credentials.fingerprint()
+        with self._lock:
+            existing = self._clients.get(key)
+            if existing is not None:
+                return existing
+        built = self._factory.build(credentials)
+        with self._lock:
+            return self._clients.setdefault(key, built)
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop what is cached for `user_id` (after this process changed their credentials)."""
+        with self._lock:
+            self._stored.pop(user_id, None)
+            self._drop_unused_clients()
+
+    def _stored_for(self, user_id: str | None) -> dict[ProviderName, StoredCredential]:
+        if user_id is None or self._store is None:
+            return {}
+        self._check_revision()
+        with self._lock:
+            cached = self._stored.get(user_id)
+            if cached is not None and user_id not in self._stale:
+                return cached
+        loaded = {s.provider: s for s in self._store.list(user_id)}
+        with self._lock:
+            self._stored[user_id] = loaded
+            self._stale.discard(user_id)
+            self._drop_unused_clients()
+        return loaded
+
+    def _check_revision(self) -> None:
+        assert self._store is not None
+        now = self._clock()
+        if now - self._revision_checked_at < self._revision_interval:
+            return
+        revision = self._store.revision()
+        with self._lock:
+            self._revision_checked_at = now
+            if revision != self._revision:
+                # Reload each cached user when next asked for: a user whose credentials did not
+                # change keeps their clients and warm token caches.
+                self._revision = revision
+                self._stale.update(self._stored)
+
+    def _drop_unused_clients(self) -> None:
+        """Keep clients still reachable from the environment or a cached user; caller holds the lock."""
+        live = {d.credentials.fingerprint() for d in self._config.providers.values() if d.credentials}
+        for per_user in self._stored.values():
+            live.update(s.credentials.fingerprint() for s in per_user.values() if s.credentials)
+        for key in [k for k in self._clients if k not in live]:
+            del self._clients[key]
+
+
+def _not_configured(provider: ProviderName) -> str:
+    if provider is ProviderName.AI_GATEWAY:
+        return (
+            "the AI Gateway is not configured: set AI_GATEWAY_CLIENT_ID, AI_GATEWAY_CLIENT_SECRET and "
+            "AI_GATEWAY_ENABLED=true, or configure it in the user's settings"
+        )
+    env = {
+        ProviderName.OPENAI: "OPENAI_API_KEY",
+        ProviderName.ANTHROPIC: "ANTHROPIC_API_KEY",
+        ProviderName.GEMINI: "GEMINI_API_KEY",
+    }[provider]
+    return f"{provider.value} is not configured: set {env} or configure it in the user's settings"

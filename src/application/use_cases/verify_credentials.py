@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from application.registry import ProviderRegistry
+from domain.credentials import ProviderCredentials, Verification
+from domain.errors import ConfigurationError, GatewayError
+from domain.models import ModelInfo, ProviderName
+from domain.ports.credential_store import CredentialStore
+from domain.ports.provider_factory import ProviderFactory
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyRequest:
+    provider: ProviderName
+    credentials: ProviderCredentials | None = None
+    """Credentials to try without storing them; None verifies what the user or environment has."""
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    valid: bool
+    provider: ProviderName
+    models: list[ModelInfo] = field(default_factory=list)
+    error: str | None = None
+    error_kind: str | None = None
+
+
+class VerifyCredentials:
+    """Check that credentials work, as the seed defines it.
+
+    - Obtain a token (for the AI Gateway), then list models; valid only if both succeed.
+    - Given credentials are tried as they are and never stored or cached.
+    - Otherwise the user's stored credentials are checked (even when disabled), else the
+      environment's (even when `AI_GATEWAY_ENABLED` is false); the outcome is recorded on a
+      stored credential.
+    - A failure is a result (`valid=False` and a message without secrets), not an exception.
+    """
+
+    def __init__(
+        self, registry: ProviderRegistry, factory: ProviderFactory, store: CredentialStore | None = None
+    ) -> None:
+        self._registry = registry
+        self._factory = factory
+        self._store = store
+
+    async def execute(self, request: VerifyRequest) -> VerificationResult:
+        provider = request.provider
+        stored_for_user = False
+        try:
+            if request.credentials is not None:
+                client = self._factory.build(request.credentials)
+            else:
+                credentials, stored_for_user = self._credentials_to_verify(request)
+                client = self._registry.client_for_credentials(credentials)
+            models = await client.list_models()
+        except GatewayError as exc:
+            result = VerificationResult(False, provider, error=exc.message, error_kind=exc.kind)
+        else:
+            result = VerificationResult(True, provider, models=models)
+        if stored_for_user and self._store is not None and request.user_id is not None:
+            self._store.record_verification(
+                request.user_id, provider, Verification(result.valid, datetime.now(UTC), result.error)
+            )
+        return result
+
+    def _credentials_to_verify(self, request: VerifyRequest) -> tuple[ProviderCredentials, bool]:
+        if request.user_id is not None:
+            stored = self._registry.stored(request.user_id).get(request.provider)
+            if stored is not None:
+                if stored.credentials is None:
+                    self._registry.require(request.provider, request.user_id)  # raises, says why
+                else:
+                    return stored.credentials, True
+        defaults = self._registry.config.defaults(request.provider)
+        if defaults.credentials is None:
+            # Raises the registry's explanation of what to set.
+            self._registry.require(request.provider, None)
+            raise ConfigurationError(f"{request.provider.value} is not configured", provider=request.provider)
+        return defaults.credentials, False

@@ -1,0 +1,1 @@
+"""What the product is about: models, errors, ports and pure policies. Imports no framework."""

@@ -1,0 +1,56 @@
+"""The operator's configuration as the application sees it: which providers, in what order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from domain.credentials import ProviderCredentials
+from domain.models import ProviderName, Tier
+
+DEFAULT_PROVIDER_ORDER = (
+    ProviderName.AI_GATEWAY,
+    ProviderName.OPENAI,
+    ProviderName.GEMINI,
+    ProviderName.ANTHROPIC,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TierModels:
+    fast: str
+    standard: str
+    premium: str
+
+    def for_tier(self, tier: Tier) -> str:
+        return {Tier.FAST: self.fast, Tier.STANDARD: self.standard, Tier.PREMIUM: self.premium}[tier]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderDefaults:
+    """What the environment says about one provider.
+
+    `credentials` is None when the environment configures none; `enabled` is the operator's
+    switch (for the AI Gateway, `AI_GATEWAY_ENABLED`). `default_model` applies when a request
+    names neither a model nor a tier.
+    """
+
+    provider: ProviderName
+    tier_models: TierModels
+    credentials: ProviderCredentials | None = None
+    enabled: bool = True
+    default_model: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled and self.credentials is not None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    providers: Mapping[ProviderName, ProviderDefaults]
+    order: tuple[ProviderName, ...] = DEFAULT_PROVIDER_ORDER
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def defaults(self, provider: ProviderName) -> ProviderDefaults:
+        return self.providers[provider]

@@ -1,0 +1,105 @@
+"""The error taxonomy: what failed, at which provider, and whether another provider may answer.
+
+Adapters map every vendor failure to exactly one of these, so that the fallback chain decides on
+types, never on status numbers. Messages say what happened and what to check; they never carry a
+secret, and never echo a vendor's response body.
+"""
+
+from __future__ import annotations
+
+from domain.models import Attempt, ProviderName
+
+
+class GatewayError(Exception):
+    """Base of every error this product raises on purpose.
+
+    `may_fall_over` says whether another provider could answer the same request.
+    `counts_against_provider` says whether it is evidence that the provider is unhealthy.
+    """
+
+    may_fall_over: bool = True
+    counts_against_provider: bool = False
+
+    def __init__(self, message: str, *, provider: ProviderName | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.attempts: tuple[Attempt, ...] = ()
+        """The attempts made before giving up, when the error ends a generation."""
+
+    @property
+    def kind(self) -> str:
+        """A stable name for logs, JSON and the attempts record."""
+        return _KINDS.get(type(self), type(self).__name__)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class AuthenticationError(GatewayError):
+    """The provider rejected the credentials (HTTP 401, OAuth `invalid_client`...)."""
+
+
+class PermissionDeniedError(GatewayError):
+    """The credentials are valid but may not do this (HTTP 403)."""
+
+
+class RateLimitedError(GatewayError):
+    """The provider asked us to slow down (HTTP 429); `retry_after` seconds if it said."""
+
+    counts_against_provider = True
+
+    def __init__(self, message: str, *, provider: ProviderName | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after = retry_after
+
+
+class ProviderUnavailableError(GatewayError):
+    """The provider could not answer: 5xx, timeout, refused or reset connection, malformed reply."""
+
+    counts_against_provider = True
+
+    def __init__(self, message: str, *, provider: ProviderName | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after = retry_after
+
+
+class ModelNotFoundError(GatewayError):
+    """The provider does not offer the requested model."""
+
+
+class InvalidRequestError(GatewayError):
+    """The request itself is wrong; every provider would refuse it, so nothing falls over."""
+
+    may_fall_over = False
+
+
+class ConfigurationError(GatewayError):
+    """This product is configured in a way that cannot work; an operator must change it."""
+
+
+class StreamInterruptedError(GatewayError):
+    """A stream failed after content had been delivered; it cannot be retried elsewhere."""
+
+    may_fall_over = False
+
+
+class CredentialUnreadableError(GatewayError):
+    """A stored credential cannot be decrypted (key lost or value tampered with).
+
+    The user must configure that provider again; other users and providers are unaffected.
+    """
+
+
+_KINDS: dict[type[GatewayError], str] = {
+    GatewayError: "error",
+    AuthenticationError: "authentication",
+    PermissionDeniedError: "permission_denied",
+    RateLimitedError: "rate_limited",
+    ProviderUnavailableError: "unavailable",
+    ModelNotFoundError: "model_not_found",
+    InvalidRequestError: "invalid_request",
+    ConfigurationError: "configuration",
+    StreamInterruptedError: "stream_interrupted",
+    CredentialUnreadableError: "needs_reconfiguration",
+}

@@ -1,0 +1,179 @@
+"""The domain's value objects: providers, tiers, chat messages, requests, responses, models.
+
+Plain frozen dataclasses: cheap to build on the request path, and free of any framework.
+Credentials are `SecretStr` so that neither `repr` nor `str` can show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import SecretStr
+
+
+class ProviderName(StrEnum):
+    """The providers, named the same everywhere: CLI, API and database."""
+
+    AI_GATEWAY = "ai_gateway"
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    GEMINI = "gemini"
+
+
+class Tier(StrEnum):
+    """How much model a task deserves."""
+
+    FAST = "fast"
+    STANDARD = "standard"
+    PREMIUM = "premium"
+
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function call the model asked for; `arguments` is the JSON text the model wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a conversation, in the shape every vendor can be mapped to.
+
+    An assistant message may carry `tool_calls`; a `tool` message answers one of them and names
+    it with `tool_call_id`.
+    """
+
+    role: Role
+    content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A function the model may call: its name, description and JSON Schema of parameters."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """What to ask a model. `model` is a concrete model id, already resolved from any tier."""
+
+    model: str
+    messages: Sequence[ChatMessage]
+    tools: Sequence[ToolSpec] = ()
+    tool_choice: str | Mapping[str, Any] | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: Sequence[str] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Further OpenAI-style parameters, passed through to vendors that understand them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as the provider reported them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResponse:
+    """A whole answer from one provider."""
+
+    provider: ProviderName
+    model: str
+    content: str | None
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    response_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A fragment of a streamed tool call; fragments with the same `index` belong together."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDelta:
+    """One piece of a streamed answer: text, tool-call fragments, a finish reason or usage."""
+
+    content: str | None = None
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str | None = None
+
+    @property
+    def has_content(self) -> bool:
+        """Whether this delta carries something the caller will show or act on."""
+        return bool(self.content) or bool(self.tool_calls)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model a provider offers."""
+
+    id: str
+    provider: ProviderName
+    owned_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """A bearer token and the monotonic time after which it must not be used any more.
+
+    `refresh_at` is when a new one should be fetched; until `expires_at` this one may still be
+    used if fetching the new one fails.
+    """
+
+    value: SecretStr
+    expires_at: float
+    refresh_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at one provider, as the result of a generation records it."""
+
+    provider: ProviderName
+    model: str
+    outcome: str
+    """`ok`, or the error kind (`unavailable`, `rate_limited`, ...)."""
+    latency_ms: float
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """A whole answer and how it was obtained."""
+
+    response: ChatResponse
+    attempts: tuple[Attempt, ...]

@@ -1,0 +1,1 @@
+"""Pure policies: decisions with no I/O, tested with properties."""

@@ -1,0 +1,3 @@
+from entrypoints.cli.app import main
+
+main()

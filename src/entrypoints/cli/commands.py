@@ -1,0 +1,196 @@
+"""What the CLI commands do. Heavy imports happen inside functions, after `--help` is served."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from domain.models import Attempt, ChatResponse, Usage
+    from entrypoints.container import Container
+
+T = TypeVar("T")
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    """One clear line on stderr, and a non-zero exit."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def run(work: Callable[[Container], Awaitable[T]]) -> T:
+    """Build the container, run `work` on one event loop, turn domain errors into one line."""
+    from pydantic import ValidationError
+
+    from domain.errors import GatewayError
+    from entrypoints.container import Container, close
+
+    try:
+        container = Container()
+        container.settings()
+    except ValidationError as exc:
+        fail(f"invalid configuration: {_settings_problem(exc)}", code=2)
+
+    async def main() -> T:
+        try:
+            return await work(container)
+        finally:
+            await close(container)
+
+    try:
+        return asyncio.run(main())
+    except GatewayError as exc:
+        fail(exc.message)
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+
+
+def _settings_problem(exc: Any) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ())).upper() or "settings"
+    return f"{where}: {first.get('msg', 'invalid value')}"
+
+
+def print_json(document: object) -> None:
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def verify(provider: str, *, user: str | None, as_json: bool) -> None:
+    from application.use_cases.verify_credentials import VerificationResult, VerifyRequest
+    from domain.models import ProviderName
+
+    async def work(container: Container) -> VerificationResult:
+        user_id = resolve_user(container, user)
+        return await container.verify_credentials().execute(
+            VerifyRequest(provider=ProviderName(provider), user_id=user_id)
+        )
+
+    result = run(work)
+    if as_json:
+        print_json(
+            {
+                "valid": result.valid,
+                "provider": provider,
+                "models": [m.id for m in result.models],
+                "error": result.error,
+            }
+        )
+        if not result.valid:
+            raise typer.Exit(1)
+        return
+    if not result.valid:
+        fail(result.error or "verification failed")
+    typer.echo(f"OK: {provider} verified, {len(result.models)} models available")
+
+
+def models(provider: str | None, *, user: str | None, as_json: bool) -> None:
+    from application.use_cases.list_models import ListModelsRequest
+    from domain.models import ModelInfo, ProviderName
+
+    async def work(container: Container) -> list[ModelInfo]:
+        request = ListModelsRequest(
+            provider=ProviderName(provider) if provider else None, user_id=resolve_user(container, user)
+        )
+        return await container.list_models().execute(request)
+
+    found = run(work)
+    if as_json:
+        print_json([{"id": m.id, "provider": m.provider.value, "owned_by": m.owned_by} for m in found])
+        return
+    for info in found:
+        typer.echo(f"{info.provider.value}\t{info.id}")
+
+
+def generate(
+    prompt: str,
+    *,
+    tier: str | None,
+    model: str | None,
+    system: str | None,
+    user: str | None,
+    stream: bool,
+    as_json: bool,
+) -> None:
+    from application.use_cases.generate_reply import GenerateRequest
+    from domain.models import ChatMessage, ChatResponse, Generation, Tier
+
+    messages = ([ChatMessage("system", system)] if system else []) + [ChatMessage("user", prompt)]
+
+    async def work(container: Container) -> Generation:
+        request = GenerateRequest(
+            messages=messages, tier=Tier(tier) if tier else None, model=model, user_id=resolve_user(container, user)
+        )
+        use_case = container.generate_reply()
+        if not stream:
+            return await use_case.execute(request)
+        streaming = use_case.stream(request)
+        parts: list[str] = []
+        usage: Usage | None = None
+        finish: str | None = None
+        async for delta in streaming.deltas:
+            if delta.content:
+                parts.append(delta.content)
+                if not as_json:
+                    sys.stdout.write(delta.content)
+                    sys.stdout.flush()
+            usage = delta.usage or usage
+            finish = delta.finish_reason or finish
+        if not as_json:
+            sys.stdout.write("\n")
+        response = ChatResponse(
+            provider=streaming.provider,
+            model=streaming.model,
+            content="".join(parts),
+            finish_reason=finish,
+            usage=usage,
+        )
+        return Generation(response=response, attempts=())
+
+    generation = run(work)
+    if as_json:
+        print_json(generation_json(generation.response, generation.attempts))
+    elif not stream:
+        typer.echo(generation.response.content or "")
+
+
+def generation_json(response: ChatResponse, attempts: tuple[Attempt, ...]) -> dict[str, object]:
+    return {
+        "content": response.content,
+        "provider": response.provider.value,
+        "model": response.model,
+        "finish_reason": response.finish_reason,
+        "usage": usage_json(response.usage),
+        "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+        "attempts": [
+            {
+                "provider": a.provider.value,
+                "model": a.model,
+                "outcome": a.outcome,
+                "latency_ms": round(a.latency_ms, 2),
+                "error": a.error,
+            }
+            for a in attempts
+        ],
+    }
+
+
+def usage_json(usage: Usage | None) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def resolve_user(container: Container, name: str | None) -> str | None:
+    """The stored user's id for `--user NAME` (users arrive with the credential store)."""
+    if name is None:
+        return None
+    fail("--user needs the credential store, which this build does not have yet", code=2)

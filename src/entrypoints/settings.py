@@ -1,0 +1,151 @@
+"""Settings from the environment and a `.env` file in the working directory (SPEC.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
+from domain.credentials import AuthMethod, ProviderCredentials
+from domain.models import ProviderName
+
+
+class Settings(BaseSettings):
+    """Every variable keeps its documented name; secrets are `SecretStr`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # The AI Gateway, with the seed's defaults.
+    ai_gateway_client_id: SecretStr | None = None
+    ai_gateway_client_secret: SecretStr | None = None
+    ai_gateway_base_url: str = "https://ai-gateway.quantumblack.com"
+    ai_gateway_enabled: bool = False
+    ai_gateway_default_model: str = "gpt-4o"
+    ai_gateway_fast_model: str = "gpt-4o-mini"
+    ai_gateway_standard_model: str = "gpt-4o"
+    ai_gateway_premium_model: str = "gpt-4-turbo"
+    ai_gateway_auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC
+    ai_gateway_token_url: str | None = None
+    ai_gateway_scope: str | None = None
+    ai_gateway_audience: str | None = None
+    ai_gateway_openai_base_url: str | None = None
+    ai_gateway_anthropic_base_url: str | None = None
+    ai_gateway_gemini_base_url: str | None = None
+
+    # The vendors, under their SDKs' usual names.
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_fast_model: str = "gpt-4o-mini"
+    openai_standard_model: str = "gpt-4o"
+    openai_premium_model: str = "gpt-4.1"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str = "https://api.anthropic.com"
+    anthropic_fast_model: str = "claude-haiku-4-5"
+    anthropic_standard_model: str = "claude-sonnet-4-5"
+    anthropic_premium_model: str = "claude-opus-4-1"
+    gemini_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("gemini_api_key", "google_api_key")
+    )
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    gemini_fast_model: str = "gemini-2.5-flash"
+    gemini_standard_model: str = "gemini-2.5-pro"
+    gemini_premium_model: str = "gemini-2.5-pro"
+
+    # The service itself.
+    ideaforge_provider_order: str = ",".join(p.value for p in DEFAULT_PROVIDER_ORDER)
+    ideaforge_data_dir: Path = Path(".ideaforge")
+    ideaforge_database_url: str | None = None
+    ideaforge_encryption_keys: SecretStr | None = None
+    ideaforge_allow_private_base_urls: bool = False
+    ideaforge_http_connect_timeout: float = 5.0
+    ideaforge_http_read_timeout: float = 60.0
+
+    @field_validator(
+        "ai_gateway_token_url",
+        "ai_gateway_scope",
+        "ai_gateway_audience",
+        "ai_gateway_openai_base_url",
+        "ai_gateway_anthropic_base_url",
+        "ai_gateway_gemini_base_url",
+        "ideaforge_database_url",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "ai_gateway_base_url",
+        "openai_base_url",
+        "anthropic_base_url",
+        "gemini_base_url",
+        "ai_gateway_token_url",
+        "ai_gateway_openai_base_url",
+        "ai_gateway_anthropic_base_url",
+        "ai_gateway_gemini_base_url",
+    )
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("ideaforge_provider_order")
+    @classmethod
+    def _known_providers(cls, value: str) -> str:
+        names = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [n for n in names if n not in {p.value for p in ProviderName}]
+        if unknown or not names or len(set(names)) != len(names):
+            known = ", ".join(p.value for p in ProviderName)
+            raise ValueError(f"must list distinct providers among {known}")
+        return ",".join(names)
+
+    @property
+    def provider_order(self) -> tuple[ProviderName, ...]:
+        return tuple(ProviderName(n) for n in self.ideaforge_provider_order.split(","))
+
+    def gateway_config(self) -> GatewayConfig:
+        """The environment's providers, as the application sees them."""
+        gateway_credentials = None
+        if self.ai_gateway_client_id and self.ai_gateway_client_secret:
+            gateway_credentials = ProviderCredentials(
+                provider=ProviderName.AI_GATEWAY,
+                api_key=self.ai_gateway_client_id,
+                client_secret=self.ai_gateway_client_secret,
+            )
+        providers = {
+            ProviderName.AI_GATEWAY: ProviderDefaults(
+                provider=ProviderName.AI_GATEWAY,
+                tier_models=TierModels(
+                    self.ai_gateway_fast_model, self.ai_gateway_standard_model, self.ai_gateway_premium_model
+                ),
+                credentials=gateway_credentials,
+                enabled=self.ai_gateway_enabled,
+                default_model=self.ai_gateway_default_model,
+            ),
+            ProviderName.OPENAI: self._vendor(
+                ProviderName.OPENAI,
+                self.openai_api_key,
+                TierModels(self.openai_fast_model, self.openai_standard_model, self.openai_premium_model),
+            ),
+            ProviderName.ANTHROPIC: self._vendor(
+                ProviderName.ANTHROPIC,
+                self.anthropic_api_key,
+                TierModels(self.anthropic_fast_model, self.anthropic_standard_model, self.anthropic_premium_model),
+            ),
+            ProviderName.GEMINI: self._vendor(
+                ProviderName.GEMINI,
+                self.gemini_api_key,
+                TierModels(self.gemini_fast_model, self.gemini_standard_model, self.gemini_premium_model),
+            ),
+        }
+        return GatewayConfig(providers=providers, order=self.provider_order)
+
+    @staticmethod
+    def _vendor(provider: ProviderName, key: SecretStr | None, tiers: TierModels) -> ProviderDefaults:
+        credentials = ProviderCredentials(provider=provider, api_key=key) if key else None
+        return ProviderDefaults(provider=provider, tier_models=tiers, credentials=credentials)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from domain.credentials import AuthMethod
+from domain.models import ProviderName, Tier
+from entrypoints.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("AI_GATEWAY_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "IDEAFORGE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(str(tmp_path))  # no stray .env
+
+
+def test_seed_defaults() -> None:
+    s = Settings()
+    assert s.ai_gateway_base_url == "https://ai-gateway.quantumblack.com"
+    assert s.ai_gateway_enabled is False
+    assert (s.ai_gateway_default_model, s.ai_gateway_fast_model) == ("gpt-4o", "gpt-4o-mini")
+    assert (s.ai_gateway_standard_model, s.ai_gateway_premium_model) == ("gpt-4o", "gpt-4-turbo")
+    assert s.ai_gateway_auth_method is AuthMethod.CLIENT_SECRET_BASIC
+    assert s.provider_order == (
+        ProviderName.AI_GATEWAY,
+        ProviderName.OPENAI,
+        ProviderName.GEMINI,
+        ProviderName.ANTHROPIC,
+    )
+
+
+def test_gateway_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AI_GATEWAY_CLIENT_ID", "cid")
+    monkeypatch.setenv("AI_GATEWAY_CLIENT_SECRET", "canary-secret-123")
+    monkeypatch.setenv("AI_GATEWAY_ENABLED", "true")
+    monkeypatch.setenv("AI_GATEWAY_FAST_MODEL", "tiny")
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-key")
+    s = Settings()
+    config = s.gateway_config()
+    gateway = config.defaults(ProviderName.AI_GATEWAY)
+    assert gateway.usable and gateway.tier_models.for_tier(Tier.FAST) == "tiny"
+    assert config.defaults(ProviderName.GEMINI).credentials is not None
+    assert config.defaults(ProviderName.OPENAI).credentials is None
+    assert "canary-secret-123" not in repr(s) and "canary-secret-123" not in repr(config)
+
+
+def test_a_bad_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AI_GATEWAY_BASE_URL", "ftp://example")
+    with pytest.raises(ValidationError, match="http"):
+        Settings()
+
+
+@given(st.lists(st.sampled_from([p.value for p in ProviderName] + ["nope", "", " "]), max_size=6))
+def test_provider_order_accepts_distinct_known_names_only(names: list[str]) -> None:
+    raw = ",".join(names)
+    wanted = [n.strip() for n in names if n.strip()]
+    valid = (
+        bool(wanted) and all(n in {p.value for p in ProviderName} for n in wanted) and len(set(wanted)) == len(wanted)
+    )
+    try:
+        order = Settings(ideaforge_provider_order=raw).provider_order
+    except ValidationError:
+        assert not valid
+    else:
+        assert valid and [p.value for p in order] == wanted
