@@ -1,0 +1,150 @@
+"""Engines for SQLite and PostgreSQL, transactions for the stores, and migrations to head.
+
+SQLite is opened in WAL mode with a 5 s busy timeout and foreign keys on. SQLAlchemy, not the
+`sqlite3` module, emits BEGIN (the documented recipe), so reads are transactional too, and a
+write transaction starts with BEGIN IMMEDIATE: it takes the write lock up front and waits for it
+under the busy timeout instead of failing with SQLITE_BUSY when it later upgrades a read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+from domain.errors import ConfigurationError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+_WRITE = "ideaforge_write"
+# pg_advisory_xact_lock key: concurrent upgrades (several workers starting) run one at a time.
+_MIGRATION_LOCK_KEY = 0x1DEAF06E
+
+
+def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
+    """An engine for `sqlite:///PATH` (parent folder created) or a PostgreSQL URL.
+
+    `postgresql://` and `postgres://` URLs use psycopg 3. Raises `ConfigurationError` for any
+    other scheme; the message never repeats the URL, which may hold a password. Statement
+    parameters (ciphertexts, token hashes) are kept out of logs and exception messages.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, echo=echo)
+    if backend in ("postgresql", "postgres"):
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, hide_parameters=True)
+    raise ConfigurationError(
+        f"unsupported database URL scheme {parsed.drivername!r}: "
+        "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+    )
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A session in one transaction, committed if the block succeeds, else rolled back.
+
+    `write=True` takes SQLite's write lock at BEGIN; PostgreSQL ignores it.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        session.connection(execution_options={_WRITE: True} if write else None)
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for this package's migrations, with no alembic.ini.
+
+    With `connection`, migrations run on it (inside its transaction).
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_database(engine_or_url: Engine | str | URL) -> None:
+    """Run every migration up to head, in one transaction; a no-op on an up-to-date database.
+
+    Safe to call from several processes at once: PostgreSQL upgrades take an advisory lock and
+    SQLite ones the write lock, so the second waits and then finds nothing to do.
+    """
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+                command.upgrade(alembic_config(connection), "head")
+    finally:
+        if engine is not engine_or_url:
+            engine.dispose()
+
+
+def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
+    if not in_memory and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        connect_args={"check_same_thread": False},
+        # One shared connection, or every checkout would see a new, empty database.
+        poolclass=StaticPool if in_memory else None,
+    )
+    event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, see _on_sqlite_begin
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _enable_wal(cursor: Any) -> None:
+    # WAL is persistent, so usually it is already on. Switching needs an exclusive lock, and
+    # SQLite reports a busy database at once instead of waiting, so wait here.
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() in ("wal", "memory"):
+        return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _on_sqlite_begin(connection: Connection) -> None:
+    write = connection.get_execution_options().get(_WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,56 @@
+"""The registry over the real store: a change made by another process is used within 1 s."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import SecretStr
+
+from adapters.crypto import AesGcmCipher
+from adapters.sql import SqlModelCredentialStore, SqlModelUserStore
+from application.registry import ProviderRegistry
+from domain.config import GatewayConfig, ProviderDefaults, TierModels
+from domain.credentials import ProviderCredentials
+from domain.models import ProviderName
+from tests.integration.store.conftest import Database
+from tests.unit.fakes import FakeProviderFactory
+
+OPENAI = ProviderName.OPENAI
+
+
+def config() -> GatewayConfig:
+    tiers = TierModels("f", "s", "p")
+    env = ProviderCredentials(OPENAI, SecretStr("env-key"))
+    providers = {p: ProviderDefaults(p, tiers) for p in ProviderName}
+    providers[OPENAI] = ProviderDefaults(OPENAI, tiers, credentials=env)
+    return GatewayConfig(providers)
+
+
+def test_a_change_through_one_process_is_used_by_another_within_a_second(
+    database: Database, cipher: AesGcmCipher
+) -> None:
+    # Two engines on one database stand for two worker processes.
+    writer_store = SqlModelCredentialStore(database.engine(), cipher)
+    reader = ProviderRegistry(config(), FakeProviderFactory(), SqlModelCredentialStore(database.engine(), cipher))
+    alice = SqlModelUserStore(database.engine()).create("alice")[0].id
+    bob = SqlModelUserStore(database.engine()).create("bob")[0].id
+
+    def key_for(user: str) -> str:
+        resolved = reader.require(OPENAI, user)
+        return resolved.credentials.api_key.get_secret_value()
+
+    assert key_for(alice) == "env-key"
+    writer_store.save(alice, ProviderCredentials(OPENAI, SecretStr("alice-key")))
+
+    started = time.monotonic()
+    while key_for(alice) != "alice-key":
+        assert time.monotonic() - started < 1.0, "the change was not seen within 1 s"
+        time.sleep(0.02)
+    assert key_for(bob) == "env-key"  # only alice's settings changed
+
+    writer_store.set_enabled(alice, OPENAI, False)
+    started = time.monotonic()
+    while reader.resolve(OPENAI, alice) is not None:
+        assert time.monotonic() - started < 1.0
+        time.sleep(0.02)
+    assert key_for(bob) == "env-key"
