@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from dependency_injector import containers, providers
+from collections.abc import Iterator
 
+from dependency_injector import containers, providers
+from sqlalchemy import Engine
+
+from adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
 from adapters.http.client import HttpTimeouts, build_http_client
 from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory
+from adapters.sql.engine import make_engine, upgrade_database
+from adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
+from adapters.sql.sqlmodel_user_store import SqlModelUserStore
 from application.registry import ProviderRegistry
+from application.use_cases.configure_provider import ConfigureProvider
 from application.use_cases.generate_reply import GenerateReply
 from application.use_cases.list_models import ListModels
+from application.use_cases.list_providers import ListProviders
+from application.use_cases.remove_provider import RemoveProvider, SetProviderEnabled
 from application.use_cases.verify_credentials import VerifyCredentials
-from domain.ports.credential_store import CredentialStore
+from domain.errors import ConfigurationError
 from entrypoints.settings import Settings
 
 
@@ -27,6 +37,34 @@ def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
     )
 
 
+def _database_url(settings: Settings) -> str:
+    if settings.ideaforge_database_url:
+        return settings.ideaforge_database_url
+    return f"sqlite:///{settings.ideaforge_data_dir.expanduser().resolve() / 'ideaforge.db'}"
+
+
+def _keyring(settings: Settings, database_url: str) -> KeyRing:
+    """The operator's keys; with SQLite and none set, a key file made once in the data dir."""
+    if settings.ideaforge_encryption_keys is not None:
+        return KeyRing.parse(settings.ideaforge_encryption_keys.get_secret_value())
+    if database_url.startswith("sqlite"):
+        return load_or_create_key_file(settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key")
+    raise ConfigurationError(
+        "IDEAFORGE_ENCRYPTION_KEYS must be set when the database is not SQLite: "
+        "make a key with `ideaforge keys generate`"
+    )
+
+
+def _migrated_engine(database_url: str, keyring: KeyRing) -> Iterator[Engine]:
+    """The database, migrated to head. Takes the key ring only so that a missing key is reported
+    before any connection is tried: a database without keys could not hold credentials anyway."""
+    del keyring
+    engine = make_engine(database_url)
+    upgrade_database(engine)
+    yield engine
+    engine.dispose()
+
+
 def _timeouts(settings: Settings) -> HttpTimeouts:
     return HttpTimeouts(connect=settings.ideaforge_http_connect_timeout, read=settings.ideaforge_http_read_timeout)
 
@@ -39,14 +77,32 @@ class Container(containers.DeclarativeContainer):
     provider_factory = providers.Singleton(
         HttpProviderFactory, http_client, ai_gateway=providers.Callable(_ai_gateway_defaults, settings)
     )
-    credential_store: providers.Provider[CredentialStore | None] = providers.Object(None)
+    database_url = providers.Callable(_database_url, settings)
+    keyring = providers.Singleton(_keyring, settings, database_url)
+    engine = providers.Resource(_migrated_engine, database_url, keyring)
+    cipher = providers.Singleton(AesGcmCipher, keyring)
+    credential_store = providers.Singleton(SqlModelCredentialStore, engine, cipher)
+    user_store = providers.Singleton(SqlModelUserStore, engine)
+
     registry = providers.Singleton(ProviderRegistry, gateway_config, provider_factory, credential_store)
 
     verify_credentials = providers.Factory(VerifyCredentials, registry, provider_factory, credential_store)
     list_models = providers.Factory(ListModels, registry)
     generate_reply = providers.Factory(GenerateReply, registry)
+    configure_provider = providers.Factory(
+        ConfigureProvider,
+        credential_store,
+        registry,
+        verify_credentials,
+        allow_private_base_urls=providers.Callable(lambda s: s.ideaforge_allow_private_base_urls, settings),
+    )
+    remove_provider = providers.Factory(RemoveProvider, credential_store, registry)
+    set_provider_enabled = providers.Factory(SetProviderEnabled, credential_store, registry)
+    list_providers = providers.Factory(ListProviders, registry)
 
 
 async def close(container: Container) -> None:
-    """Release what the container opened: the shared HTTP client (its session opens lazily)."""
+    """Release what the container opened: the shared HTTP client (its session opens lazily)
+    and the database engine, if one was made."""
     await container.http_client().aclose()
+    container.shutdown_resources()

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from entrypoints.cli import commands
+from entrypoints.cli import credentials_commands as creds
 
 app = typer.Typer(
     name="ideaforge",
@@ -20,6 +21,10 @@ app = typer.Typer(
 )
 providers_app = typer.Typer(help="Verify, configure, list and remove provider credentials.", no_args_is_help=True)
 app.add_typer(providers_app, name="providers")
+users_app = typer.Typer(help="Create, list and revoke the gateway's users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+keys_app = typer.Typer(help="Encryption keys for stored credentials.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 class LogLevel(StrEnum):
@@ -49,6 +54,12 @@ class TierChoice(StrEnum):
     fast = "fast"
     standard = "standard"
     premium = "premium"
+
+
+class AuthMethodChoice(StrEnum):
+    client_secret_basic = "client_secret_basic"
+    client_secret_post = "client_secret_post"
+    static_key = "static_key"
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
@@ -91,6 +102,99 @@ def generate(
         stream=stream,
         as_json=as_json,
     )
+
+
+@providers_app.command("configure")
+def providers_configure(
+    provider: ProviderChoice,
+    user: Annotated[str, typer.Option("--user", help="Whose credentials these are.")],
+    client_id: Annotated[str | None, typer.Option("--client-id", help="AI Gateway service-account id.")] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="Vendor API key; better from stdin or the prompt.")
+    ] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Override the default base URL.")] = None,
+    default_model: Annotated[str | None, typer.Option("--default-model", help="This user's default model.")] = None,
+    token_url: Annotated[str | None, typer.Option("--token-url", help="AI Gateway token endpoint.")] = None,
+    auth_method: Annotated[
+        AuthMethodChoice | None, typer.Option("--auth-method", help="AI Gateway auth method.")
+    ] = None,
+    scope: Annotated[str | None, typer.Option("--scope", help="OAuth2 scope for the token request.")] = None,
+    audience: Annotated[str | None, typer.Option("--audience", help="OAuth2 audience.")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Store only if verification succeeds.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Store a user's credentials. The secret comes from $IDEAFORGE_PROVIDER_SECRET, stdin or a prompt."""
+    creds.providers_configure(
+        provider.value,
+        user=user,
+        client_id=client_id,
+        api_key=api_key,
+        base_url=base_url,
+        default_model=default_model,
+        token_url=token_url,
+        auth_method=auth_method.value if auth_method else None,
+        scope=scope,
+        audience=audience,
+        verify=verify,
+        as_json=as_json,
+    )
+
+
+@providers_app.command("list")
+def providers_list(user: UserOpt = None, as_json: JsonOpt = False) -> None:
+    """Each provider's status for a user (or the environment): never a secret."""
+    creds.providers_list(user=user, as_json=as_json)
+
+
+RequiredUser = Annotated[str, typer.Option("--user", help="Whose credentials.")]
+
+
+@providers_app.command("remove")
+def providers_remove(provider: ProviderChoice, user: RequiredUser) -> None:
+    """Delete a user's stored credentials for a provider."""
+    creds.providers_remove(provider.value, user=user)
+
+
+@providers_app.command("disable")
+def providers_disable(provider: ProviderChoice, user: RequiredUser) -> None:
+    """Stop using a provider for a user, keeping its credentials."""
+    creds.providers_enable(provider.value, user=user, enabled=False)
+
+
+@providers_app.command("enable")
+def providers_enable(provider: ProviderChoice, user: RequiredUser) -> None:
+    """Use a disabled provider again."""
+    creds.providers_enable(provider.value, user=user, enabled=True)
+
+
+@users_app.command("create")
+def users_create(name: str, as_json: JsonOpt = False) -> None:
+    """Create a user and print their API token, once."""
+    creds.users_create(name, as_json=as_json)
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOpt = False) -> None:
+    """List users (never their tokens)."""
+    creds.users_list(as_json=as_json)
+
+
+@users_app.command("revoke")
+def users_revoke(name: str) -> None:
+    """Revoke a user: their token stops working."""
+    creds.users_revoke(name)
+
+
+@keys_app.command("generate")
+def keys_generate(kid: Annotated[str | None, typer.Option("--kid", help="The key id.")] = None) -> None:
+    """Print a new `kid:KEY` entry for IDEAFORGE_ENCRYPTION_KEYS (put it first to encrypt with it)."""
+    creds.keys_generate(kid)
+
+
+@keys_app.command("rotate")
+def keys_rotate(as_json: JsonOpt = False) -> None:
+    """Re-encrypt every stored credential under the first key; safe to re-run after a crash."""
+    creds.keys_rotate(as_json=as_json)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
 def run(work: Callable[[Container], Awaitable[T]]) -> T:
     """Build the container, run `work` on one event loop, turn domain errors into one line."""
     from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from domain.errors import GatewayError
     from entrypoints.container import Container, close
@@ -46,6 +47,10 @@ def run(work: Callable[[Container], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except GatewayError as exc:
         fail(exc.message)
+    except SQLAlchemyError as exc:
+        # The driver's message may repeat the URL and its password: name the failure only.
+        cause = type(getattr(exc, "orig", None) or exc).__name__
+        fail(f"the database failed ({cause}): check IDEAFORGE_DATABASE_URL and that the server is running")
     except KeyboardInterrupt:
         fail("interrupted", code=130)
 
@@ -190,7 +195,12 @@ def usage_json(usage: Usage | None) -> dict[str, int] | None:
 
 
 def resolve_user(container: Container, name: str | None) -> str | None:
-    """The stored user's id for `--user NAME` (users arrive with the credential store)."""
+    """The id of the active user called `name`, or a clear failure."""
     if name is None:
         return None
-    fail("--user needs the credential store, which this build does not have yet", code=2)
+    user = container.user_store().get_by_name(name)
+    if user is None:
+        fail(f"no user named {name!r}: create one with `ideaforge users create {name}`")
+    if not user.active:
+        fail(f"user {name!r} has been revoked")
+    return user.id

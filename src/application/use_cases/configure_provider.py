@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from application.registry import ProviderRegistry
+from application.use_cases.verify_credentials import VerificationResult, VerifyCredentials, VerifyRequest
+from domain.credentials import ProviderCredentials, StoredCredential, Verification
+from domain.errors import InvalidRequestError
+from domain.models import ProviderName
+from domain.policies.base_url import check_user_base_url
+from domain.ports.credential_store import CredentialStore
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureRequest:
+    user_id: str
+    credentials: ProviderCredentials
+    verify_first: bool = False
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureResult:
+    stored: StoredCredential | None
+    verification: VerificationResult | None = None
+
+
+class ConfigureProvider:
+    """Store a user's credentials for one provider, replacing what was there.
+
+    - The API key (or client id) must not be empty; the AI Gateway also needs a client secret.
+    - A base URL must pass the user base-URL policy (https, public addresses) unless private
+      addresses are allowed by the operator.
+    - With `verify_first`, credentials that fail verification are not stored and the result says
+      why; with it, the stored row records the successful verification.
+    - The registry forgets this user's cached credentials, so the next request uses the new ones.
+    """
+
+    def __init__(
+        self,
+        store: CredentialStore,
+        registry: ProviderRegistry,
+        verify: VerifyCredentials,
+        *,
+        allow_private_base_urls: bool = False,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._verify = verify
+        self._allow_private = allow_private_base_urls
+
+    async def execute(self, request: ConfigureRequest) -> ConfigureResult:
+        credentials = self.validate(request.credentials)
+        verification = None
+        if request.verify_first:
+            verification = await self._verify.execute(VerifyRequest(credentials.provider, credentials))
+            if not verification.valid:
+                return ConfigureResult(stored=None, verification=verification)
+        stored = self._store.save(request.user_id, credentials, enabled=request.enabled)
+        if verification is not None:
+            self._store.record_verification(
+                request.user_id, credentials.provider, Verification(True, datetime.now(UTC))
+            )
+        self._registry.forget_user(request.user_id)
+        return ConfigureResult(stored=stored, verification=verification)
+
+    def validate(self, credentials: ProviderCredentials) -> ProviderCredentials:
+        """The credentials, normalised, or `InvalidRequestError` saying what is wrong."""
+        name = credentials.provider.value
+        if not credentials.api_key.get_secret_value().strip():
+            what = "client id" if credentials.provider is ProviderName.AI_GATEWAY else "API key"
+            raise InvalidRequestError(f"{name}: the {what} must not be empty", provider=credentials.provider)
+        if credentials.provider is ProviderName.AI_GATEWAY and (
+            credentials.client_secret is None or not credentials.client_secret.get_secret_value().strip()
+        ):
+            raise InvalidRequestError(f"{name}: the client secret must not be empty", provider=credentials.provider)
+        changes: dict[str, Any] = {}
+        for field in ("base_url", "token_url"):
+            value = getattr(credentials, field)
+            if value is not None and not value.strip():
+                changes[field] = None
+            elif value is not None:
+                try:
+                    changes[field] = check_user_base_url(value, allow_private=self._allow_private)
+                except InvalidRequestError as exc:
+                    label = "base URL" if field == "base_url" else "token URL"
+                    raise InvalidRequestError(
+                        f"{name}: {exc.message.replace('base URL', label)}", provider=credentials.provider
+                    ) from None
+        if credentials.default_model is not None and not credentials.default_model.strip():
+            changes["default_model"] = None
+        return replace(credentials, **changes) if changes else credentials

@@ -1,0 +1,247 @@
+"""Users, stored provider credentials and encryption keys. Heavy imports inside functions."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from entrypoints.cli.commands import fail, print_json, resolve_user, run
+
+if TYPE_CHECKING:
+    from application.use_cases.list_providers import ProviderStatus
+    from entrypoints.container import Container
+
+SECRET_ENV = "IDEAFORGE_PROVIDER_SECRET"
+
+
+def users_create(name: str, *, as_json: bool) -> None:
+    async def work(container: Container) -> tuple[str, str]:
+        user, token = container.user_store().create(name)
+        return user.name, token.get_secret_value()
+
+    created, token = run(work)
+    if as_json:
+        print_json({"name": created, "token": token})
+        return
+    typer.echo(f"Created user {created}. Their API token, shown only this once:", err=True)
+    typer.echo(token)
+
+
+def users_list(*, as_json: bool) -> None:
+    async def work(container: Container) -> list[dict[str, object]]:
+        return [
+            {
+                "name": u.name,
+                "created_at": u.created_at.isoformat(),
+                "revoked_at": u.revoked_at.isoformat() if u.revoked_at else None,
+            }
+            for u in container.user_store().list()
+        ]
+
+    users = run(work)
+    if as_json:
+        print_json(users)
+        return
+    for u in users:
+        typer.echo(f"{u['name']}\t{'revoked' if u['revoked_at'] else 'active'}\t{u['created_at']}")
+
+
+def users_revoke(name: str) -> None:
+    async def work(container: Container) -> bool:
+        return container.user_store().revoke(name)
+
+    if not run(work):
+        fail(f"no user named {name!r}")
+    typer.echo(f"Revoked {name}: their token no longer works.")
+
+
+def read_secret(prompt: str) -> str:
+    """The secret from the environment, else standard input when piped, else a hidden prompt."""
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env:
+        return from_env.strip()
+    if not sys.stdin.isatty():
+        value = sys.stdin.readline().strip()
+        if not value:
+            fail(f"no secret on standard input (or set {SECRET_ENV})", code=2)
+        return value
+    value = str(typer.prompt(prompt, hide_input=True)).strip()
+    if not value:
+        fail("the secret must not be empty", code=2)
+    return value
+
+
+def providers_configure(
+    provider: str,
+    *,
+    user: str,
+    client_id: str | None,
+    api_key: str | None,
+    base_url: str | None,
+    default_model: str | None,
+    token_url: str | None,
+    auth_method: str | None,
+    scope: str | None,
+    audience: str | None,
+    verify: bool,
+    as_json: bool,
+) -> None:
+    from pydantic import SecretStr
+
+    from application.use_cases.configure_provider import ConfigureRequest
+    from domain.credentials import AuthMethod, ProviderCredentials
+    from domain.models import ProviderName
+
+    name = ProviderName(provider)
+    if name is ProviderName.AI_GATEWAY:
+        if api_key is not None:
+            fail("the AI Gateway takes --client-id (its secret comes from stdin or a prompt), not --api-key", code=2)
+        if not client_id:
+            fail("the AI Gateway needs --client-id", code=2)
+        key, secret = client_id, read_secret("Client secret")
+    else:
+        if client_id is not None:
+            fail(f"{provider} takes an API key, not --client-id", code=2)
+        key, secret = (api_key or read_secret(f"{provider} API key")), None
+    credentials = ProviderCredentials(
+        provider=name,
+        api_key=SecretStr(key),
+        client_secret=SecretStr(secret) if secret is not None else None,
+        base_url=base_url,
+        default_model=default_model,
+        token_url=token_url,
+        auth_method=AuthMethod(auth_method) if auth_method else None,
+        scope=scope,
+        audience=audience,
+    )
+
+    async def work(container: Container) -> tuple[bool, str | None]:
+        user_id = resolve_user(container, user)
+        assert user_id is not None
+        result = await container.configure_provider().execute(
+            ConfigureRequest(user_id=user_id, credentials=credentials, verify_first=verify)
+        )
+        if result.stored is None:
+            return False, result.verification.error if result.verification else "not stored"
+        return True, None
+
+    stored, error = run(work)
+    if as_json:
+        print_json({"stored": stored, "provider": provider, "user": user, "error": error})
+        if not stored:
+            raise typer.Exit(1)
+        return
+    if not stored:
+        fail(f"not stored, verification failed: {error}")
+    typer.echo(f"Stored {provider} credentials for {user}" + (" (verified)" if verify else ""))
+
+
+def providers_list(*, user: str | None, as_json: bool) -> None:
+    async def work(container: Container) -> list[ProviderStatus]:
+        return container.list_providers().execute(resolve_user(container, user))
+
+    statuses = run(work)
+    if as_json:
+        print_json([status_json(s) for s in statuses])
+        return
+    for s in statuses:
+        state = (
+            "needs reconfiguration"
+            if s.needs_reconfiguration
+            else ("usable" if s.usable else ("disabled" if s.configured and not s.enabled else "not configured"))
+        )
+        verified = "" if s.last_verification_ok is None else (" verified" if s.last_verification_ok else " failed")
+        typer.echo(
+            f"{s.provider.value}\t{state}\t{s.source or '-'}{verified}" + (f"\t{s.problem}" if s.problem else "")
+        )
+
+
+def status_json(s: ProviderStatus) -> dict[str, object]:
+    return {
+        "provider": s.provider.value,
+        "configured": s.configured,
+        "source": s.source,
+        "enabled": s.enabled,
+        "usable": s.usable,
+        "base_url": s.base_url,
+        "default_model": s.default_model,
+        "last_verified_at": s.last_verified_at.isoformat() if s.last_verified_at else None,
+        "last_verification_ok": s.last_verification_ok,
+        "last_verification_error": s.last_verification_error,
+        "needs_reconfiguration": s.needs_reconfiguration,
+        "problem": s.problem,
+    }
+
+
+def providers_remove(provider: str, *, user: str) -> None:
+    from application.use_cases.remove_provider import RemoveRequest
+    from domain.models import ProviderName
+
+    async def work(container: Container) -> bool:
+        user_id = resolve_user(container, user)
+        assert user_id is not None
+        return container.remove_provider().execute(RemoveRequest(user_id, ProviderName(provider)))
+
+    if not run(work):
+        fail(f"{user} has no stored {provider} credentials")
+    typer.echo(f"Removed {provider} credentials for {user}")
+
+
+def providers_enable(provider: str, *, user: str, enabled: bool) -> None:
+    from application.use_cases.remove_provider import EnableRequest
+    from domain.models import ProviderName
+
+    async def work(container: Container) -> bool:
+        user_id = resolve_user(container, user)
+        assert user_id is not None
+        return container.set_provider_enabled().execute(EnableRequest(user_id, ProviderName(provider), enabled))
+
+    if not run(work):
+        fail(f"{user} has no stored {provider} credentials")
+    typer.echo(f"{'Enabled' if enabled else 'Disabled'} {provider} for {user}")
+
+
+def keys_generate(kid: str | None) -> None:
+    import time
+
+    from adapters.crypto.aesgcm_cipher import KeyRing
+
+    typer.echo(KeyRing.generate_entry(kid or time.strftime("k%Y%m%d%H%M%S")))
+
+
+def keys_rotate(*, as_json: bool) -> None:
+    from rich.progress import Progress
+
+    from adapters.sql.key_rotation import RotationReport, rotate_keys
+
+    async def work(container: Container) -> RotationReport:
+        with Progress(transient=True, disable=as_json or not sys.stderr.isatty()) as bar:
+            task = bar.add_task("re-encrypting", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            return rotate_keys(container.engine(), container.cipher(), progress)
+
+    report = run(work)
+    if as_json:
+        print_json(
+            {
+                "primary_kid": report.primary_kid,
+                "rows_scanned": report.rows_scanned,
+                "rows_reencrypted": report.rows_reencrypted,
+                "unreadable": [
+                    {"user_id": u.user_id, "provider": u.provider, "reason": u.reason} for u in report.unreadable
+                ],
+            }
+        )
+    else:
+        done, seen, kid = report.rows_reencrypted, report.rows_scanned, report.primary_kid
+        typer.echo(f"Re-encrypted {done} of {seen} credentials under key {kid!r}")
+        for row in report.unreadable:
+            typer.echo(f"warning: {row.provider} for user {row.user_id}: {row.reason}", err=True)
+    if report.unreadable:
+        raise typer.Exit(1)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import ipaddress
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.errors import InvalidRequestError
+from domain.policies.base_url import check_user_base_url, is_public_address
+
+
+@given(st.ip_addresses())
+def test_literal_addresses_pass_only_when_global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    host = f"[{address}]" if address.version == 6 else str(address)
+    try:
+        check_user_base_url(f"https://{host}/v1", allow_private=False)
+    except InvalidRequestError:
+        assert not is_public_address(address)
+    else:
+        assert is_public_address(address)
+        assert not address.is_private and not address.is_loopback and not address.is_link_local
+
+
+@given(st.ip_addresses())
+def test_allow_private_lets_every_address_through(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    host = f"[{address}]" if address.version == 6 else str(address)
+    assert check_user_base_url(f"http://{host}:8080/", allow_private=True) == f"http://{host}:8080"
+
+
+def test_mapped_and_metadata_addresses_are_refused() -> None:
+    for url in ("https://[::ffff:127.0.0.1]", "https://169.254.169.254", "https://[fd00::1]", "https://0.0.0.0"):
+        try:
+            check_user_base_url(url, allow_private=False)
+        except InvalidRequestError:
+            continue
+        raise AssertionError(f"{url} was accepted")

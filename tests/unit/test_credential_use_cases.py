@@ -1,0 +1,153 @@
+"""Configure, verify, list and remove, with fakes of the ports."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from application.registry import ProviderRegistry
+from application.use_cases.configure_provider import ConfigureProvider, ConfigureRequest
+from application.use_cases.list_providers import ListProviders
+from application.use_cases.remove_provider import EnableRequest, RemoveProvider, RemoveRequest, SetProviderEnabled
+from application.use_cases.verify_credentials import VerifyCredentials, VerifyRequest
+from domain.config import GatewayConfig, ProviderDefaults, TierModels
+from domain.credentials import ProviderCredentials
+from domain.errors import AuthenticationError, InvalidRequestError
+from domain.models import ProviderName
+from tests.unit.fakes import FakeCredentialStore, FakeProviderFactory
+
+GW = ProviderName.AI_GATEWAY
+OPENAI = ProviderName.OPENAI
+
+
+class Wiring:
+    def __init__(self, *, allow_private: bool = False, env_openai: str | None = None) -> None:
+        tiers = TierModels("f", "s", "p")
+        providers = {p: ProviderDefaults(p, tiers) for p in ProviderName}
+        if env_openai:
+            providers[OPENAI] = ProviderDefaults(OPENAI, tiers, ProviderCredentials(OPENAI, SecretStr(env_openai)))
+        self.store = FakeCredentialStore()
+        self.factory = FakeProviderFactory()
+        self.registry = ProviderRegistry(GatewayConfig(providers), self.factory, self.store)
+        self.verify = VerifyCredentials(self.registry, self.factory, self.store)
+        self.configure = ConfigureProvider(
+            self.store, self.registry, self.verify, allow_private_base_urls=allow_private
+        )
+
+
+def gateway(client_id: str = "cid", secret: str | None = "sec", **kw: object) -> ProviderCredentials:
+    return ProviderCredentials(
+        GW,
+        SecretStr(client_id),
+        SecretStr(secret) if secret is not None else None,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def test_configure_stores_and_the_next_request_uses_it() -> None:
+    w = Wiring()
+    assert not w.registry.has_ai_gateway("alice")
+    result = await w.configure.execute(ConfigureRequest("alice", gateway(base_url="https://gw.example.com/")))
+    assert result.stored is not None
+    assert w.registry.has_ai_gateway("alice")
+    stored = w.store.get("alice", GW)
+    assert stored is not None and stored.credentials is not None
+    assert stored.credentials.base_url == "https://gw.example.com"
+
+
+@pytest.mark.parametrize(
+    ("credentials", "message"),
+    [
+        (gateway(client_id=" "), "client id must not be empty"),
+        (gateway(secret=None), "client secret must not be empty"),
+        (gateway(secret=""), "client secret must not be empty"),
+        (ProviderCredentials(OPENAI, SecretStr("")), "API key must not be empty"),
+        (gateway(base_url="http://gw.example.com"), "must use https"),
+        (gateway(base_url="https://127.0.0.1:8443"), "public address"),
+        (gateway(base_url="https://169.254.169.254"), "public address"),
+        (gateway(base_url="https://[::ffff:10.0.0.1]"), "public address"),
+        (gateway(base_url="https://localhost"), "public address"),
+        (gateway(base_url="https://user:pw@gw.example.com"), "user name or password"),
+        (gateway(token_url="ftp://gw.example.com/token"), "token URL must use https"),
+    ],
+)
+async def test_configure_refuses_bad_input_with_a_clear_message(credentials: ProviderCredentials, message: str) -> None:
+    w = Wiring()
+    with pytest.raises(InvalidRequestError, match=message):
+        await w.configure.execute(ConfigureRequest("alice", credentials))
+    assert w.store.rows == {}
+
+
+async def test_private_base_urls_are_allowed_when_the_operator_says_so() -> None:
+    w = Wiring(allow_private=True)
+    result = await w.configure.execute(ConfigureRequest("alice", gateway(base_url="http://127.0.0.1:8080")))
+    assert result.stored is not None
+
+
+async def test_verify_first_stores_nothing_when_verification_fails() -> None:
+    w = Wiring()
+    w.factory.failures["bad"] = AuthenticationError("AI Gateway rejected the client credentials (invalid_client)")
+    result = await w.configure.execute(ConfigureRequest("alice", gateway(client_id="bad"), verify_first=True))
+    assert result.stored is None
+    assert result.verification is not None and not result.verification.valid
+    assert "invalid_client" in (result.verification.error or "")
+    assert w.store.rows == {}
+
+
+async def test_verify_records_the_outcome_on_the_stored_credential() -> None:
+    w = Wiring()
+    await w.configure.execute(ConfigureRequest("alice", gateway()))
+    result = await w.verify.execute(VerifyRequest(GW, user_id="alice"))
+    assert result.valid and [m.id for m in result.models] == ["ai_gateway-model"]
+    stored = w.store.get("alice", GW)
+    assert stored is not None and stored.verification is not None and stored.verification.ok
+
+
+async def test_verify_given_credentials_stores_and_caches_nothing() -> None:
+    w = Wiring()
+    result = await w.verify.execute(VerifyRequest(GW, gateway(), user_id="alice"))
+    assert result.valid
+    assert w.store.rows == {}
+    assert not w.registry.has_ai_gateway("alice")
+
+
+async def test_verify_without_anything_configured_is_a_result_not_an_exception() -> None:
+    result = await Wiring().verify.execute(VerifyRequest(GW, user_id="alice"))
+    assert not result.valid and result.error is not None and "not configured" in result.error
+
+
+async def test_remove_falls_back_to_the_environment() -> None:
+    w = Wiring(env_openai="env-key")
+    await w.configure.execute(ConfigureRequest("alice", ProviderCredentials(OPENAI, SecretStr("mine"))))
+    assert w.registry.require(OPENAI, "alice").source == "user"
+    assert RemoveProvider(w.store, w.registry).execute(RemoveRequest("alice", OPENAI))
+    assert w.registry.require(OPENAI, "alice").source == "environment"
+    assert not RemoveProvider(w.store, w.registry).execute(RemoveRequest("alice", OPENAI))
+
+
+async def test_disable_keeps_the_credentials_and_enable_restores_them() -> None:
+    w = Wiring()
+    await w.configure.execute(ConfigureRequest("alice", gateway()))
+    toggle = SetProviderEnabled(w.store, w.registry)
+    assert toggle.execute(EnableRequest("alice", GW, False))
+    assert not w.registry.has_ai_gateway("alice")
+    assert w.store.get("alice", GW) is not None
+    assert toggle.execute(EnableRequest("alice", GW, True))
+    assert w.registry.has_ai_gateway("alice")
+
+
+async def test_list_providers_reports_status_and_never_a_secret() -> None:
+    w = Wiring(env_openai="env-key-canary")
+    await w.configure.execute(
+        ConfigureRequest("alice", gateway(client_id="cid-canary", secret="sec-canary", default_model="gpt-4.1"))
+    )
+    w.store.save("alice", ProviderCredentials(ProviderName.GEMINI, SecretStr("gem-canary")))
+    w.store.break_row("alice", ProviderName.GEMINI, "cannot be decrypted: configure gemini again")
+
+    statuses = {s.provider: s for s in ListProviders(w.registry).execute("alice")}
+
+    assert statuses[GW].source == "user" and statuses[GW].usable and statuses[GW].default_model == "gpt-4.1"
+    assert statuses[OPENAI].source == "environment" and statuses[OPENAI].usable
+    assert statuses[ProviderName.GEMINI].needs_reconfiguration and not statuses[ProviderName.GEMINI].usable
+    assert statuses[ProviderName.ANTHROPIC].configured is False
+    assert "canary" not in repr(list(statuses.values()))

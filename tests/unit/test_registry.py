@@ -1,0 +1,149 @@
+"""The provider registry's rules, with fakes: whose credentials a user gets, and client reuse."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from application.registry import ProviderRegistry
+from domain.config import GatewayConfig, ProviderDefaults, TierModels
+from domain.credentials import ProviderCredentials
+from domain.errors import ConfigurationError, CredentialUnreadableError
+from domain.models import ProviderName
+from tests.unit.fakes import FakeCredentialStore, FakeProviderFactory
+
+GW = ProviderName.AI_GATEWAY
+TIERS = TierModels("f", "s", "p")
+
+
+def creds(provider: ProviderName, key: str, **kw: object) -> ProviderCredentials:
+    secret = SecretStr(f"{key}-secret") if provider is GW else None
+    return ProviderCredentials(provider, api_key=SecretStr(key), client_secret=secret, **kw)  # type: ignore[arg-type]
+
+
+def config(gateway_enabled: bool = True, **env: str) -> GatewayConfig:
+    providers = {}
+    for p in ProviderName:
+        key = env.get(p.value)
+        providers[p] = ProviderDefaults(
+            p, TIERS, credentials=creds(p, key) if key else None, enabled=gateway_enabled if p is GW else True
+        )
+    return GatewayConfig(providers=providers)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def registry(cfg: GatewayConfig, store: FakeCredentialStore | None = None, clock: Clock | None = None):  # type: ignore[no-untyped-def]
+    factory = FakeProviderFactory()
+    return ProviderRegistry(cfg, factory, store, clock=clock or Clock()), factory
+
+
+def test_the_environment_gateway_needs_ai_gateway_enabled() -> None:
+    reg, _ = registry(config(gateway_enabled=False, ai_gateway="env-id"))
+    assert not reg.has_ai_gateway()
+    with pytest.raises(ConfigurationError, match="AI_GATEWAY_ENABLED"):
+        reg.get_ai_gateway_client()
+    reg, _ = registry(config(gateway_enabled=True, ai_gateway="env-id"))
+    assert reg.has_ai_gateway()
+
+
+def test_a_users_gateway_counts_even_when_the_environment_disables_its_own() -> None:
+    store = FakeCredentialStore()
+    store.save("alice", creds(GW, "alice-id"))
+    reg, _ = registry(config(gateway_enabled=False, ai_gateway="env-id"), store)
+    assert reg.has_ai_gateway("alice")
+    assert not reg.has_ai_gateway("bob")
+    assert not reg.has_ai_gateway()
+
+
+def test_a_users_settings_override_the_environment_only_for_them() -> None:
+    store = FakeCredentialStore()
+    store.save("alice", creds(ProviderName.OPENAI, "alice-key"))
+    reg, _ = registry(config(openai="env-key"), store)
+
+    alice = reg.resolve(ProviderName.OPENAI, "alice")
+    bob = reg.resolve(ProviderName.OPENAI, "bob")
+    assert alice is not None and alice.source == "user" and alice.credentials.api_key.get_secret_value() == "alice-key"
+    assert bob is not None and bob.source == "environment" and bob.credentials.api_key.get_secret_value() == "env-key"
+
+
+def test_usable_follows_the_priority_order() -> None:
+    store = FakeCredentialStore()
+    store.save("alice", creds(ProviderName.ANTHROPIC, "a"))
+    store.save("alice", creds(GW, "g"))
+    reg, _ = registry(config(gateway_enabled=False, openai="o", gemini="m"), store)
+    assert [r.provider for r in reg.usable("alice")] == [
+        GW,
+        ProviderName.OPENAI,
+        ProviderName.GEMINI,
+        ProviderName.ANTHROPIC,
+    ]
+    assert [r.provider for r in reg.usable(None)] == [ProviderName.OPENAI, ProviderName.GEMINI]
+
+
+def test_a_disabled_user_provider_is_not_used_not_even_with_environment_credentials() -> None:
+    store = FakeCredentialStore()
+    store.save("alice", creds(ProviderName.OPENAI, "alice-key"), enabled=False)
+    reg, _ = registry(config(openai="env-key"), store)
+    assert reg.resolve(ProviderName.OPENAI, "alice") is None
+    with pytest.raises(ConfigurationError, match="disabled"):
+        reg.require(ProviderName.OPENAI, "alice")
+
+
+def test_an_unreadable_credential_says_so_and_is_not_replaced_by_the_environment() -> None:
+    store = FakeCredentialStore()
+    store.save("alice", creds(ProviderName.OPENAI, "alice-key"))
+    store.break_row("alice", ProviderName.OPENAI, "key 'k0' is not configured: configure openai again")
+    reg, _ = registry(config(openai="env-key"), store)
+    assert reg.resolve(ProviderName.OPENAI, "alice") is None
+    with pytest.raises(CredentialUnreadableError, match="configure openai again"):
+        reg.require(ProviderName.OPENAI, "alice")
+
+
+def test_clients_are_shared_per_credential_and_rebuilt_when_it_changes() -> None:
+    clock = Clock()
+    store = FakeCredentialStore()
+    store.save("alice", creds(ProviderName.OPENAI, "k1"))
+    store.save("bob", creds(ProviderName.OPENAI, "k1"))
+    reg, factory = registry(config(), store, clock)
+
+    a = reg.client(reg.require(ProviderName.OPENAI, "alice"))
+    b = reg.client(reg.require(ProviderName.OPENAI, "bob"))
+    assert a is b and len(factory.built) == 1
+
+    store.save("alice", creds(ProviderName.OPENAI, "k2"))  # as if another process changed it
+    assert reg.client(reg.require(ProviderName.OPENAI, "alice")) is a  # not yet seen: within the interval
+    clock.now += 1.0
+    changed = reg.client(reg.require(ProviderName.OPENAI, "alice"))
+    assert changed is not a and len(factory.built) == 2
+    assert reg.client(reg.require(ProviderName.OPENAI, "bob")) is a  # bob's credentials did not change
+
+
+def test_the_store_is_not_read_on_every_request() -> None:
+    clock = Clock()
+    store = FakeCredentialStore()
+    store.save("alice", creds(ProviderName.OPENAI, "k1"))
+    reg, _ = registry(config(), store, clock)
+    for _ in range(100):
+        reg.resolve(ProviderName.OPENAI, "alice")
+    assert store.list_calls == 1
+
+
+def test_a_client_whose_credentials_are_gone_is_dropped() -> None:
+    clock = Clock()
+    store = FakeCredentialStore()
+    store.save("alice", creds(ProviderName.OPENAI, "k1"))
+    reg, factory = registry(config(), store, clock)
+    first = reg.client(reg.require(ProviderName.OPENAI, "alice"))
+    store.delete("alice", ProviderName.OPENAI)
+    store.save("alice", creds(ProviderName.OPENAI, "k1"))
+    clock.now += 1
+    reg.forget_user("alice")
+    assert reg.client(reg.require(ProviderName.OPENAI, "alice")) is not first
+    assert len(factory.built) == 2
