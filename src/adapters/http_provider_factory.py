@@ -12,6 +12,8 @@ from adapters.ai_gateway.oauth2_client_credentials_token_source import (
     OAuth2ClientCredentialsTokenSource,
     StaticKeyTokenSource,
 )
+from adapters.http.token_auth import HeaderAuth
+from adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
 from domain.credentials import AuthMethod, ProviderCredentials
 from domain.errors import ConfigurationError
 from domain.models import ProviderName
@@ -38,17 +40,36 @@ class AIGatewayDefaults:
     gemini_route: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class VendorDefaults:
+    """The vendors' base URLs, as their SDKs take them: OpenAI's includes `/v1`, the others are
+    bare origins."""
+
+    openai: str = "https://api.openai.com/v1"
+    anthropic: str = "https://api.anthropic.com"
+    gemini: str = "https://generativelanguage.googleapis.com"
+
+
 class HttpProviderFactory(ProviderFactory):
-    def __init__(self, http: httpx.AsyncClient, *, ai_gateway: AIGatewayDefaults) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, ai_gateway: AIGatewayDefaults, vendors: VendorDefaults = VendorDefaults()
+    ) -> None:
         self._http = http
         self._gateway = ai_gateway
+        self._vendors = vendors
 
     def build(self, credentials: ProviderCredentials) -> LLMProvider:
-        if credentials.provider is ProviderName.AI_GATEWAY:
+        provider = credentials.provider
+        if provider is ProviderName.AI_GATEWAY:
             return self._ai_gateway(credentials)
-        raise ConfigurationError(
-            f"provider {credentials.provider.value} is not supported yet", provider=credentials.provider
-        )
+        if provider is ProviderName.OPENAI:
+            return OpenAIChatCompletionsProvider(
+                self._http,
+                base_url=credentials.base_url or self._vendors.openai,
+                auth=HeaderAuth("Authorization", "Bearer ", credentials.api_key),
+                provider=provider,
+            )
+        raise ConfigurationError(f"provider {provider.value} is not supported yet", provider=provider)
 
     def _ai_gateway(self, credentials: ProviderCredentials) -> AIGatewayClient:
         defaults = self._gateway

@@ -9,10 +9,11 @@ from sqlalchemy import Engine
 
 from adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
 from adapters.http.client import HttpTimeouts, build_http_client
-from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory
+from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
 from adapters.sql.engine import make_engine, upgrade_database
 from adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
 from adapters.sql.sqlmodel_user_store import SqlModelUserStore
+from application.fallback_chain import Breakers, FallbackChain
 from application.registry import ProviderRegistry
 from application.use_cases.configure_provider import ConfigureProvider
 from application.use_cases.generate_reply import GenerateReply
@@ -21,6 +22,7 @@ from application.use_cases.list_providers import ListProviders
 from application.use_cases.remove_provider import RemoveProvider, SetProviderEnabled
 from application.use_cases.verify_credentials import VerifyCredentials
 from domain.errors import ConfigurationError
+from domain.policies.fallback import RetryPolicy
 from entrypoints.settings import Settings
 
 
@@ -34,6 +36,12 @@ def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
         openai_route=settings.ai_gateway_openai_base_url,
         anthropic_route=settings.ai_gateway_anthropic_base_url,
         gemini_route=settings.ai_gateway_gemini_base_url,
+    )
+
+
+def _vendor_defaults(settings: Settings) -> VendorDefaults:
+    return VendorDefaults(
+        openai=settings.openai_base_url, anthropic=settings.anthropic_base_url, gemini=settings.gemini_base_url
     )
 
 
@@ -75,7 +83,10 @@ class Container(containers.DeclarativeContainer):
 
     http_client = providers.Singleton(build_http_client, providers.Callable(_timeouts, settings))
     provider_factory = providers.Singleton(
-        HttpProviderFactory, http_client, ai_gateway=providers.Callable(_ai_gateway_defaults, settings)
+        HttpProviderFactory,
+        http_client,
+        ai_gateway=providers.Callable(_ai_gateway_defaults, settings),
+        vendors=providers.Callable(_vendor_defaults, settings),
     )
     database_url = providers.Callable(_database_url, settings)
     keyring = providers.Singleton(_keyring, settings, database_url)
@@ -88,7 +99,15 @@ class Container(containers.DeclarativeContainer):
 
     verify_credentials = providers.Factory(VerifyCredentials, registry, provider_factory, credential_store)
     list_models = providers.Factory(ListModels, registry)
-    generate_reply = providers.Factory(GenerateReply, registry)
+    retry_policy = providers.Singleton(
+        lambda s: RetryPolicy(
+            deadline=s.ideaforge_deadline_seconds, attempts_per_provider=s.ideaforge_attempts_per_provider
+        ),
+        settings,
+    )
+    breakers = providers.Singleton(Breakers)
+    fallback_chain = providers.Singleton(FallbackChain, registry, breakers, retry_policy)
+    generate_reply = providers.Factory(GenerateReply, registry, fallback_chain)
     configure_provider = providers.Factory(
         ConfigureProvider,
         credential_store,

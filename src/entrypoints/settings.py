@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     ideaforge_allow_private_base_urls: bool = False
     ideaforge_http_connect_timeout: float = 5.0
     ideaforge_http_read_timeout: float = 60.0
+    ideaforge_deadline_seconds: float = Field(default=60.0, gt=0)
+    """One deadline for every attempt of a generation, until an answer starts."""
+    ideaforge_attempts_per_provider: int = Field(default=2, ge=1, le=10)
 
     @field_validator(
         "ai_gateway_token_url",

@@ -132,3 +132,29 @@ def test_an_unreachable_gateway_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.startswith("error: AI Gateway token request failed")
     assert len(result.stderr.strip().splitlines()) == 1
     assert CANARY not in result.output
+
+
+def test_generate_json_shows_the_fallback_and_why(gateway: FakeAIGateway, tmp_path: Path) -> None:
+    gateway.state.chat_failures = [503, 503]
+    with FakeAIGateway(api_key="sk-openai-canary") as openai:
+        env = gateway_env(gateway, tmp_path, OPENAI_API_KEY="sk-openai-canary", OPENAI_BASE_URL=f"{openai.url}/v1")
+        result = run_cli("generate", "fall over", "--json", env=env, cwd=tmp_path)
+    assert result.code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["provider"] == "openai" and document["content"] == "echo: fall over"
+    assert [(a["provider"], a["outcome"]) for a in document["attempts"]] == [
+        ("ai_gateway", "unavailable"),
+        ("ai_gateway", "unavailable"),
+        ("openai", "ok"),
+    ]
+    assert "HTTP 503" in document["attempts"][0]["error"]
+    assert "sk-openai-canary" not in result.output and CANARY not in result.output
+
+
+def test_generate_json_failure_is_one_document_with_the_attempts(gateway: FakeAIGateway, tmp_path: Path) -> None:
+    gateway.state.chat_failures = [503, 503]
+    result = run_cli("generate", "no luck", "--json", env=gateway_env(gateway, tmp_path), cwd=tmp_path)
+    assert result.code == 1
+    document = json.loads(result.stdout)
+    assert document["kind"] == "unavailable" and "HTTP 503" in document["error"]
+    assert [a["outcome"] for a in document["attempts"]] == ["unavailable", "unavailable"]

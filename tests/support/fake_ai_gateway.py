@@ -36,11 +36,17 @@ class GatewayState:
     discovery: str = "openid"  # "openid", "oauth" or "none"
     token_lifetime: float | None = 3600.0
     accept_static_key: bool = False
+    api_key: str | None = None
+    """A bearer key accepted as it is, as OpenAI's API does."""
     token_failures: list[int] = field(default_factory=list)
     """Statuses to answer the next token requests with, one each, before succeeding."""
     token_retry_after: str | None = None
     token_delay: float = 0.0
     chat_failures: list[int] = field(default_factory=list)
+    chat_retry_after: str | None = None
+    """Sent with the failures above (a 429's Retry-After, say)."""
+    chat_malformed: int = 0
+    """Answer this many chat requests with a 200 whose body is not JSON."""
     stream_cut_after: int | None = None
     """End the SSE stream after this many chunks, without [DONE]."""
     stream_gate: threading.Event | None = None
@@ -162,6 +168,8 @@ class FakeAIGateway:
         with self.lock:
             if self.state.accept_static_key and token == f"{self.state.client_id}:{self.state.client_secret}":
                 return True
+            if self.state.api_key is not None and token == self.state.api_key:
+                return True
             expires = self.state.issued.get(token)
             if expires is None:
                 self.state.rejected_token_uses += 1
@@ -189,10 +197,15 @@ class FakeAIGateway:
             self.state.chat_requests += 1
             self.state.last_chat_body = body
             failure = self.state.chat_failures.pop(0) if self.state.chat_failures else None
+            malformed = self.state.chat_malformed > 0
+            self.state.chat_malformed -= int(malformed)
+        if malformed:
+            return web.Response(status=200, body=b"{not json", content_type="application/json")
         if self.state.chat_delay:
             await asyncio.sleep(self.state.chat_delay)
         if failure is not None:
-            return _api_error(failure, "server_error" if failure >= 500 else "failure")
+            headers = {"Retry-After": self.state.chat_retry_after} if self.state.chat_retry_after else None
+            return _api_error(failure, "server_error" if failure >= 500 else "failure", headers)
         model = body.get("model")
         if model not in MODELS:
             return _api_error(404, "model_not_found")
@@ -305,7 +318,9 @@ def _oauth_error(code: str, status: int, headers: dict[str, str] | None = None) 
     )
 
 
-def _api_error(status: int, code: str) -> web.Response:
+def _api_error(status: int, code: str, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response(
-        {"error": {"message": f"fake {code}", "type": "invalid_request_error", "code": code}}, status=status
+        {"error": {"message": f"fake {code}", "type": "invalid_request_error", "code": code}},
+        status=status,
+        headers=headers,
     )

@@ -1,21 +1,13 @@
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from application.registry import ProviderRegistry, ResolvedProvider
-from domain.errors import ConfigurationError, GatewayError
-from domain.models import (
-    Attempt,
-    ChatMessage,
-    ChatRequest,
-    Generation,
-    ProviderName,
-    StreamDelta,
-    Tier,
-    ToolSpec,
-)
+from application.fallback_chain import ChainStream, FallbackChain, Step
+from application.registry import ProviderRegistry
+from domain.errors import ConfigurationError
+from domain.models import ChatMessage, ChatRequest, Generation, ProviderName, Tier, ToolSpec
+from domain.policies.fallback import serves_model
 from domain.policies.model_selection import select_model
 
 
@@ -28,77 +20,66 @@ class GenerateRequest:
     provider: ProviderName | None = None
     """Only this provider; None means the user's providers in priority order."""
     tools: Sequence[ToolSpec] = ()
+    tool_choice: str | dict[str, object] | None = None
     temperature: float | None = None
     max_tokens: int | None = None
-
-
-@dataclass(slots=True)
-class StreamingGeneration:
-    """A reply being streamed: who answers, and the deltas as they arrive."""
-
-    provider: ProviderName
-    model: str
-    deltas: AsyncIterator[StreamDelta]
+    stop: Sequence[str] | None = None
 
 
 class GenerateReply:
-    """Answer a conversation with the user's first usable provider.
+    """Answer a conversation through the user's provider chain.
 
-    - The provider is the first usable one in priority order (AI Gateway first when enabled or
-      configured by the user), or the one asked for.
-    - The model is the explicit one, else the user's default model for that provider, else the
-      tier's model (SPEC.md's tier variables).
-    - Every result records its attempt: provider, model, outcome and latency.
+    - The chain is the user's usable providers in priority order (AI Gateway first when enabled
+      or configured by the user), or only the provider asked for.
+    - Each provider gets its own model: the explicit one, else the user's default model for that
+      provider, else its tier's model (SPEC.md's tier variables).
+    - An explicit model skips vendors that cannot serve it (no `claude-*` at OpenAI); the AI
+      Gateway is offered every model.
+    - Fallback, retries, the deadline and the record of attempts are the chain's.
     """
 
-    def __init__(self, registry: ProviderRegistry) -> None:
+    def __init__(self, registry: ProviderRegistry, chain: FallbackChain) -> None:
         self._registry = registry
+        self._chain = chain
 
-    def _choose(self, request: GenerateRequest) -> tuple[ResolvedProvider, ChatRequest]:
+    def plan(self, request: GenerateRequest) -> list[Step]:
         if request.provider is not None:
-            resolved = self._registry.require(request.provider, request.user_id)
+            candidates = [self._registry.require(request.provider, request.user_id)]
         else:
-            usable = self._registry.usable(request.user_id)
-            if not usable:
+            candidates = self._registry.usable(request.user_id)
+            if not candidates:
                 raise ConfigurationError(
                     "no provider is configured: set AI_GATEWAY_ENABLED=true with AI_GATEWAY_CLIENT_ID and "
                     "AI_GATEWAY_CLIENT_SECRET, or a vendor API key, or configure one in the user's settings"
                 )
-            resolved = usable[0]
-        model = select_model(
-            resolved.tier_models,
-            model=request.model,
-            tier=request.tier,
-            user_default_model=resolved.user_default_model,
-            default_model=resolved.default_model,
-        )
-        chat = ChatRequest(
-            model=model,
-            messages=request.messages,
-            tools=request.tools,
-            temperature=request.temperature,
-            max_tokens=request.max_tokens,
-        )
-        return resolved, chat
+        explicit = request.model if request.model and request.model not in set(Tier) else None
+        steps = []
+        for resolved in candidates:
+            if explicit and request.provider is None and not serves_model(resolved.provider, explicit):
+                continue
+            model = select_model(
+                resolved.tier_models,
+                model=request.model,
+                tier=request.tier,
+                user_default_model=resolved.user_default_model,
+                default_model=resolved.default_model,
+            )
+            chat = ChatRequest(
+                model=model,
+                messages=request.messages,
+                tools=request.tools,
+                tool_choice=request.tool_choice,
+                temperature=request.temperature,
+                max_tokens=request.max_tokens,
+                stop=request.stop,
+            )
+            steps.append(Step(resolved, chat))
+        if not steps:
+            raise ConfigurationError(f"no configured provider offers model {explicit!r}")
+        return steps
 
     async def execute(self, request: GenerateRequest) -> Generation:
-        resolved, chat = self._choose(request)
-        started = time.perf_counter()
-        try:
-            response = await self._registry.client(resolved).chat(chat)
-        except GatewayError as exc:
-            exc.attempts = (_attempt(resolved.provider, chat.model, started, exc),)
-            raise
-        return Generation(response=response, attempts=(_attempt(resolved.provider, chat.model, started),))
+        return await self._chain.complete(self.plan(request))
 
-    def stream(self, request: GenerateRequest) -> StreamingGeneration:
-        resolved, chat = self._choose(request)
-        client = self._registry.client(resolved)
-        return StreamingGeneration(resolved.provider, chat.model, client.stream(chat))
-
-
-def _attempt(provider: ProviderName, model: str, started: float, error: GatewayError | None = None) -> Attempt:
-    latency_ms = (time.perf_counter() - started) * 1000
-    if error is None:
-        return Attempt(provider, model, "ok", latency_ms)
-    return Attempt(provider, model, error.kind, latency_ms, error.message)
+    def stream(self, request: GenerateRequest) -> ChainStream:
+        return self._chain.stream(self.plan(request))

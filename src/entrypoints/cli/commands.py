@@ -23,8 +23,9 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def run(work: Callable[[Container], Awaitable[T]]) -> T:
-    """Build the container, run `work` on one event loop, turn domain errors into one line."""
+def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False) -> T:
+    """Build the container, run `work` on one event loop, turn domain errors into one line
+    (or, with `json_errors`, into one JSON document on stdout)."""
     from pydantic import ValidationError
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -46,6 +47,9 @@ def run(work: Callable[[Container], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except GatewayError as exc:
+        if json_errors:
+            print_json({"error": exc.message, "kind": exc.kind, "attempts": attempts_json(exc.attempts)})
+            raise typer.Exit(1) from None
         fail(exc.message)
     except SQLAlchemyError as exc:
         # The driver's message may repeat the URL and its password: name the failure only.
@@ -137,16 +141,19 @@ def generate(
         parts: list[str] = []
         usage: Usage | None = None
         finish: str | None = None
-        async for delta in streaming.deltas:
-            if delta.content:
-                parts.append(delta.content)
-                if not as_json:
-                    sys.stdout.write(delta.content)
-                    sys.stdout.flush()
-            usage = delta.usage or usage
-            finish = delta.finish_reason or finish
-        if not as_json:
-            sys.stdout.write("\n")
+        try:
+            async for delta in streaming.deltas:
+                if delta.content:
+                    parts.append(delta.content)
+                    if not as_json:
+                        sys.stdout.write(delta.content)
+                        sys.stdout.flush()
+                usage = delta.usage or usage
+                finish = delta.finish_reason or finish
+        finally:
+            if parts and not as_json:
+                sys.stdout.write("\n")
+        assert streaming.provider is not None and streaming.model is not None
         response = ChatResponse(
             provider=streaming.provider,
             model=streaming.model,
@@ -154,9 +161,9 @@ def generate(
             finish_reason=finish,
             usage=usage,
         )
-        return Generation(response=response, attempts=())
+        return Generation(response=response, attempts=tuple(streaming.attempts))
 
-    generation = run(work)
+    generation = run(work, json_errors=as_json)
     if as_json:
         print_json(generation_json(generation.response, generation.attempts))
     elif not stream:
@@ -171,17 +178,21 @@ def generation_json(response: ChatResponse, attempts: tuple[Attempt, ...]) -> di
         "finish_reason": response.finish_reason,
         "usage": usage_json(response.usage),
         "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
-        "attempts": [
-            {
-                "provider": a.provider.value,
-                "model": a.model,
-                "outcome": a.outcome,
-                "latency_ms": round(a.latency_ms, 2),
-                "error": a.error,
-            }
-            for a in attempts
-        ],
+        "attempts": attempts_json(attempts),
     }
+
+
+def attempts_json(attempts: tuple[Attempt, ...]) -> list[dict[str, object]]:
+    return [
+        {
+            "provider": a.provider.value,
+            "model": a.model,
+            "outcome": a.outcome,
+            "latency_ms": round(a.latency_ms, 2),
+            "error": a.error,
+        }
+        for a in attempts
+    ]
 
 
 def usage_json(usage: Usage | None) -> dict[str, int] | None:

@@ -1,0 +1,246 @@
+"""The fallback chain: try the user's providers in order, retrying within bounds, until one
+answers. The decisions are `domain.policies.fallback`'s; this module does the waiting, the
+timing, the circuit breakers and the bookkeeping."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from application.registry import ProviderRegistry, ResolvedProvider
+from domain.errors import (
+    GatewayError,
+    ProviderUnavailableError,
+    StreamInterruptedError,
+)
+from domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
+from domain.policies.circuit_breaker import CircuitBreaker
+from domain.policies.fallback import Next, RetryPolicy, decide
+
+CIRCUIT_OPEN = "circuit_open"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One provider to try, with the request as that provider should receive it."""
+
+    resolved: ResolvedProvider
+    request: ChatRequest
+
+
+class ProvidersExhaustedError(ProviderUnavailableError):
+    """Every provider in the chain failed, was skipped, or the deadline passed."""
+
+
+class Breakers:
+    """One circuit breaker per provider credential, shared by every request in the process."""
+
+    def __init__(self, *, threshold: int = 5, cooldown: float = 30.0, clock: Callable[[], float] = time.monotonic):
+        self._threshold = threshold
+        self._cooldown = cooldown
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._breakers: dict[str, CircuitBreaker] = {}
+
+    def for_step(self, step: Step) -> CircuitBreaker:
+        key = step.resolved.credentials.fingerprint()
+        with self._lock:
+            breaker = self._breakers.get(key)
+            if breaker is None:
+                breaker = CircuitBreaker(threshold=self._threshold, cooldown=self._cooldown, clock=self._clock)
+                self._breakers[key] = breaker
+            return breaker
+
+
+@dataclass(slots=True)
+class ChainStream:
+    """A streamed answer. `provider`, `model` and `attempts` are known once content has begun;
+    iterating `deltas` drives the fallback."""
+
+    deltas: AsyncIterator[StreamDelta]
+    provider: ProviderName | None = None
+    model: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+class FallbackChain:
+    """Answer with the first provider that can.
+
+    - Providers are tried in the given order; within one, retryable failures (rate limits,
+      unavailability) are retried up to `policy.attempts_per_provider` times with full-jitter
+      backoff, Retry-After honoured up to `policy.max_retry_after`; beyond it, the next provider.
+    - An invalid request stops the chain with that error: every provider would refuse it.
+    - A provider whose circuit is open is skipped without a call, and recorded as skipped.
+    - One deadline covers all attempts until an answer starts; it is never exceeded by a wait.
+    - Streams fall over only before their first content; a failure after that ends the stream
+      with `StreamInterruptedError`, never with a clean-looking finish.
+    - Every attempt is recorded (provider, model, outcome, latency) on the result or the error.
+    """
+
+    def __init__(
+        self,
+        registry: ProviderRegistry,
+        breakers: Breakers,
+        policy: RetryPolicy = RetryPolicy(),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._registry = registry
+        self._breakers = breakers
+        self._policy = policy
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not crypto
+
+    async def complete(self, steps: Sequence[Step]) -> Generation:
+        attempts: list[Attempt] = []
+
+        async def chat(step: Step) -> ChatResponse:
+            return await self._registry.client(step.resolved).chat(step.request)
+
+        _, response = await self._first_success(steps, attempts, chat)
+        return Generation(response=response, attempts=tuple(attempts))
+
+    def stream(self, steps: Sequence[Step]) -> ChainStream:
+        result = ChainStream(deltas=_empty())
+        result.deltas = self._stream(steps, result)
+        return result
+
+    async def _stream(self, steps: Sequence[Step], result: ChainStream) -> AsyncIterator[StreamDelta]:
+        step, (upstream, head, ended) = await self._first_success(steps, result.attempts, self._open_stream)
+        # Committed: content has begun, so this provider's answer is the answer.
+        result.provider, result.model = step.resolved.provider, step.request.model
+        try:
+            for delta in head:
+                yield delta
+            if ended:
+                return
+            async for delta in upstream:
+                yield delta
+        except GatewayError as exc:
+            self._record(self._breakers.for_step(step), exc)
+            interrupted = StreamInterruptedError(
+                f"the answer from {step.resolved.provider.value} broke off after it had begun: {exc.message}",
+                provider=step.resolved.provider,
+            )
+            interrupted.attempts = tuple(result.attempts)
+            raise interrupted from None
+        finally:
+            await _close(upstream)
+
+    async def _open_stream(self, step: Step) -> tuple[AsyncIterator[StreamDelta], list[StreamDelta], bool]:
+        """Start a stream and read it until content begins (or it ends); close it on failure."""
+        upstream = self._registry.client(step.resolved).stream(step.request)
+        head: list[StreamDelta] = []
+        try:
+            ended = await _read_until_content(upstream, head)
+        except BaseException:
+            await _close(upstream)
+            raise
+        return upstream, head, ended
+
+    async def _first_success(
+        self, steps: Sequence[Step], attempts: list[Attempt], call: Callable[[Step], Awaitable[T]]
+    ) -> tuple[Step, T]:
+        """Run `call` through the chain until it succeeds; record every attempt in `attempts`."""
+        deadline = self._clock() + self._policy.deadline
+        errors: list[GatewayError] = []
+        for step in steps:
+            breaker = self._breakers.for_step(step)
+            try_number = 0
+            while True:
+                if not breaker.allow():
+                    attempts.append(
+                        Attempt(step.resolved.provider, step.request.model, CIRCUIT_OPEN, 0.0, "circuit open")
+                    )
+                    break
+                try_number += 1
+                started = self._clock()
+                remaining = deadline - started
+                if remaining <= 0:
+                    breaker.record_neutral()
+                    raise self._exhausted(errors, attempts, deadline_passed=True)
+                try:
+                    async with asyncio.timeout(remaining):
+                        value = await call(step)
+                except TimeoutError:
+                    breaker.record_neutral()
+                    attempts.append(self._attempt(step, started, "deadline", "deadline passed"))
+                    raise self._exhausted(errors, attempts, deadline_passed=True) from None
+                except GatewayError as exc:
+                    self._record(breaker, exc)
+                    attempts.append(self._attempt(step, started, exc.kind, exc.message))
+                    errors.append(exc)
+                    decision = decide(exc, try_number, self._policy, self._rng)
+                    if decision.next is Next.STOP:
+                        exc.attempts = tuple(attempts)
+                        raise
+                    if decision.next is Next.RETRY and self._clock() + decision.wait < deadline:
+                        await self._sleep(decision.wait)
+                        continue
+                    break
+                breaker.record_success()
+                attempts.append(self._attempt(step, started, "ok"))
+                return step, value
+        raise self._exhausted(errors, attempts, deadline_passed=False)
+
+    def _record(self, breaker: CircuitBreaker, error: GatewayError) -> None:
+        if error.counts_against_provider:
+            breaker.record_failure()
+        else:
+            breaker.record_neutral()
+
+    def _attempt(self, step: Step, started: float, outcome: str, error: str | None = None) -> Attempt:
+        return Attempt(step.resolved.provider, step.request.model, outcome, (self._clock() - started) * 1000, error)
+
+    def _exhausted(self, errors: list[GatewayError], attempts: list[Attempt], *, deadline_passed: bool) -> GatewayError:
+        if errors and not deadline_passed and len({a.provider for a in attempts}) == 1:
+            # One provider only: its own error says more than a summary would.
+            last = errors[-1]
+            last.attempts = tuple(attempts)
+            return last
+        if deadline_passed:
+            message = f"no provider answered within the deadline of {self._policy.deadline:g} s"
+        elif not attempts:
+            message = "no provider could be tried"
+        else:
+            message = "every provider failed"
+        summary = "; ".join(f"{a.provider.value}: {a.error or a.outcome}" for a in _last_per_provider(attempts))
+        error = ProvidersExhaustedError(f"{message}" + (f" ({summary})" if summary else ""))
+        error.attempts = tuple(attempts)
+        return error
+
+
+def _last_per_provider(attempts: list[Attempt]) -> list[Attempt]:
+    last: dict[ProviderName, Attempt] = {}
+    for attempt in attempts:
+        last[attempt.provider] = attempt
+    return list(last.values())
+
+
+async def _read_until_content(upstream: AsyncIterator[StreamDelta], head: list[StreamDelta]) -> bool:
+    """Buffer deltas until one carries content or a finish; True if the stream ended already."""
+    async for delta in upstream:
+        head.append(delta)
+        if delta.has_content or delta.finish_reason:
+            return False
+    return True
+
+
+async def _close(upstream: AsyncIterator[StreamDelta]) -> None:
+    aclose = getattr(upstream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def _empty() -> AsyncIterator[StreamDelta]:
+    return
+    yield  # pragma: no cover

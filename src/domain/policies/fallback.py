@@ -1,0 +1,87 @@
+"""What a failed attempt means for the next one: retry here, try the next provider, or stop.
+
+| error                              | retry this provider            | then            |
+|------------------------------------|--------------------------------|-----------------|
+| RateLimitedError                   | yes, after Retry-After if it is | next provider   |
+|                                    | within the cap, else not at all |                 |
+| ProviderUnavailableError (5xx,     | yes, full-jitter backoff,       | next provider   |
+| timeout, refused/reset, malformed) | Retry-After honoured up to cap  |                 |
+| AuthenticationError                | no                              | next provider   |
+| PermissionDeniedError              | no                              | next provider   |
+| ModelNotFoundError                 | no                              | next provider   |
+| ConfigurationError, unreadable     | no                              | next provider   |
+| InvalidRequestError                | no                              | stop: the same  |
+|                                    |                                 | request fails   |
+|                                    |                                 | everywhere      |
+| StreamInterruptedError             | no                              | stop: content   |
+|                                    |                                 | was delivered   |
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from enum import Enum
+
+from domain.errors import GatewayError, ProviderUnavailableError, RateLimitedError
+from domain.models import ProviderName
+
+
+class Next(Enum):
+    RETRY = "retry"
+    NEXT_PROVIDER = "next_provider"
+    STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounds on retries within one provider, and on the whole fallback."""
+
+    attempts_per_provider: int = 2
+    """Tries at one provider before moving on (1 = no retry)."""
+    backoff_base: float = 0.25
+    backoff_cap: float = 2.0
+    max_retry_after: float = 5.0
+    """A Retry-After longer than this is not waited for: the next provider is tried at once."""
+    deadline: float = 60.0
+    """Seconds for all attempts together, until an answer starts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    next: Next
+    wait: float = 0.0
+
+
+def decide(error: GatewayError, attempt: int, policy: RetryPolicy, rng: random.Random | None = None) -> Decision:
+    """What to do after `error` ended try number `attempt` (1-based) at one provider."""
+    if not error.may_fall_over:
+        return Decision(Next.STOP)
+    if not isinstance(error, RateLimitedError | ProviderUnavailableError):
+        return Decision(Next.NEXT_PROVIDER)
+    if attempt >= policy.attempts_per_provider:
+        return Decision(Next.NEXT_PROVIDER)
+    retry_after = error.retry_after
+    if retry_after is not None and retry_after > policy.max_retry_after:
+        return Decision(Next.NEXT_PROVIDER)
+    jitter = (rng or random).uniform(0, min(policy.backoff_cap, policy.backoff_base * 2 ** (attempt - 1)))
+    return Decision(Next.RETRY, max(jitter, retry_after or 0.0))
+
+
+_FAMILIES = {
+    ProviderName.ANTHROPIC: ("claude",),
+    ProviderName.GEMINI: ("gemini", "gemma"),
+}
+
+
+def serves_model(provider: ProviderName, model: str) -> bool:
+    """Whether a vendor can plausibly serve a model named explicitly (the AI Gateway serves all).
+
+    Used to skip, for example, OpenAI when a request names `claude-sonnet-4-5`.
+    """
+    name = model.lower()
+    if provider is ProviderName.AI_GATEWAY:
+        return True
+    if provider is ProviderName.OPENAI:
+        return not any(name.startswith(p) for family in _FAMILIES.values() for p in family)
+    return any(name.startswith(p) for p in _FAMILIES[provider])
