@@ -13,6 +13,7 @@ from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactor
 from adapters.sql.engine import make_engine, upgrade_database
 from adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
 from adapters.sql.sqlmodel_user_store import SqlModelUserStore
+from application.authenticator import Authenticator
 from application.fallback_chain import Breakers, FallbackChain
 from application.registry import ProviderRegistry
 from application.use_cases.configure_provider import ConfigureProvider
@@ -96,8 +97,16 @@ class Container(containers.DeclarativeContainer):
     user_store = providers.Singleton(SqlModelUserStore, engine)
 
     registry = providers.Singleton(ProviderRegistry, gateway_config, provider_factory, credential_store)
+    authenticator = providers.Singleton(Authenticator, user_store)
 
-    verify_credentials = providers.Factory(VerifyCredentials, registry, provider_factory, credential_store)
+    allow_private_base_urls = providers.Callable(lambda s: s.ideaforge_allow_private_base_urls, settings)
+    verify_credentials = providers.Factory(
+        VerifyCredentials,
+        registry,
+        provider_factory,
+        credential_store,
+        allow_private_base_urls=allow_private_base_urls,
+    )
     list_models = providers.Factory(ListModels, registry)
     retry_policy = providers.Singleton(
         lambda s: RetryPolicy(
@@ -113,7 +122,7 @@ class Container(containers.DeclarativeContainer):
         credential_store,
         registry,
         verify_credentials,
-        allow_private_base_urls=providers.Callable(lambda s: s.ideaforge_allow_private_base_urls, settings),
+        allow_private_base_urls=allow_private_base_urls,
     )
     remove_provider = providers.Factory(RemoveProvider, credential_store, registry)
     set_provider_enabled = providers.Factory(SetProviderEnabled, credential_store, registry)

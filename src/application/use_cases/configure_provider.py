@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+from application.credential_rules import validate_user_credentials
 from application.registry import ProviderRegistry
 from application.use_cases.verify_credentials import VerificationResult, VerifyCredentials, VerifyRequest
 from domain.credentials import ProviderCredentials, StoredCredential, Verification
-from domain.errors import InvalidRequestError
-from domain.models import ProviderName
-from domain.policies.base_url import check_user_base_url
 from domain.ports.credential_store import CredentialStore
 
 
@@ -55,7 +52,7 @@ class ConfigureProvider:
         credentials = self.validate(request.credentials)
         verification = None
         if request.verify_first:
-            verification = await self._verify.execute(VerifyRequest(credentials.provider, credentials))
+            verification = await self._verify.execute(VerifyRequest(credentials.provider, credentials, user_id=None))
             if not verification.valid:
                 return ConfigureResult(stored=None, verification=verification)
         stored = self._store.save(request.user_id, credentials, enabled=request.enabled)
@@ -68,27 +65,4 @@ class ConfigureProvider:
 
     def validate(self, credentials: ProviderCredentials) -> ProviderCredentials:
         """The credentials, normalised, or `InvalidRequestError` saying what is wrong."""
-        name = credentials.provider.value
-        if not credentials.api_key.get_secret_value().strip():
-            what = "client id" if credentials.provider is ProviderName.AI_GATEWAY else "API key"
-            raise InvalidRequestError(f"{name}: the {what} must not be empty", provider=credentials.provider)
-        if credentials.provider is ProviderName.AI_GATEWAY and (
-            credentials.client_secret is None or not credentials.client_secret.get_secret_value().strip()
-        ):
-            raise InvalidRequestError(f"{name}: the client secret must not be empty", provider=credentials.provider)
-        changes: dict[str, Any] = {}
-        for field in ("base_url", "token_url"):
-            value = getattr(credentials, field)
-            if value is not None and not value.strip():
-                changes[field] = None
-            elif value is not None:
-                try:
-                    changes[field] = check_user_base_url(value, allow_private=self._allow_private)
-                except InvalidRequestError as exc:
-                    label = "base URL" if field == "base_url" else "token URL"
-                    raise InvalidRequestError(
-                        f"{name}: {exc.message.replace('base URL', label)}", provider=credentials.provider
-                    ) from None
-        if credentials.default_model is not None and not credentials.default_model.strip():
-            changes["default_model"] = None
-        return replace(credentials, **changes) if changes else credentials
+        return validate_user_credentials(credentials, allow_private=self._allow_private)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from application.credential_rules import validate_user_credentials
 from application.registry import ProviderRegistry
 from domain.credentials import ProviderCredentials, Verification
 from domain.errors import ConfigurationError, GatewayError
@@ -32,7 +33,8 @@ class VerifyCredentials:
     """Check that credentials work, as the seed defines it.
 
     - Obtain a token (for the AI Gateway), then list models; valid only if both succeed.
-    - Given credentials are tried as they are and never stored or cached.
+    - Given credentials must pass the same rules as stored ones (base-URL policy included);
+      they are never stored or cached.
     - Otherwise the user's stored credentials are checked (even when disabled), else the
       environment's (even when `AI_GATEWAY_ENABLED` is false); the outcome is recorded on a
       stored credential.
@@ -40,18 +42,25 @@ class VerifyCredentials:
     """
 
     def __init__(
-        self, registry: ProviderRegistry, factory: ProviderFactory, store: CredentialStore | None = None
+        self,
+        registry: ProviderRegistry,
+        factory: ProviderFactory,
+        store: CredentialStore | None = None,
+        *,
+        allow_private_base_urls: bool = False,
     ) -> None:
         self._registry = registry
         self._factory = factory
         self._store = store
+        self._allow_private = allow_private_base_urls
 
     async def execute(self, request: VerifyRequest) -> VerificationResult:
         provider = request.provider
         stored_for_user = False
         try:
             if request.credentials is not None:
-                client = self._factory.build(request.credentials)
+                given = validate_user_credentials(request.credentials, allow_private=self._allow_private)
+                client = self._factory.build(given)
             else:
                 credentials, stored_for_user = self._credentials_to_verify(request)
                 client = self._registry.client_for_credentials(credentials)

@@ -66,6 +66,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON do
 UserOpt = Annotated[str | None, typer.Option("--user", help="Use this user's stored credentials.")]
 
 
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API, the OpenAI-compatible /v1 and the Settings page."""
+    commands.serve(host=host, port=port, workers=workers)
+
+
 @providers_app.command("verify")
 def providers_verify(provider: ProviderChoice, user: UserOpt = None, as_json: JsonOpt = False) -> None:
     """Obtain a token, then list models: OK and the model count, or why not."""

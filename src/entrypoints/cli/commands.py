@@ -215,3 +215,26 @@ def resolve_user(container: Container, name: str | None) -> str | None:
     if not user.active:
         fail(f"user {name!r} has been revoked")
     return user.id
+
+
+def serve(*, host: str, port: int, workers: int) -> None:
+    import logging
+
+    import uvicorn
+
+    async def prepare(container: Container) -> None:
+        # Settings, keys and migrations are checked once, before any worker starts.
+        container.engine()
+
+    run(prepare)
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+    uvicorn.run(
+        "entrypoints.http.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=level if level in {"debug", "info", "warning", "error"} else "warning",
+        access_log=False,
+        server_header=False,
+    )

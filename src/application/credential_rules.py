@@ -1,0 +1,44 @@
+"""Rules every credential a user supplies must pass, whether it is stored or only verified."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from domain.credentials import ProviderCredentials
+from domain.errors import InvalidRequestError
+from domain.models import ProviderName
+from domain.policies.base_url import check_user_base_url
+
+
+def validate_user_credentials(credentials: ProviderCredentials, *, allow_private: bool) -> ProviderCredentials:
+    """The credentials, normalised, or `InvalidRequestError` saying what is wrong.
+
+    - The API key (or client id) must not be empty; the AI Gateway also needs a client secret.
+    - Base and token URLs must pass the user base-URL policy (https, public addresses) unless
+      the operator allows private addresses; blank ones mean "the default".
+    """
+    provider = credentials.provider
+    name = provider.value
+    if not credentials.api_key.get_secret_value().strip():
+        what = "client id" if provider is ProviderName.AI_GATEWAY else "API key"
+        raise InvalidRequestError(f"{name}: the {what} must not be empty", provider=provider)
+    if provider is ProviderName.AI_GATEWAY and (
+        credentials.client_secret is None or not credentials.client_secret.get_secret_value().strip()
+    ):
+        raise InvalidRequestError(f"{name}: the client secret must not be empty", provider=provider)
+    changes: dict[str, Any] = {}
+    for field, label in (("base_url", "base URL"), ("token_url", "token URL")):
+        value = getattr(credentials, field)
+        if value is None:
+            continue
+        if not value.strip():
+            changes[field] = None
+            continue
+        try:
+            changes[field] = check_user_base_url(value, allow_private=allow_private)
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"{name}: {exc.message.replace('base URL', label)}", provider=provider) from None
+    if credentials.default_model is not None and not credentials.default_model.strip():
+        changes["default_model"] = None
+    return replace(credentials, **changes) if changes else credentials

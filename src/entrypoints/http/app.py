@@ -1,0 +1,49 @@
+"""The FastAPI application, built on the same container as the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from entrypoints.container import Container, close
+from entrypoints.http.errors import install_error_handlers
+from entrypoints.http.limits import BodySizeLimit
+from entrypoints.http.routes import api, openai_compat, system
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    """The app for `container` (a new one from the environment when None)."""
+    container = container or Container()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Fail at start-up, not on the first request: settings, keys and migrations.
+        await run_in_threadpool(container.engine)
+        try:
+            yield
+        finally:
+            await close(container)
+
+    app = FastAPI(
+        title="IdeaForge provider gateway",
+        version="0.1.0",
+        description="AI Gateway first, OpenAI, Gemini and Claude behind it; each user's credentials encrypted.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(api.router)
+    app.include_router(openai_compat.router)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory `ideaforge serve` hands to uvicorn, once per worker process."""
+    return create_app()

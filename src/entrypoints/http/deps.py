@@ -1,0 +1,42 @@
+"""What routes need, reached through `app.state.container`: one `Annotated` alias each."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
+
+from domain.credentials import User
+from entrypoints.container import Container
+from entrypoints.http.errors import ApiError
+
+_bearer = HTTPBearer(auto_error=False, description="A user's API token from `ideaforge users create`.")
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_current_user(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """The active user whose token is in `Authorization: Bearer ...`, else 401.
+
+    A plain function, so FastAPI runs the store lookup in its thread pool.
+    """
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise ApiError(401, "missing bearer token: send Authorization: Bearer <your API token>", "unauthorized")
+    user = container.authenticator().authenticate(SecretStr(credentials.credentials))
+    if user is None:
+        raise ApiError(401, "invalid or revoked API token", "unauthorized")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,0 +1,105 @@
+"""Errors as HTTP answers: a status, a clear message, never a secret or an upstream body.
+
+Under `/v1` they take OpenAI's shape (`{"error": {"message", "type", "code"}}`) so that OpenAI
+clients understand them; elsewhere `{"error": message, "kind": ...}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    CredentialUnreadableError,
+    GatewayError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+
+
+class ApiError(Exception):
+    """An error this API answers with directly."""
+
+    def __init__(self, status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.headers = headers
+
+
+def status_for(error: GatewayError) -> int:
+    if isinstance(error, InvalidRequestError):
+        return 400
+    if isinstance(error, ModelNotFoundError):
+        return 404
+    if isinstance(error, ConfigurationError | CredentialUnreadableError):
+        return 409
+    if isinstance(error, RateLimitedError):
+        return 429
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return 502  # the upstream refused our credentials: the caller's own token was fine
+    if "deadline" in error.message:
+        return 504
+    return 503
+
+
+def api_error_for(error: GatewayError) -> ApiError:
+    headers = None
+    if isinstance(error, RateLimitedError) and error.retry_after is not None:
+        headers = {"Retry-After": str(max(1, round(error.retry_after)))}
+    return ApiError(status_for(error), error.message, error.kind, headers)
+
+
+def error_body(request: Request, error: ApiError) -> dict[str, Any]:
+    if request.url.path.startswith("/v1/"):
+        kind = "invalid_request_error" if error.status < 500 else "api_error"
+        if error.status == 401:
+            kind = "authentication_error"
+        return {"error": {"message": error.message, "type": kind, "code": error.kind}}
+    return {"error": error.message, "kind": error.kind}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        headers = dict(exc.headers or {})
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(error_body(request, exc), status_code=exc.status, headers=headers)
+
+    async def gateway_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GatewayError)
+        return await api_error(request, api_error_for(exc))
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return await api_error(request, ApiError(422, _describe(exc), "invalid_body"))
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return await api_error(request, ApiError(exc.status_code, str(exc.detail), "http_error"))
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(GatewayError, gateway_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _describe(exc: RequestValidationError) -> str:
+    """The first problem, in a line: where and what (the offending value is never echoed)."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid request body"
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first.get('msg', 'invalid')}{more}"

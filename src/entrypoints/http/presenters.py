@@ -1,0 +1,56 @@
+"""Domain results as API answers and SSE lines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from application.use_cases.list_providers import ProviderStatus
+from domain.models import Attempt, Usage
+from entrypoints.http.schemas import AttemptAnswer, ProviderStatusAnswer, UsageAnswer
+
+
+def status_answer(s: ProviderStatus) -> ProviderStatusAnswer:
+    return ProviderStatusAnswer(
+        provider=s.provider,
+        configured=s.configured,
+        source=s.source,
+        enabled=s.enabled,
+        usable=s.usable,
+        base_url=s.base_url,
+        default_model=s.default_model,
+        last_verified_at=s.last_verified_at,
+        last_verification_ok=s.last_verification_ok,
+        last_verification_error=s.last_verification_error,
+        needs_reconfiguration=s.needs_reconfiguration,
+        problem=s.problem,
+    )
+
+
+def usage_answer(usage: Usage | None) -> UsageAnswer | None:
+    if usage is None:
+        return None
+    return UsageAnswer(
+        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens, total_tokens=usage.total_tokens
+    )
+
+
+def usage_dict(usage: Usage | None) -> dict[str, int] | None:
+    answer = usage_answer(usage)
+    return answer.model_dump() if answer else None
+
+
+def attempt_answers(attempts: tuple[Attempt, ...] | list[Attempt]) -> list[AttemptAnswer]:
+    return [
+        AttemptAnswer(
+            provider=a.provider, model=a.model, outcome=a.outcome, latency_ms=round(a.latency_ms, 2), error=a.error
+        )
+        for a in attempts
+    ]
+
+
+def sse(data: Any, event: str | None = None) -> bytes:
+    """One server-sent event; `data` is JSON-encoded unless it is already text."""
+    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    prefix = f"event: {event}\n" if event else ""
+    return f"{prefix}data: {text}\n\n".encode()

@@ -1,0 +1,199 @@
+"""The seed's endpoints under `/api`: verify, configure, providers, models, generate."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import SecretStr
+
+from application.use_cases.configure_provider import ConfigureRequest
+from application.use_cases.generate_reply import GenerateRequest
+from application.use_cases.list_models import ListModelsRequest
+from application.use_cases.remove_provider import EnableRequest, RemoveRequest
+from application.use_cases.verify_credentials import VerifyRequest
+from domain.credentials import ProviderCredentials
+from domain.errors import GatewayError, InvalidRequestError
+from domain.models import ChatMessage, ProviderName, Usage
+from entrypoints.http.deps import ContainerDep, CurrentUser
+from entrypoints.http.errors import ApiError
+from entrypoints.http.presenters import attempt_answers, sse, status_answer, usage_answer, usage_dict
+from entrypoints.http.schemas import (
+    ConfigureAnswer,
+    ConfigureBody,
+    EnableBody,
+    GenerateAnswer,
+    GenerateBody,
+    ModelAnswer,
+    ModelsAnswer,
+    ProviderStatusAnswer,
+    VerifyAnswer,
+    VerifyBody,
+)
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+@router.post("/providers/verify", response_model=VerifyAnswer)
+async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep) -> VerifyAnswer:
+    """Obtain a token, then list models, with the given credentials (nothing is stored), or
+    with the user's stored ones when `api_key` is left out."""
+    credentials = None
+    if body.api_key is not None:
+        credentials = ProviderCredentials(
+            provider=body.provider, api_key=body.api_key, client_secret=body.client_secret, base_url=body.base_url
+        )
+    use_case = container.verify_credentials()
+    try:
+        result = await use_case.execute(VerifyRequest(body.provider, credentials, user_id=user.id))
+    except InvalidRequestError as exc:
+        return VerifyAnswer(valid=False, provider=body.provider, models=[], error=exc.message)
+    return VerifyAnswer(
+        valid=result.valid, provider=body.provider, models=[m.id for m in result.models], error=result.error
+    )
+
+
+@router.post("/providers/configure", response_model=ConfigureAnswer)
+async def configure(body: ConfigureBody, user: CurrentUser, container: ContainerDep) -> ConfigureAnswer:
+    """Store the credentials in the body for this user (each provider on its own); with
+    `verify`, only those that verify."""
+    wanted = await run_in_threadpool(_credentials_from, body, user.id, container)
+    if not wanted:
+        raise ApiError(400, "nothing to configure: give at least one provider's credentials", "invalid_body")
+    configure_provider = container.configure_provider()
+    stored: list[ProviderName] = []
+    errors: dict[str, str] = {}
+    for credentials in wanted:
+        try:
+            result = await configure_provider.execute(ConfigureRequest(user.id, credentials, verify_first=body.verify))
+        except InvalidRequestError as exc:
+            errors[credentials.provider.value] = exc.message
+            continue
+        if result.stored is None:
+            errors[credentials.provider.value] = (result.verification and result.verification.error) or "not stored"
+        else:
+            stored.append(credentials.provider)
+    if errors and not stored and len(wanted) == 1:
+        raise ApiError(400, next(iter(errors.values())), "invalid_credentials")
+    statuses = await run_in_threadpool(container.list_providers().execute, user.id)
+    return ConfigureAnswer(configured=stored, providers=[status_answer(s) for s in statuses], errors=errors)
+
+
+def _credentials_from(body: ConfigureBody, user_id: str, container: ContainerDep) -> list[ProviderCredentials]:
+    wanted: list[ProviderCredentials] = []
+    gateway_fields = (
+        body.aiGatewayClientId,
+        body.aiGatewayClientSecret,
+        body.aiGatewayBaseUrl,
+        body.aiGatewayDefaultModel,
+    )
+    if any(field is not None for field in gateway_fields):
+        secret = body.aiGatewayClientSecret
+        client_id = body.aiGatewayClientId
+        stored = container.credential_store().get(user_id, ProviderName.AI_GATEWAY)
+        current = stored.credentials if stored is not None else None
+        if client_id is None and current is not None:
+            client_id = current.api_key.get_secret_value()
+        if secret is None and current is not None and current.api_key.get_secret_value() == client_id:
+            secret = current.client_secret  # the same service account: keep its secret
+        if not client_id:
+            raise ApiError(400, "aiGatewayClientId is required to configure the AI Gateway", "invalid_body")
+        wanted.append(
+            ProviderCredentials(
+                provider=ProviderName.AI_GATEWAY,
+                api_key=SecretStr(client_id),
+                client_secret=secret,
+                base_url=body.aiGatewayBaseUrl,
+                default_model=body.aiGatewayDefaultModel,
+            )
+        )
+    for provider, key in (
+        (ProviderName.OPENAI, body.openaiApiKey),
+        (ProviderName.ANTHROPIC, body.anthropicApiKey),
+        (ProviderName.GEMINI, body.geminiApiKey),
+    ):
+        if key is not None:
+            wanted.append(ProviderCredentials(provider=provider, api_key=key))
+    return wanted
+
+
+@router.get("/providers", response_model=list[ProviderStatusAnswer])
+def list_providers(user: CurrentUser, container: ContainerDep) -> list[ProviderStatusAnswer]:
+    """Each provider's status for this user, in priority order. Never a secret."""
+    return [status_answer(s) for s in container.list_providers().execute(user.id)]
+
+
+@router.delete("/providers/{provider}", status_code=204)
+def remove_provider(provider: ProviderName, user: CurrentUser, container: ContainerDep) -> Response:
+    """Delete this user's stored credentials for `provider`."""
+    if not container.remove_provider().execute(RemoveRequest(user.id, provider)):
+        raise ApiError(404, f"no stored {provider.value} credentials", "not_found")
+    return Response(status_code=204)
+
+
+@router.patch("/providers/{provider}", response_model=ProviderStatusAnswer)
+def enable_provider(
+    provider: ProviderName, body: EnableBody, user: CurrentUser, container: ContainerDep
+) -> ProviderStatusAnswer:
+    """Disable or enable this user's stored provider without deleting its credentials."""
+    if not container.set_provider_enabled().execute(EnableRequest(user.id, provider, body.enabled)):
+        raise ApiError(404, f"no stored {provider.value} credentials", "not_found")
+    statuses = container.list_providers().execute(user.id)
+    return next(status_answer(s) for s in statuses if s.provider is provider)
+
+
+@router.get("/models", response_model=ModelsAnswer)
+async def list_models(user: CurrentUser, container: ContainerDep) -> ModelsAnswer:
+    """The models of every provider this user can use; a failing provider is left out."""
+    found = await container.list_models().execute(ListModelsRequest(user_id=user.id))
+    return ModelsAnswer(models=[ModelAnswer(id=m.id, provider=m.provider) for m in found])
+
+
+@router.post("/generate", response_model=GenerateAnswer)
+async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDep) -> Response | GenerateAnswer:
+    """Answer `prompt` through this user's provider chain; with `stream`, as server-sent events
+    (`delta`, then `done`, or `error`)."""
+    messages = ([ChatMessage("system", body.system)] if body.system else []) + [ChatMessage("user", body.prompt)]
+    request = GenerateRequest(messages=messages, tier=body.tier, model=body.model, user_id=user.id)
+    use_case = container.generate_reply()
+    if not body.stream:
+        generation = await use_case.execute(request)
+        r = generation.response
+        return GenerateAnswer(
+            content=r.content,
+            provider=r.provider,
+            model=r.model,
+            finish_reason=r.finish_reason,
+            usage=usage_answer(r.usage),
+            attempts=attempt_answers(generation.attempts),
+        )
+    stream = use_case.stream(request)
+    deltas = stream.deltas.__aiter__()
+    first = await anext(deltas, None)  # fall over (or fail with a status) before the 200 is sent
+
+    async def events() -> AsyncIterator[bytes]:
+        usage: Usage | None = None
+        finish: str | None = None
+        try:
+            delta = first
+            while delta is not None:
+                if delta.content:
+                    yield sse({"content": delta.content}, "delta")
+                usage = delta.usage or usage
+                finish = delta.finish_reason or finish
+                delta = await anext(deltas, None)
+        except GatewayError as exc:
+            yield sse({"error": exc.message, "kind": exc.kind}, "error")
+            return
+        done = {
+            "provider": stream.provider.value if stream.provider else None,
+            "model": stream.model,
+            "finish_reason": finish,
+            "usage": usage_dict(usage),
+            "attempts": [a.model_dump() for a in attempt_answers(stream.attempts)],
+        }
+        yield sse(done, "done")
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,141 @@
+"""An OpenAI-compatible `/v1` over the user's provider chain: any OpenAI client can use it.
+
+Tier names (`fast`, `standard`, `premium`) work as model names. Headers on every answer say who
+answered: `X-IdeaForge-Provider`, `X-IdeaForge-Model`, `X-IdeaForge-Attempts`. A stream falls
+over before its first byte is sent, so a failure before content is a real HTTP error; a failure
+after content ends the stream with an `error` event and no `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from application.use_cases.generate_reply import GenerateRequest
+from application.use_cases.list_models import ListModelsRequest
+from domain.errors import GatewayError
+from domain.models import ChatResponse, StreamDelta, Tier
+from entrypoints.http.deps import ContainerDep, CurrentUser
+from entrypoints.http.errors import status_for
+from entrypoints.http.openai_schemas import ChatCompletionBody
+from entrypoints.http.presenters import sse, usage_dict
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+
+
+@router.get("/models")
+async def models(user: CurrentUser, container: ContainerDep) -> dict[str, Any]:
+    """The tiers, then every model of the user's usable providers."""
+    found = await container.list_models().execute(ListModelsRequest(user_id=user.id))
+    data = [{"id": t.value, "object": "model", "created": 0, "owned_by": "ideaforge"} for t in Tier]
+    seen = {t.value for t in Tier}
+    for m in found:
+        if m.id not in seen:
+            seen.add(m.id)
+            data.append({"id": m.id, "object": "model", "created": 0, "owned_by": m.provider.value})
+    return {"object": "list", "data": data}
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(body: ChatCompletionBody, user: CurrentUser, container: ContainerDep) -> Response:
+    request = GenerateRequest(
+        messages=body.messages_domain(),
+        model=body.model,
+        user_id=user.id,
+        tools=body.tools_domain(),
+        tool_choice=body.tool_choice,
+        temperature=body.temperature,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        stop=body.stop_list(),
+    )
+    use_case = container.generate_reply()
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    if not body.stream:
+        generation = await use_case.execute(request)
+        headers = _who(generation.response.provider.value, generation.response.model, len(generation.attempts))
+        return JSONResponse(_completion(completion_id, created, generation.response), headers=headers)
+
+    stream = use_case.stream(request)
+    deltas = stream.deltas.__aiter__()
+    first = await anext(deltas, None)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    model = stream.model or body.model
+
+    async def events() -> AsyncIterator[bytes]:
+        usage = None
+        delta: StreamDelta | None = first
+        role_sent = False
+        try:
+            while delta is not None:
+                usage = delta.usage or usage
+                if delta.content or delta.tool_calls or delta.finish_reason or not role_sent:
+                    yield sse(_chunk(completion_id, created, model, delta, with_role=not role_sent))
+                    role_sent = True
+                delta = await anext(deltas, None)
+        except GatewayError as exc:
+            error = {"message": exc.message, "type": "api_error", "code": exc.kind}
+            yield sse({"error": error, "status": status_for(exc)})
+            return
+        if include_usage:
+            yield sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                       "choices": [], "usage": usage_dict(usage)})  # fmt: skip
+        yield b"data: [DONE]\n\n"
+
+    provider = stream.provider.value if stream.provider else ""
+    headers = {"Cache-Control": "no-cache", **_who(provider, model, len(stream.attempts))}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+def _who(provider: str, model: str, attempts: int) -> dict[str, str]:
+    return {"X-IdeaForge-Provider": provider, "X-IdeaForge-Model": model, "X-IdeaForge-Attempts": str(attempts)}
+
+
+def _tool_calls(response: ChatResponse) -> list[dict[str, Any]]:
+    return [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in response.tool_calls
+    ]
+
+
+def _completion(completion_id: str, created: int, response: ChatResponse) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": response.content}
+    if response.tool_calls:
+        message["tool_calls"] = _tool_calls(response)
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": response.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": response.finish_reason or "stop"}],
+        "usage": usage_dict(response.usage) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
+def _chunk(completion_id: str, created: int, model: str, delta: StreamDelta, *, with_role: bool) -> dict[str, Any]:
+    wire: dict[str, Any] = {}
+    if with_role:
+        wire["role"] = "assistant"
+    if delta.content:
+        wire["content"] = delta.content
+    if delta.tool_calls:
+        wire["tool_calls"] = [
+            {
+                "index": t.index,
+                **({"id": t.id, "type": "function"} if t.id else {}),
+                "function": {k: v for k, v in (("name", t.name), ("arguments", t.arguments)) if v is not None},
+            }
+            for t in delta.tool_calls
+        ]
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": wire, "finish_reason": delta.finish_reason}],
+    }

@@ -1,0 +1,111 @@
+"""The official `openai` SDK and Agno's `OpenAILike`, pointed at `/v1`, work."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+import pytest
+
+from tests.integration.http.conftest import bearer
+from tests.integration.http.test_api import configure_alice
+from tests.support.fake_ai_gateway import MODELS, FakeAIGateway
+from tests.support.live_server import LiveServer
+
+
+@pytest.fixture
+def alice(server: LiveServer, client: httpx.Client, user_gateway: FakeAIGateway) -> str:
+    token = server.create_user("alice")
+    assert configure_alice(client, token, user_gateway, aiGatewayDefaultModel=None).status_code == 200
+    return token
+
+
+def sdk(server: LiveServer, token: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=token, max_retries=0, timeout=30)
+
+
+def test_sdk_lists_models_with_the_tiers_first(server: LiveServer, alice: str) -> None:
+    ids = [m.id for m in sdk(server, alice).models.list()]
+    assert ids == ["fast", "standard", "premium", *MODELS]
+
+
+def test_sdk_completion_with_a_tier_as_the_model(server: LiveServer, alice: str, user_gateway: FakeAIGateway) -> None:
+    raw = sdk(server, alice).chat.completions.with_raw_response.create(
+        model="fast", messages=[{"role": "user", "content": "hi there"}]
+    )
+    completion = raw.parse()
+    assert completion.choices[0].message.content == "echo: hi there"
+    assert completion.model == "gpt-4o-mini"
+    assert completion.usage is not None and completion.usage.total_tokens == 18
+    assert raw.headers["x-ideaforge-provider"] == "ai_gateway"
+    assert raw.headers["x-ideaforge-model"] == "gpt-4o-mini"
+    assert raw.headers["x-ideaforge-attempts"] == "1"
+    assert user_gateway.state.last_chat_body is not None and user_gateway.state.last_chat_body["model"] == "gpt-4o-mini"
+
+
+def test_sdk_streamed_completion(server: LiveServer, alice: str) -> None:
+    stream = sdk(server, alice).chat.completions.create(
+        model="standard",
+        messages=[{"role": "user", "content": "one two three"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "echo: one two three"
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 18
+    assert any(c.choices and c.choices[0].finish_reason == "stop" for c in chunks)
+
+
+def test_sdk_tool_call_round_trip(server: LiveServer, alice: str) -> None:
+    client = sdk(server, alice)
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    messages: list[dict[str, object]] = [{"role": "user", "content": "weather?"}]
+    first = client.chat.completions.create(model="fast", messages=messages, tools=tools)  # type: ignore[arg-type]
+    call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Paris"}
+    messages += [
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+    ]
+    second = client.chat.completions.create(model="fast", messages=messages, tools=tools)  # type: ignore[arg-type]
+    assert second.choices[0].message.content == "The tool said: sunny"
+
+
+def test_sdk_sees_errors_in_openais_shape(server: LiveServer, alice: str) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        sdk(server, alice).chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "x"}])
+    assert caught.value.body["code"] == "model_not_found"  # type: ignore[index]
+    with pytest.raises(openai.AuthenticationError):
+        sdk(server, "ifg_wrong").models.list()
+
+
+def test_a_stream_broken_after_content_ends_with_an_error_not_done(
+    server: LiveServer, client: httpx.Client, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    user_gateway.state.stream_cut_after = 2
+    body = {"model": "fast", "messages": [{"role": "user", "content": "a b c d"}], "stream": True}
+    with client.stream("POST", "/v1/chat/completions", json=body, headers=bearer(alice)) as response:
+        assert response.status_code == 200
+        text = "".join(response.iter_text())
+    assert "[DONE]" not in text
+    last = [line for line in text.split("\n\n") if line][-1]
+    assert json.loads(last.removeprefix("data: "))["error"]["code"] == "stream_interrupted"
+    with pytest.raises(openai.APIError):
+        list(sdk(server, alice).chat.completions.create(model="fast", messages=body["messages"], stream=True))  # type: ignore[arg-type]
+
+
+def test_agno_openailike_runs_against_v1(server: LiveServer, alice: str) -> None:
+    from agno.agent import Agent
+    from agno.models.openai.like import OpenAILike
+
+    agent = Agent(model=OpenAILike(id="fast", base_url=f"{server.url}/v1", api_key=alice), telemetry=False)
+    output = agent.run("hello agno")
+    assert output.content == "echo: hello agno"
+    streamed = "".join(
+        event.content or ""
+        for event in agent.run("stream agno", stream=True)
+        if getattr(event, "event", "") == "RunContent"
+    )
+    assert streamed == "echo: stream agno"
