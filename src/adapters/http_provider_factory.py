@@ -1,4 +1,4 @@
-"""Builds providers over the process's shared HTTP client: the one place adapters are chosen
+"""Builds providers over the process's shared HTTP clients: the one place adapters are chosen
 for a set of credentials."""
 
 from __future__ import annotations
@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 import httpx
 
-from adapters.ai_gateway.ai_gateway_client import AIGatewayClient, AIGatewayRoutes
+from adapters.ai_gateway.ai_gateway_client import AIGatewayClient
 from adapters.ai_gateway.oauth2_client_credentials_token_source import (
     OAuth2ClientCredentialsTokenSource,
     StaticKeyTokenSource,
 )
-from adapters.http.token_auth import HeaderAuth
+from adapters.anthropic.anthropic_messages_provider import AnthropicMessagesProvider
+from adapters.gemini.gemini_generate_content_provider import GeminiGenerateContentProvider
+from adapters.http.token_auth import HeaderAuth, TokenSourceAuth
 from adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
 from domain.credentials import AuthMethod, ProviderCredentials
 from domain.errors import ConfigurationError
@@ -51,40 +53,73 @@ class VendorDefaults:
 
 
 class HttpProviderFactory(ProviderFactory):
+    """Providers over the shared clients.
+
+    URLs in credentials (base URL, token URL) only ever come from users: the operator's are the
+    defaults here. Credentials carrying one use `user_url_http`, the public-only client, so a
+    user cannot point the gateway at an internal address; the operator's URLs are trusted.
+    """
+
     def __init__(
-        self, http: httpx.AsyncClient, *, ai_gateway: AIGatewayDefaults, vendors: VendorDefaults = VendorDefaults()
+        self,
+        http: httpx.AsyncClient,
+        *,
+        ai_gateway: AIGatewayDefaults,
+        vendors: VendorDefaults = VendorDefaults(),
+        user_url_http: httpx.AsyncClient | None = None,
     ) -> None:
-        self._http = http
+        self._trusted_http = http
+        self._user_url_http = user_url_http or http
         self._gateway = ai_gateway
         self._vendors = vendors
 
     def build(self, credentials: ProviderCredentials) -> LLMProvider:
+        user_urls = credentials.base_url is not None or credentials.token_url is not None
+        http = self._user_url_http if user_urls else self._trusted_http
         provider = credentials.provider
         if provider is ProviderName.AI_GATEWAY:
-            return self._ai_gateway(credentials)
+            return self._ai_gateway(http, credentials)
+        base_url = credentials.base_url
+        key = credentials.api_key
         if provider is ProviderName.OPENAI:
+            auth = HeaderAuth("Authorization", "Bearer ", key)
             return OpenAIChatCompletionsProvider(
-                self._http,
-                base_url=credentials.base_url or self._vendors.openai,
-                auth=HeaderAuth("Authorization", "Bearer ", credentials.api_key),
-                provider=provider,
+                http, base_url=base_url or self._vendors.openai, auth=auth, provider=provider
             )
-        raise ConfigurationError(f"provider {provider.value} is not supported yet", provider=provider)
+        if provider is ProviderName.ANTHROPIC:
+            auth = HeaderAuth("x-api-key", "", key)
+            return AnthropicMessagesProvider(http, base_url=base_url or self._vendors.anthropic, auth=auth)
+        auth = HeaderAuth("x-goog-api-key", "", key)
+        return GeminiGenerateContentProvider(http, base_url=base_url or self._vendors.gemini, auth=auth)
 
-    def _ai_gateway(self, credentials: ProviderCredentials) -> AIGatewayClient:
+    def _ai_gateway(self, http: httpx.AsyncClient, credentials: ProviderCredentials) -> AIGatewayClient:
         defaults = self._gateway
         base_url = (credentials.base_url or defaults.base_url).rstrip("/")
         own_gateway = base_url == defaults.base_url.rstrip("/")
-        routes = AIGatewayRoutes(
-            openai=(own_gateway and defaults.openai_route) or f"{base_url}/v1",
-            anthropic=defaults.anthropic_route if own_gateway else None,
-            gemini=defaults.gemini_route if own_gateway else None,
-        )
+        token_source = self._token_source(http, credentials, base_url, own_gateway)
+        auth = TokenSourceAuth(token_source)
+        gateway = ProviderName.AI_GATEWAY
+        openai_url = (own_gateway and defaults.openai_route) or f"{base_url}/v1"
+        anthropic_url = defaults.anthropic_route if own_gateway else None
+        gemini_url = defaults.gemini_route if own_gateway else None
         return AIGatewayClient(
-            self._http, token_source=self._token_source(credentials, base_url, own_gateway), routes=routes
+            token_source=token_source,
+            openai_route=OpenAIChatCompletionsProvider(http, base_url=openai_url, auth=auth, provider=gateway),
+            anthropic_route=(
+                AnthropicMessagesProvider(http, base_url=anthropic_url, auth=auth, provider=gateway)
+                if anthropic_url
+                else None
+            ),
+            gemini_route=(
+                GeminiGenerateContentProvider(http, base_url=gemini_url, auth=auth, provider=gateway)
+                if gemini_url
+                else None
+            ),
         )
 
-    def _token_source(self, credentials: ProviderCredentials, base_url: str, own_gateway: bool) -> TokenSource:
+    def _token_source(
+        self, http: httpx.AsyncClient, credentials: ProviderCredentials, base_url: str, own_gateway: bool
+    ) -> TokenSource:
         if credentials.client_secret is None:
             raise ConfigurationError(
                 "AI Gateway credentials need a client secret as well as the client id",
@@ -95,7 +130,7 @@ class HttpProviderFactory(ProviderFactory):
         if method is AuthMethod.STATIC_KEY:
             return StaticKeyTokenSource(client_id=credentials.api_key, client_secret=credentials.client_secret)
         return OAuth2ClientCredentialsTokenSource(
-            self._http,
+            http,
             client_id=credentials.api_key,
             client_secret=credentials.client_secret,
             issuer_url=base_url,

@@ -83,11 +83,18 @@ class Container(containers.DeclarativeContainer):
     gateway_config = providers.Singleton(lambda s: s.gateway_config(), settings)
 
     http_client = providers.Singleton(build_http_client, providers.Callable(_timeouts, settings))
+    # For URLs users supply: https and public addresses only, unless the operator allows private.
+    user_url_http_client = providers.Singleton(
+        build_http_client,
+        providers.Callable(_timeouts, settings),
+        public_only=providers.Callable(lambda s: not s.ideaforge_allow_private_base_urls, settings),
+    )
     provider_factory = providers.Singleton(
         HttpProviderFactory,
         http_client,
         ai_gateway=providers.Callable(_ai_gateway_defaults, settings),
         vendors=providers.Callable(_vendor_defaults, settings),
+        user_url_http=user_url_http_client,
     )
     database_url = providers.Callable(_database_url, settings)
     keyring = providers.Singleton(_keyring, settings, database_url)
@@ -133,4 +140,5 @@ async def close(container: Container) -> None:
     """Release what the container opened: the shared HTTP client (its session opens lazily)
     and the database engine, if one was made."""
     await container.http_client().aclose()
+    await container.user_url_http_client().aclose()
     container.shutdown_resources()

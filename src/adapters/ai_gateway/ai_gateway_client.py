@@ -3,42 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
-import httpx
-
-from adapters.http.token_auth import TokenSourceAuth
-from adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
 from domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
 from domain.ports.llm_provider import LLMProvider
 from domain.ports.token_source import TokenSource
 
 
-@dataclass(frozen=True, slots=True)
-class AIGatewayRoutes:
-    """Where each model family goes. `openai` is the OpenAI-compatible `/v1` route every model
-    takes unless its family has a route of its own."""
-
-    openai: str
-    anthropic: str | None = None
-    gemini: str | None = None
-
-
 class AIGatewayClient(LLMProvider):
     """List models and chat through the AI Gateway, with service-account tokens.
 
-    `verify()` is the seed's check: obtain a token, then list models; both must succeed.
+    Every model goes through the gateway's OpenAI-compatible route unless its family (`claude-*`,
+    `gemini-*`) has a route of its own, spoken in that vendor's wire format: the same adapters as
+    the vendors', composed with the gateway's token auth. `verify()` is the seed's check: obtain
+    a token, then list models; both must succeed.
     """
 
-    def __init__(self, http: httpx.AsyncClient, *, token_source: TokenSource, routes: AIGatewayRoutes) -> None:
+    def __init__(
+        self,
+        *,
+        token_source: TokenSource,
+        openai_route: LLMProvider,
+        anthropic_route: LLMProvider | None = None,
+        gemini_route: LLMProvider | None = None,
+    ) -> None:
         self._token_source = token_source
-        self._routes = routes
-        self._openai = OpenAIChatCompletionsProvider(
-            http, base_url=routes.openai, auth=TokenSourceAuth(token_source), provider=ProviderName.AI_GATEWAY
+        self._openai = openai_route
+        self._families: tuple[tuple[tuple[str, ...], LLMProvider | None], ...] = (
+            (("claude",), anthropic_route),
+            (("gemini", "gemma"), gemini_route),
         )
 
     def __repr__(self) -> str:
-        return f"AIGatewayClient(route={self._routes.openai!r})"
+        return f"AIGatewayClient(openai_route={self._openai!r})"
 
     @property
     def name(self) -> ProviderName:
@@ -48,7 +44,12 @@ class AIGatewayClient(LLMProvider):
     def token_source(self) -> TokenSource:
         return self._token_source
 
-    def _route(self, model: str) -> LLMProvider:
+    def route(self, model: str) -> LLMProvider:
+        """The route a model takes: its family's own, else the OpenAI-compatible one."""
+        name = model.lower()
+        for prefixes, provider in self._families:
+            if provider is not None and name.startswith(prefixes):
+                return provider
         return self._openai
 
     async def list_models(self) -> list[ModelInfo]:
@@ -59,7 +60,7 @@ class AIGatewayClient(LLMProvider):
         return await self.list_models()
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        return await self._route(request.model).chat(request)
+        return await self.route(request.model).chat(request)
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
-        return self._route(request.model).stream(request)
+        return self.route(request.model).stream(request)

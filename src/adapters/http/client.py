@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from adapters.http.public_only import public_only_transport
+
 
 @dataclass(frozen=True, slots=True)
 class HttpTimeouts:
@@ -30,11 +32,19 @@ def build_http_client(
     *,
     max_connections: int = 200,
     keepalive_expiry: float = 30.0,
+    public_only: bool = False,
 ) -> httpx.AsyncClient:
-    """A client that never follows redirects: every request it sends may carry credentials."""
+    """A client that never follows redirects: every request it sends may carry credentials.
+
+    With `public_only`, for URLs users supply: https only, and every address it would connect
+    to must be public (see `public_only.py`).
+    """
     limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=keepalive_expiry)
+    transport: httpx.AsyncBaseTransport = (
+        public_only_transport(limits) if public_only else AiohttpTransport(limits=limits, trust_env=False)
+    )
     return httpx.AsyncClient(
-        transport=AiohttpTransport(limits=limits, trust_env=False),
+        transport=transport,
         timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool),
         follow_redirects=False,
         trust_env=False,

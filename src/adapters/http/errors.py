@@ -11,8 +11,10 @@ import time
 
 import httpx
 
+from adapters.http.public_only import BlockedAddressError
 from domain.errors import (
     AuthenticationError,
+    ConfigurationError,
     GatewayError,
     InvalidRequestError,
     ModelNotFoundError,
@@ -105,6 +107,11 @@ def error_for_transport(provider: ProviderName, exc: httpx.TransportError, *, wh
     both surface as `ConnectTimeout`, so the message does not claim which one happened.
     """
     label = provider_label(provider)
+    if isinstance(exc, BlockedAddressError):
+        return ConfigurationError(
+            f"{label} {what} refused: {exc}; user-supplied URLs must be https and reach public addresses",
+            provider=provider,
+        )
     if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
         reason = "could not connect or the connection was closed"
     elif isinstance(exc, httpx.ReadTimeout):

@@ -1,0 +1,1 @@
+"""Anthropic's Messages API, spoken by Anthropic and by the AI Gateway's Anthropic route."""

@@ -1,0 +1,90 @@
+"""The chain across vendors' wire formats, and the AI Gateway's per-family routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from application.use_cases.generate_reply import GenerateRequest
+from domain.models import ChatMessage, ProviderName, Tier
+from entrypoints.container import close
+from tests.support.app import container_for
+from tests.support.fake_ai_gateway import FakeAIGateway
+from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.fake_gemini import FakeGemini
+
+ASK = GenerateRequest(messages=[ChatMessage("user", "hello")], tier=Tier.FAST)
+ANTHROPIC_TIERS = {
+    "anthropic_fast_model": "claude-3-5-haiku-20241022",
+    "anthropic_standard_model": "claude-sonnet-4-5-20250929",
+    "anthropic_premium_model": "claude-opus-4-1-20250805",
+}
+
+
+async def test_gateway_down_then_gemini_then_claude(tmp_path: Path) -> None:
+    with (
+        FakeAIGateway() as gateway,
+        FakeGemini(api_key="AIza-canary") as gemini,
+        FakeAnthropic(api_key="sk-ant-canary") as anthropic,
+    ):
+        container = container_for(
+            tmp_path,
+            ai_gateway_client_id=gateway.state.client_id,
+            ai_gateway_client_secret=gateway.state.client_secret,
+            ai_gateway_base_url=gateway.url,
+            ai_gateway_enabled=True,
+            gemini_api_key="AIza-canary",
+            gemini_base_url=gemini.url,
+            anthropic_api_key="sk-ant-canary",
+            anthropic_base_url=anthropic.url,
+            **ANTHROPIC_TIERS,
+        )
+        try:
+            gateway.state.chat_failures = [503] * 4
+            by_gemini = await container.generate_reply().execute(ASK)
+            assert by_gemini.response.provider is ProviderName.GEMINI
+            assert by_gemini.response.model == "gemini-2.5-flash"
+            assert by_gemini.response.content == "echo: hello"
+
+            gemini.state.failures = [503] * 4
+            by_claude = await container.generate_reply().execute(ASK)
+            assert by_claude.response.provider is ProviderName.ANTHROPIC
+            assert by_claude.response.model == "claude-3-5-haiku-20241022"
+            assert [a.provider.value for a in by_claude.attempts] == [
+                "ai_gateway", "ai_gateway", "gemini", "gemini", "anthropic",
+            ]  # fmt: skip
+
+            gateway.state.chat_failures = [503] * 2
+            gemini.state.failures = [503] * 2
+            stream = container.generate_reply().stream(ASK)
+            text = "".join([d.content or "" async for d in stream.deltas])
+            assert text == "echo: hello" and stream.provider is ProviderName.ANTHROPIC
+        finally:
+            await close(container)
+
+
+async def test_claude_models_take_the_gateways_anthropic_route(tmp_path: Path) -> None:
+    # static_key: the gateway's bearer is client_id:client_secret, which the fake route checks.
+    with FakeAIGateway(accept_static_key=True) as gateway:
+        bearer = f"{gateway.state.client_id}:{gateway.state.client_secret}"
+        with FakeAnthropic(prefix="/instance-1", bearer=bearer) as route:
+            container = container_for(
+                tmp_path,
+                ai_gateway_client_id=gateway.state.client_id,
+                ai_gateway_client_secret=gateway.state.client_secret,
+                ai_gateway_base_url=gateway.url,
+                ai_gateway_auth_method="static_key",
+                ai_gateway_anthropic_base_url=route.url,
+                ai_gateway_enabled=True,
+            )
+            try:
+                request = GenerateRequest(
+                    messages=[ChatMessage("user", "via route")], model="claude-sonnet-4-5-20250929"
+                )
+                claude = await container.generate_reply().execute(request)
+                gpt = await container.generate_reply().execute(ASK)
+            finally:
+                await close(container)
+            assert claude.response.provider is ProviderName.AI_GATEWAY
+            assert claude.response.content == "echo: via route"
+            assert route.state.message_requests == 1
+            assert gpt.response.model == "gpt-4o-mini" and gateway.state.chat_requests == 1

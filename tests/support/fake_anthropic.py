@@ -1,0 +1,252 @@
+"""A stand-in for Anthropic's Messages API on 127.0.0.1, in its real wire format.
+
+- `POST /v1/messages` (JSON, and SSE with Anthropic's event sequence) and a paginated
+  `GET /v1/models`, under an optional route `prefix` as a gateway would mount them.
+- Checks what Anthropic checks: `x-api-key` (or a bearer token, as through a gateway), the
+  `anthropic-version` header, `max_tokens`, roles, and that every `tool_result` answers a
+  `tool_use` of the assistant turn just before it.
+- Echoes the last user message; with tools, asks for the first tool once, then reports its result.
+- Knobs for faults, and counters the tests assert on, guarded by a lock: the server runs on its
+  own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.support.loopback_server import LoopbackServer
+
+MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "claude-3-5-haiku-20241022"]
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+@dataclass
+class AnthropicState:
+    api_key: str = "sk-ant-test-key"
+    bearer: str | None = None
+    """When set, requests must carry `Authorization: Bearer <bearer>` instead of `x-api-key`."""
+    page_size: int = 2
+    failures: list[int] = field(default_factory=list)
+    """Statuses to answer the next message requests with, one each."""
+    retry_after: str | None = None
+    malformed: int = 0
+    """How many of the next message requests get a 200 with a body that is not JSON."""
+    stream_cut_after: int | None = None
+    """End the stream after this many events, without `message_stop`."""
+    stream_error_after: int | None = None
+    stream_error_type: str = "overloaded_error"
+    delay: float = 0.0
+    text_before_tool: str | None = None
+    """With tools, a text block before the `tool_use` block."""
+
+    message_requests: int = 0
+    model_requests: int = 0
+    rejected_auth: int = 0
+    last_body: dict[str, Any] | None = None
+    last_headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeAnthropic:
+    def __init__(self, prefix: str = "", **state: Any) -> None:
+        self.state = AnthropicState(**state)
+        self.lock = threading.Lock()
+        self.prefix = prefix
+        app = web.Application()
+        app.router.add_post(f"{prefix}/v1/messages", self._messages)
+        app.router.add_get(f"{prefix}/v1/models", self._models)
+        self.server = LoopbackServer(app)
+
+    @property
+    def url(self) -> str:
+        """The base URL a provider is given: the origin, plus the route prefix if any."""
+        return self.server.url + self.prefix
+
+    def __enter__(self) -> FakeAnthropic:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    def _auth_error(self, request: web.Request) -> web.Response | None:
+        with self.lock:
+            self.state.last_headers = dict(request.headers)
+        if request.headers.get("anthropic-version") != "2023-06-01":
+            return _error(400, "anthropic-version: header is required")
+        if self.state.bearer is not None:
+            ok = request.headers.get("Authorization") == f"Bearer {self.state.bearer}"
+        else:
+            ok = request.headers.get("x-api-key") == self.state.api_key and "Authorization" not in request.headers
+        if ok:
+            return None
+        with self.lock:
+            self.state.rejected_auth += 1
+        return _error(401, "invalid x-api-key")
+
+    async def _models(self, request: web.Request) -> web.Response:
+        with self.lock:
+            self.state.model_requests += 1
+        if (refused := self._auth_error(request)) is not None:
+            return refused
+        limit = min(int(request.query.get("limit", "20")), self.state.page_size)
+        after = request.query.get("after_id")
+        start = MODELS.index(after) + 1 if after in MODELS else 0
+        page = MODELS[start : start + limit]
+        return web.json_response(
+            {
+                "data": [
+                    {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"} for m in page
+                ],
+                "has_more": start + limit < len(MODELS),
+                "first_id": page[0] if page else None,
+                "last_id": page[-1] if page else None,
+            }
+        )
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        if (refused := self._auth_error(request)) is not None:
+            return refused
+        body = await request.json()
+        with self.lock:
+            self.state.message_requests += 1
+            self.state.last_body = body
+            failure = self.state.failures.pop(0) if self.state.failures else None
+            broken = self.state.malformed > 0
+            self.state.malformed -= int(broken)
+        if self.state.delay:
+            await asyncio.sleep(self.state.delay)
+        if failure is not None:
+            headers = {"retry-after": self.state.retry_after} if self.state.retry_after else {}
+            return _error(failure, "fake failure", headers)
+        if broken:
+            return web.Response(status=200, text='{"id": "msg_01", "content": [', content_type="application/json")
+        if (problem := _invalid(body)) is not None:
+            return _error(400, problem)
+        if body["model"] not in MODELS:
+            return _error(404, f"model: {body['model']}")
+        blocks = reply_for(body, self.state.text_before_tool)
+        stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
+        if body.get("stream"):
+            return await self._stream(request, body["model"], blocks, stop)
+        return web.json_response(
+            {
+                "id": "msg_01fake",
+                "type": "message",
+                "role": "assistant",
+                "model": body["model"],
+                "content": blocks,
+                "stop_reason": stop,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 12, "output_tokens": 8, "cache_read_input_tokens": 3},
+            }
+        )
+
+    async def _stream(
+        self, request: web.Request, model: str, blocks: list[dict[str, Any]], stop: str
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        for sent, event in enumerate(_events(model, blocks, stop)):
+            if self.state.stream_error_after is not None and sent >= self.state.stream_error_after:
+                error = {"type": "error", "error": {"type": self.state.stream_error_type, "message": "Overloaded"}}
+                await response.write(f"event: error\ndata: {json.dumps(error)}\n\n".encode())
+                return response
+            if self.state.stream_cut_after is not None and sent >= self.state.stream_cut_after:
+                return response  # the connection ends without message_stop
+            await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+        await response.write_eof()
+        return response
+
+
+def _events(model: str, blocks: list[dict[str, Any]], stop: str) -> list[dict[str, Any]]:
+    """Anthropic's event sequence for `blocks`: text in words, tool input JSON in two halves."""
+    start: dict[str, Any] = {"id": "msg_01fake", "type": "message", "role": "assistant", "model": model}
+    start |= {"content": [], "stop_reason": None, "usage": {"input_tokens": 12, "output_tokens": 1}}
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": start}, {"type": "ping"}]
+    for index, block in enumerate(blocks):
+        if block["type"] == "text":
+            events.append(
+                {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
+            )
+            for word in _words(block["text"]):
+                events.append(
+                    {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": word}}
+                )
+        else:
+            opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+            events.append({"type": "content_block_start", "index": index, "content_block": opening})
+            arguments = json.dumps(block["input"])
+            for part in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+                delta = {"type": "input_json_delta", "partial_json": part}
+                events.append({"type": "content_block_delta", "index": index, "delta": delta})
+        events.append({"type": "content_block_stop", "index": index})
+    events.append(
+        {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 8}}
+    )
+    events.append({"type": "message_stop"})
+    return events
+
+
+def reply_for(body: dict[str, Any], text_before_tool: str | None = None) -> list[dict[str, Any]]:
+    """Echo the last user message; ask for the first tool once, then report what it returned."""
+    last = body["messages"][-1]
+    content = last["content"]
+    if isinstance(content, list):
+        results = [b for b in content if b.get("type") == "tool_result"]
+        if results:
+            return [{"type": "text", "text": f"The tool said: {results[-1].get('content')}"}]
+        content = " ".join(b.get("text", "") for b in content if b.get("type") == "text")
+    tools = body.get("tools") or []
+    if tools:
+        blocks = [{"type": "text", "text": text_before_tool}] if text_before_tool else []
+        return [*blocks, {"type": "tool_use", "id": "toolu_01A", "name": tools[0]["name"], "input": {"city": "Paris"}}]
+    return [{"type": "text", "text": f"echo: {content}"}]
+
+
+def _invalid(body: dict[str, Any]) -> str | None:
+    """What Anthropic would refuse in `body`, or None."""
+    if not isinstance(body.get("max_tokens"), int):
+        return "max_tokens: Field required"
+    messages = body.get("messages") or []
+    if not messages:
+        return "messages: at least one message is required"
+    previous_tool_ids: set[str] = set()
+    for i, message in enumerate(messages):
+        if message.get("role") not in ("user", "assistant"):
+            return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+        blocks = message["content"] if isinstance(message["content"], list) else []
+        if message["content"] in ("", []):
+            return f"messages.{i}: content must be non-empty"
+        answered = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
+        if not answered <= previous_tool_ids:
+            return f"messages.{i}: tool_result without a matching tool_use in the previous message"
+        if previous_tool_ids - answered:
+            return f"messages.{i}: tool_use ids were found without tool_result blocks immediately after"
+        previous_tool_ids = {b["id"] for b in blocks if b.get("type") == "tool_use"}
+    return None
+
+
+def _words(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    kind = _ERROR_TYPES.get(status, "api_error")
+    return web.json_response(
+        {"type": "error", "error": {"type": kind, "message": message}}, status=status, headers=headers
+    )

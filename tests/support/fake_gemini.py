@@ -1,0 +1,273 @@
+"""A stand-in for Gemini's `generateContent` API on 127.0.0.1, in its real wire format.
+
+- `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse` and a paginated
+  `GET /v1beta/models`, under an optional route `prefix` as a gateway would mount them.
+- Checks what Gemini checks: the `x-goog-api-key` header (or a bearer token, as through a
+  gateway), answering a bad key with HTTP 400 `API_KEY_INVALID` as Gemini does; roles `user` and
+  `model`; non-empty parts; function declarations in its OpenAPI subset; every function response
+  answering a call of the model turn just before it. A `key=` query parameter is counted and
+  refused: the key must never travel in a URL.
+- Echoes the last user message; with tools, asks for the first tool once, then reports its result.
+- Knobs for faults, and counters the tests assert on, guarded by a lock: the server runs on its
+  own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.support.loopback_server import LoopbackServer
+
+CHAT_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.0-flash"]
+_ALL_MODELS = [*CHAT_MODELS, "text-embedding-004"]
+_STATUSES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+_SCHEMA_KEYS = {"type", "format", "description", "nullable", "enum", "items", "properties", "required", "anyOf"}
+_SCHEMA_KEYS |= {"title", "minItems", "maxItems", "minimum", "maximum", "pattern", "default", "example"}
+_SCHEMA_KEYS |= {"minProperties", "maxProperties", "minLength", "maxLength", "propertyOrdering"}
+
+
+@dataclass
+class GeminiState:
+    api_key: str = "AIza-test-key"
+    bearer: str | None = None
+    """When set, requests must carry `Authorization: Bearer <bearer>` instead of `x-goog-api-key`."""
+    page_size: int = 2
+    failures: list[int] = field(default_factory=list)
+    """Statuses to answer the next generate requests with, one each."""
+    retry_after: str | None = None
+    """A `Retry-After` header for failures; Gemini itself says it in the body's RetryInfo."""
+    retry_delay: str | None = None
+    malformed: int = 0
+    """How many of the next generate requests get a 200 with a body that is not JSON."""
+    stream_cut_after: int | None = None
+    """End the stream after this many chunks, before the one with the finishReason."""
+    stream_error_after: int | None = None
+    delay: float = 0.0
+    with_thought: bool = False
+    """Start answers with a thought-summary part, which is not part of the answer."""
+
+    generate_requests: int = 0
+    model_requests: int = 0
+    rejected_auth: int = 0
+    key_in_url: int = 0
+    urls: list[str] = field(default_factory=list)
+    last_body: dict[str, Any] | None = None
+
+
+class FakeGemini:
+    def __init__(self, prefix: str = "", **state: Any) -> None:
+        self.state = GeminiState(**state)
+        self.lock = threading.Lock()
+        self.prefix = prefix
+        app = web.Application()
+        app.router.add_get(f"{prefix}/v1beta/models", self._models)
+        app.router.add_post(prefix + "/v1beta/models/{action}", self._generate)
+        self.server = LoopbackServer(app)
+
+    @property
+    def url(self) -> str:
+        """The base URL a provider is given: the origin, plus the route prefix if any."""
+        return self.server.url + self.prefix
+
+    def __enter__(self) -> FakeGemini:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    def _auth_error(self, request: web.Request) -> web.Response | None:
+        with self.lock:
+            self.state.urls.append(str(request.url))
+            if "key" in request.query:
+                self.state.key_in_url += 1
+                return _error(400, "the key must not be in the URL")
+        if self.state.bearer is not None:
+            if request.headers.get("Authorization") == f"Bearer {self.state.bearer}":
+                return None
+        elif request.headers.get("x-goog-api-key") == self.state.api_key:
+            return None
+        with self.lock:
+            self.state.rejected_auth += 1
+        if not request.headers.get("x-goog-api-key") and self.state.bearer is None:
+            return _error(403, "Method doesn't allow unregistered callers")
+        return _error(400, "API key not valid. Please pass a valid API key.", reason="API_KEY_INVALID")
+
+    async def _models(self, request: web.Request) -> web.Response:
+        with self.lock:
+            self.state.model_requests += 1
+        if (refused := self._auth_error(request)) is not None:
+            return refused
+        size = min(int(request.query.get("pageSize", "50")), self.state.page_size)
+        start = int(request.query.get("pageToken", "0"))
+        page = _ALL_MODELS[start : start + size]
+        body: dict[str, Any] = {
+            "models": [
+                {
+                    "name": f"models/{m}",
+                    "displayName": m,
+                    "supportedGenerationMethods": ["embedContent"] if "embedding" in m else ["generateContent"],
+                }
+                for m in page
+            ]
+        }
+        if start + size < len(_ALL_MODELS):
+            body["nextPageToken"] = str(start + size)
+        return web.json_response(body)
+
+    async def _generate(self, request: web.Request) -> web.StreamResponse:
+        if (refused := self._auth_error(request)) is not None:
+            return refused
+        model, _, method = request.match_info["action"].partition(":")
+        if method not in ("generateContent", "streamGenerateContent"):
+            return _error(404, "method not found")
+        body = await request.json()
+        with self.lock:
+            self.state.generate_requests += 1
+            self.state.last_body = body
+            failure = self.state.failures.pop(0) if self.state.failures else None
+            broken = self.state.malformed > 0
+            self.state.malformed -= int(broken)
+        if self.state.delay:
+            await asyncio.sleep(self.state.delay)
+        if failure is not None:
+            return self._failure(failure)
+        if broken:
+            return web.Response(status=200, text='{"candidates": [{"content": ', content_type="application/json")
+        if (problem := _invalid(body)) is not None:
+            return _error(400, problem)
+        if model not in CHAT_MODELS:
+            return _error(404, f"models/{model} is not found for API version v1beta")
+        parts = reply_for(body)
+        if self.state.with_thought:
+            parts = [{"text": "Considering the question.", "thought": True}, *parts]
+        if method == "streamGenerateContent":
+            if request.query.get("alt") != "sse":
+                return _error(400, "this fake streams server-sent events only (alt=sse)")
+            return await self._stream(request, model, parts)
+        return web.json_response(_chunk(model, parts, "STOP", _USAGE))
+
+    def _failure(self, status: int) -> web.Response:
+        headers = {"Retry-After": self.state.retry_after} if self.state.retry_after else {}
+        details = []
+        if status == 429 and self.state.retry_delay:
+            details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": self.state.retry_delay})
+        return _error(status, "fake failure", headers=headers, details=details)
+
+    async def _stream(self, request: web.Request, model: str, parts: list[dict[str, Any]]) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        pieces: list[dict[str, Any]] = []
+        for part in parts:
+            if "text" in part and not part.get("thought"):
+                pieces += [{"text": word} for word in _words(part["text"])]
+            else:
+                pieces.append(part)
+        chunks = [_chunk(model, [piece], None, {"promptTokenCount": 9}) for piece in pieces[:-1]]
+        chunks.append(_chunk(model, pieces[-1:], "STOP", _USAGE))
+        for sent, chunk in enumerate(chunks):
+            if self.state.stream_error_after is not None and sent >= self.state.stream_error_after:
+                error = {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
+                await response.write(f"data: {json.dumps(error)}\r\n\r\n".encode())
+                return response
+            if self.state.stream_cut_after is not None and sent >= self.state.stream_cut_after:
+                return response  # the connection ends before any finishReason
+            await response.write(f"data: {json.dumps(chunk)}\r\n\r\n".encode())
+        await response.write_eof()
+        return response
+
+
+_USAGE = {"promptTokenCount": 9, "candidatesTokenCount": 6, "thoughtsTokenCount": 2, "totalTokenCount": 17}
+
+
+def _chunk(model: str, parts: list[dict[str, Any]], finish: str | None, usage: dict[str, int]) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
+    if finish is not None:
+        candidate["finishReason"] = finish
+    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": "resp-fake"}
+
+
+def reply_for(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Echo the last user message; ask for the first tool once, then report what it returned."""
+    parts = body["contents"][-1]["parts"]
+    responses = [p["functionResponse"] for p in parts if "functionResponse" in p]
+    if responses:
+        return [{"text": f"The tool said: {responses[-1]['response'].get('content')}"}]
+    declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
+    if declarations:
+        return [{"functionCall": {"name": declarations[0]["name"], "args": {"city": "Paris"}}}]
+    return [{"text": "echo: " + " ".join(p["text"] for p in parts if "text" in p)}]
+
+
+def _invalid(body: dict[str, Any]) -> str | None:
+    """What Gemini would refuse in `body`, or None."""
+    contents = body.get("contents") or []
+    if not contents:
+        return "contents is not specified"
+    called: list[str] = []
+    for i, content in enumerate(contents):
+        if content.get("role") not in ("user", "model"):
+            return f"contents[{i}].role: Please use a valid role: user, model."
+        parts = content.get("parts") or []
+        if not parts:
+            return f"contents[{i}].parts: must not be empty"
+        answered = [p["functionResponse"]["name"] for p in parts if "functionResponse" in p]
+        if answered and sorted(answered) != sorted(called):
+            return f"contents[{i}]: function responses must answer the function calls of the previous turn"
+        called = [p["functionCall"]["name"] for p in parts if "functionCall" in p]
+    for tool in body.get("tools", []):
+        for declaration in tool.get("functionDeclarations", []):
+            if "parameters" in declaration and (problem := _invalid_schema(declaration["parameters"])):
+                return f"function_declarations[{declaration.get('name')}].parameters{problem}"
+    return None
+
+
+def _invalid_schema(schema: dict[str, Any]) -> str | None:
+    unknown = set(schema) - _SCHEMA_KEYS
+    if unknown:
+        return f': Unknown name "{sorted(unknown)[0]}"'
+    if schema.get("type") == "object" and not schema.get("properties"):
+        return ".properties: should be non-empty for OBJECT type"
+    for sub in [*schema.get("properties", {}).values(), *([schema["items"]] if "items" in schema else [])]:
+        if problem := _invalid_schema(sub):
+            return problem
+    return None
+
+
+def _words(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+
+def _error(
+    status: int,
+    message: str,
+    *,
+    reason: str | None = None,
+    headers: dict[str, str] | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> web.Response:
+    details = list(details or [])
+    if reason is not None:
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}
+        )
+    error: dict[str, Any] = {"code": status, "message": message, "status": _STATUSES.get(status, "UNKNOWN")}
+    if details:
+        error["details"] = details
+    return web.json_response({"error": error}, status=status, headers=headers)
