@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.postgres import PostgresServer, PostgresUnavailable
+
 _real_getaddrinfo = socket.getaddrinfo
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -57,3 +59,14 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL server for the whole run (or IDEAFORGE_TEST_POSTGRES_URL's)."""
+    try:
+        server = PostgresServer.from_environment()
+    except PostgresUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    yield server
+    server.stop()

@@ -117,3 +117,66 @@ class GenerateAnswer(BaseModel):
     finish_reason: str | None = None
     usage: UsageAnswer | None = None
     attempts: list[AttemptAnswer]
+
+
+class ErrorAnswer(BaseModel):
+    """Every error of `/api`: what went wrong, and a stable kind."""
+
+    error: str
+    kind: str
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str | None = None
+
+
+class OpenAIErrorAnswer(BaseModel):
+    """Every error of `/v1`, in OpenAI's shape."""
+
+    error: OpenAIErrorDetail
+
+
+def error_responses(model: type[BaseModel], *statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI `responses` for the errors a route can answer with."""
+    described = {
+        400: "Invalid request",
+        401: "Missing, invalid or revoked API token",
+        404: "Not found",
+        409: "No usable provider, or stored credentials need reconfiguring",
+        413: "Request body too large",
+        422: "Malformed request body",
+        429: "Rate limited upstream (see Retry-After)",
+        502: "An upstream provider rejected its credentials",
+        503: "No provider could answer",
+        504: "No provider answered within the deadline",
+    }
+    common = (401, 413, 422)
+    return {code: {"model": model, "description": described[code]} for code in sorted({*common, *statuses})}
+
+
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+    "required": ["data"],
+}
+SSE_OK: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The answer; with `stream`, server-sent events: `delta`s, then `done` or `error`",
+        "content": {"text/event-stream": {"schema": _SSE_EVENT}},
+    }
+}
+
+API_ERRORS = error_responses(ErrorAnswer)
+API_CHAT_ERRORS = {**error_responses(ErrorAnswer, 400, 404, 409, 429, 502, 503, 504), **SSE_OK}
+V1_ERRORS = error_responses(OpenAIErrorAnswer, 400, 404, 409, 429, 502, 503, 504)
+V1_CHAT: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "A chat completion; with `stream`, chunks as server-sent events ending in [DONE]",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/event-stream": {"schema": {"type": "string"}},
+        },
+    }
+}

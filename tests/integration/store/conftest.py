@@ -17,20 +17,10 @@ from sqlalchemy import Engine, text
 
 from adapters.crypto import AesGcmCipher, KeyRing
 from adapters.sql import SqlModelCredentialStore, SqlModelUserStore, make_engine, upgrade_database
-from tests.support.postgres import PostgresServer, PostgresUnavailable
+from tests.support.postgres import PostgresServer
 
 KEY_K1 = KeyRing.generate_entry("k1")
 KEY_K2 = KeyRing.generate_entry("k2")
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    try:
-        server = PostgresServer.from_environment()
-    except PostgresUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

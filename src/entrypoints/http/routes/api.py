@@ -21,9 +21,12 @@ from entrypoints.http.deps import ContainerDep, CurrentUser
 from entrypoints.http.errors import ApiError
 from entrypoints.http.presenters import attempt_answers, sse, status_answer, usage_answer, usage_dict
 from entrypoints.http.schemas import (
+    API_CHAT_ERRORS,
+    API_ERRORS,
     ConfigureAnswer,
     ConfigureBody,
     EnableBody,
+    ErrorAnswer,
     GenerateAnswer,
     GenerateBody,
     ModelAnswer,
@@ -31,9 +34,10 @@ from entrypoints.http.schemas import (
     ProviderStatusAnswer,
     VerifyAnswer,
     VerifyBody,
+    error_responses,
 )
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], responses=API_ERRORS)
 
 
 @router.post("/providers/verify", response_model=VerifyAnswer)
@@ -55,7 +59,7 @@ async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep) -
     )
 
 
-@router.post("/providers/configure", response_model=ConfigureAnswer)
+@router.post("/providers/configure", response_model=ConfigureAnswer, responses=error_responses(ErrorAnswer, 400))
 async def configure(body: ConfigureBody, user: CurrentUser, container: ContainerDep) -> ConfigureAnswer:
     """Store the credentials in the body for this user (each provider on its own); with
     `verify`, only those that verify."""
@@ -125,7 +129,7 @@ def list_providers(user: CurrentUser, container: ContainerDep) -> list[ProviderS
     return [status_answer(s) for s in container.list_providers().execute(user.id)]
 
 
-@router.delete("/providers/{provider}", status_code=204)
+@router.delete("/providers/{provider}", status_code=204, responses=error_responses(ErrorAnswer, 404))
 def remove_provider(provider: ProviderName, user: CurrentUser, container: ContainerDep) -> Response:
     """Delete this user's stored credentials for `provider`."""
     if not container.remove_provider().execute(RemoveRequest(user.id, provider)):
@@ -133,7 +137,7 @@ def remove_provider(provider: ProviderName, user: CurrentUser, container: Contai
     return Response(status_code=204)
 
 
-@router.patch("/providers/{provider}", response_model=ProviderStatusAnswer)
+@router.patch("/providers/{provider}", response_model=ProviderStatusAnswer, responses=error_responses(ErrorAnswer, 404))
 def enable_provider(
     provider: ProviderName, body: EnableBody, user: CurrentUser, container: ContainerDep
 ) -> ProviderStatusAnswer:
@@ -151,7 +155,7 @@ async def list_models(user: CurrentUser, container: ContainerDep) -> ModelsAnswe
     return ModelsAnswer(models=[ModelAnswer(id=m.id, provider=m.provider) for m in found])
 
 
-@router.post("/generate", response_model=GenerateAnswer)
+@router.post("/generate", response_model=GenerateAnswer, responses=API_CHAT_ERRORS)
 async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDep) -> Response | GenerateAnswer:
     """Answer `prompt` through this user's provider chain; with `stream`, as server-sent events
     (`delta`, then `done`, or `error`)."""

@@ -24,8 +24,9 @@ from entrypoints.http.deps import ContainerDep, CurrentUser
 from entrypoints.http.errors import status_for
 from entrypoints.http.openai_schemas import ChatCompletionBody
 from entrypoints.http.presenters import sse, usage_dict
+from entrypoints.http.schemas import V1_CHAT, V1_ERRORS
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=V1_ERRORS)
 
 
 @router.get("/models")
@@ -41,7 +42,7 @@ async def models(user: CurrentUser, container: ContainerDep) -> dict[str, Any]:
     return {"object": "list", "data": data}
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses=V1_CHAT)
 async def chat_completions(body: ChatCompletionBody, user: CurrentUser, container: ContainerDep) -> Response:
     request = GenerateRequest(
         messages=body.messages_domain(),

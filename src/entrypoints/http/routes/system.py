@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 
 router = APIRouter(tags=["system"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+def healthz() -> dict[str, object]:
+    """`ok` while this worker serves; `worker` is its process id, to tell workers apart."""
+    return {"status": "ok", "worker": os.getpid()}
