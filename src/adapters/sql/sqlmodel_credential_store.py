@@ -60,8 +60,8 @@ class SqlModelCredentialStore(CredentialStore):
       `credentials=None` and an `unreadable_reason`; other rows are unaffected.
     - `save` is an upsert in one transaction; it resets the last verification, which was about
       the previous credentials. It raises `InvalidRequestError` for an unknown user id.
-    - Every change (save, delete, set_enabled) increments the shared revision in the same
-      transaction; recording a verification does not, since credentials did not change.
+    - Every change (save, delete, set_enabled, record_verification) increments the shared
+      revision in the same transaction, so other processes' cached statuses are refreshed.
     """
 
     def __init__(self, engine: Engine, cipher: AesGcmCipher) -> None:
@@ -152,6 +152,7 @@ class SqlModelCredentialStore(CredentialStore):
         if error is not None and len(error) > MAX_VERIFICATION_ERROR:
             error = error[: MAX_VERIFICATION_ERROR - 1] + "…"
         with transaction(self._engine, write=True) as session:
+            bump_revision(session)  # other processes' cached statuses now show the old result
             session.execute(
                 update(UserApiKeyRow)
                 .where(col(UserApiKeyRow.user_id) == user_id)

@@ -73,6 +73,7 @@ class VerifyCredentials:
             self._store.record_verification(
                 request.user_id, provider, Verification(result.valid, datetime.now(UTC), result.error)
             )
+            self._registry.forget_user(request.user_id)  # its cached status now shows the old result
         return result
 
     def _credentials_to_verify(self, request: VerifyRequest) -> tuple[ProviderCredentials, bool]:

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from entrypoints.container import Container, close
 from entrypoints.http.errors import install_error_handlers
 from entrypoints.http.limits import BodySizeLimit
-from entrypoints.http.routes import api, openai_compat, system
+from entrypoints.http.routes import api, openai_compat, settings_page, system
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -40,6 +40,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(api.router)
     app.include_router(openai_compat.router)
+    app.include_router(settings_page.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     return app
 

@@ -184,3 +184,18 @@ def test_bad_input_is_a_clear_4xx(server: LiveServer, client: httpx.Client) -> N
         assert 400 <= response.status_code < 500, (response.request.url, response.status_code, response.text)
         assert response.json()  # a message, in JSON
     assert cases[7].status_code == 413
+
+
+def test_verifying_stored_credentials_updates_the_status_at_once(
+    server: LiveServer, client: httpx.Client, user_gateway: FakeAIGateway
+) -> None:
+    token = server.create_user("alice")
+    configure_alice(client, token, user_gateway)
+    before = next(
+        p for p in client.get("/api/providers", headers=bearer(token)).json() if p["provider"] == "ai_gateway"
+    )
+    assert before["last_verification_ok"] is None
+    verified = client.post("/api/providers/verify", json={"provider": "ai_gateway"}, headers=bearer(token))
+    assert verified.json()["valid"] is True
+    after = next(p for p in client.get("/api/providers", headers=bearer(token)).json() if p["provider"] == "ai_gateway")
+    assert after["last_verification_ok"] is True and after["last_verified_at"] is not None

@@ -152,7 +152,9 @@ def test_record_verification(store: SqlModelCredentialStore, users: SqlModelUser
     assert loaded.verification.ok is False and loaded.verification.at == at
     assert loaded.verification.error is not None and 0 < len(loaded.verification.error) <= 1000
 
+    before = store.revision()
     store.record_verification(alice, ProviderName.OPENAI, Verification(ok=True, at=at))
+    assert store.revision() > before  # other processes refresh the status they show
     loaded = store.get(alice, ProviderName.OPENAI)
     assert loaded is not None and loaded.verification == Verification(ok=True, at=at, error=None)
 
@@ -180,7 +182,7 @@ def test_revision_changes_are_seen_by_another_process(
     store.set_enabled(alice, ProviderName.OPENAI, False)
     assert not changed(), "nothing changed"
     store.record_verification(alice, ProviderName.OPENAI, Verification(ok=True, at=datetime.now(UTC)))
-    assert not changed(), "a verification does not change credentials"
+    assert changed(), "a new verification result is news to other processes' cached statuses"
     store.delete(alice, ProviderName.OPENAI)
     assert changed()
     store.delete(alice, ProviderName.OPENAI)

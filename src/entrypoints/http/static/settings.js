@@ -1,0 +1,375 @@
+// The Settings page: sign in with an API token, then verify, save, disable and remove providers
+// through the gateway's /api. Everything shown comes from GET /api/providers (never a secret) and
+// is written with textContent, never as HTML. The token lives in sessionStorage: this tab only.
+
+const TOKEN_KEY = "ideaforge.apiToken";
+const NAMES = { ai_gateway: "AI Gateway", openai: "OpenAI", anthropic: "Anthropic", gemini: "Gemini" };
+const CONFIGURE_KEYS = { openai: "openaiApiKey", anthropic: "anthropicApiKey", gemini: "geminiApiKey" };
+const SOURCES = {
+  user: "user (your credentials)",
+  environment: "environment (the server's)",
+};
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+class ApiError extends Error {
+  constructor(status, message, kind) {
+    super(message);
+    this.status = status;
+    this.kind = kind;
+  }
+}
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const cards = () => [...document.querySelectorAll("[data-provider]")];
+const cardFor = (provider) => $(`[data-provider="${provider}"]`);
+
+// HTTP.
+
+async function api(method, path, body, token = sessionStorage.getItem(TOKEN_KEY)) {
+  const headers = { Accept: "application/json", Authorization: `Bearer ${token ?? ""}` };
+  const init = { method, headers, cache: "no-store", credentials: "omit", redirect: "error" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "Could not reach the gateway: check that it is running and try again.", "network");
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const message = typeof data?.error === "string" ? data.error : `the request failed (HTTP ${response.status})`;
+    throw new ApiError(response.status, message, typeof data?.kind === "string" ? data.kind : "http_error");
+  }
+  return data;
+}
+
+// Messages.
+
+function show(element, text, tone) {
+  element.textContent = text;
+  element.dataset.tone = tone;
+  element.hidden = !text;
+}
+
+function describe(error) {
+  if (!(error instanceof ApiError)) return `Unexpected error: ${error.message}`;
+  if (error.status === 0) return error.message;
+  return `Error: ${error.message}`;
+}
+
+// Rendering.
+
+function pillFor(status) {
+  if (status.needs_reconfiguration) return ["attention", "Needs reconfiguration"];
+  if (!status.configured) return ["off", "Not configured"];
+  if (!status.enabled) return ["paused", "Disabled"];
+  if (status.usable && status.last_verification_ok === false) return ["warning", "Usable · last check failed"];
+  if (status.usable) return ["ok", "Usable"];
+  return ["warning", "Not usable"];
+}
+
+function renderVerification(element, status) {
+  // The outcome and when; a failure's reason below it, clamped to a few lines by the stylesheet.
+  let summary = status.source === "user" ? "Never verified" : "—";
+  let reason = "";
+  if (status.last_verified_at) {
+    const when = dateFormat.format(new Date(status.last_verified_at));
+    summary = `${status.last_verification_ok ? "Passed" : "Failed"} · ${when}`;
+    if (!status.last_verification_ok) reason = status.last_verification_error ?? "";
+  }
+  const detail = document.createElement("span");
+  detail.className = "detail";
+  detail.textContent = reason;
+  detail.hidden = !reason;
+  element.replaceChildren(summary, detail);
+  element.dataset.tone = status.last_verification_ok === false ? "error" : "";
+}
+
+function setField(card, field, text) {
+  const element = $(`[data-field="${field}"]`, card);
+  if (element) element.textContent = text;
+}
+
+function renderStatus(status, index) {
+  const card = cardFor(status.provider);
+  if (!card) return;
+  const [state, label] = pillFor(status);
+  const pill = $('[data-field="pill"]', card);
+  pill.dataset.state = state;
+  pill.textContent = label;
+  setField(card, "priority", String(index + 1));
+  setField(card, "source", status.source ? SOURCES[status.source] : "not configured");
+  setField(card, "enabled", status.configured ? (status.enabled ? "Yes" : "No") : "—");
+  setField(card, "base_url", status.base_url || (status.configured ? "default" : "—"));
+  setField(card, "default_model", status.default_model || (status.configured ? "by tier" : "—"));
+  renderVerification($('[data-field="last_verification"]', card), status);
+
+  const problem = $('[data-field="problem"]', card);
+  const reason = status.problem || status.last_verification_error || "enter the credentials again";
+  show(problem, status.needs_reconfiguration ? `Needs reconfiguration: ${reason}` : "", "error");
+
+  const mine = status.source === "user";
+  const toggle = $('[data-action="toggle"]', card);
+  toggle.hidden = !mine;
+  toggle.textContent = status.enabled ? "Disable" : "Enable";
+  toggle.dataset.enable = String(!status.enabled);
+  $('[data-action="remove"]', card).hidden = !mine;
+  card.dataset.source = status.source ?? "";
+
+  const keep = status.needs_reconfiguration ? "Unreadable: enter it again" : "Stored: leave empty to keep it";
+  const inherited =
+    status.source === "environment" ? `Using the server's ${status.provider === "ai_gateway" ? "account" : "key"}` : "";
+  $("[data-secret]", card).placeholder = mine ? keep : inherited;
+  const clientId = $('[name="clientId"]', card);
+  if (clientId) clientId.placeholder = mine ? keep : inherited;
+}
+
+function fillForm(status) {
+  // Only what GET /api/providers answers: never a secret, so secret inputs always start empty.
+  const card = cardFor(status.provider);
+  if (!card) return;
+  for (const input of card.querySelectorAll("input[type=text], input[type=password], input[type=url]")) {
+    input.value = "";
+  }
+  if (status.source === "user") {
+    const baseUrl = $('[name="baseUrl"]', card);
+    if (baseUrl) baseUrl.value = status.base_url ?? "";
+    const model = $('[name="defaultModel"]', card);
+    if (model) model.value = status.default_model ?? "";
+  }
+}
+
+function render(statuses, { refill = [] } = {}) {
+  const grid = $("#provider-grid");
+  statuses.forEach((status, index) => {
+    const card = cardFor(status.provider);
+    if (card) grid.append(card); // in priority order
+    renderStatus(status, index);
+    if (refill === "all" || refill.includes(status.provider)) fillForm(status);
+  });
+}
+
+// Session.
+
+function signedIn(yes) {
+  $("#sign-in").hidden = yes;
+  $("#providers").hidden = !yes;
+  $("#session").hidden = !yes;
+}
+
+function signOut(message = "") {
+  sessionStorage.removeItem(TOKEN_KEY);
+  for (const input of document.querySelectorAll("input:not([type=checkbox])")) input.value = "";
+  for (const card of cards()) show($('[data-field="message"]', card), "", "");
+  show($("#page-message"), "", "");
+  signedIn(false);
+  show($("#sign-in-message"), message, "error");
+  $("#token").focus();
+}
+
+async function loadProviders() {
+  const statuses = await api("GET", "/api/providers");
+  render(statuses, { refill: "all" });
+  return statuses;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const input = $("#token");
+  const token = input.value.trim();
+  const message = $("#sign-in-message");
+  if (!token) {
+    show(message, "Enter your API token to sign in.", "error");
+    return;
+  }
+  const button = $('button[type="submit"]', event.target);
+  button.disabled = true;
+  show(message, "Signing in…", "info");
+  try {
+    const statuses = await api("GET", "/api/providers", undefined, token);
+    sessionStorage.setItem(TOKEN_KEY, token);
+    input.value = "";
+    show(message, "", "");
+    render(statuses, { refill: "all" });
+    signedIn(true);
+    $("#providers-title").focus();
+  } catch (error) {
+    const text = error.status === 401 ? `Sign-in failed: ${error.message}.` : describe(error);
+    show(message, text, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// Provider actions.
+
+function values(card) {
+  const read = (name) => $(`[name="${name}"]`, card)?.value.trim() ?? "";
+  return {
+    clientId: read("clientId"),
+    secret: $("[data-secret]", card).value,
+    baseUrl: read("baseUrl"),
+    defaultModel: read("defaultModel"),
+    verifyFirst: $('[name="verifyFirst"]', card).checked,
+  };
+}
+
+function verifyBody(provider, v) {
+  const body = { provider };
+  const entered = provider === "ai_gateway" ? v.clientId || v.secret : v.secret;
+  if (!entered) return body; // the stored (or the environment's) credentials are verified
+  body.api_key = provider === "ai_gateway" ? v.clientId : v.secret;
+  if (provider === "ai_gateway") {
+    body.client_secret = v.secret || null;
+    if (v.baseUrl) body.base_url = v.baseUrl;
+  }
+  return body;
+}
+
+function configureBody(provider, v) {
+  const body = { verify: v.verifyFirst };
+  if (provider === "ai_gateway") {
+    if (v.clientId) body.aiGatewayClientId = v.clientId;
+    if (v.secret) body.aiGatewayClientSecret = v.secret;
+    if (v.baseUrl) body.aiGatewayBaseUrl = v.baseUrl;
+    if (v.defaultModel) body.aiGatewayDefaultModel = v.defaultModel;
+    const stored = cardFor(provider).dataset.source === "user";
+    if (!v.clientId && !stored) return [null, "Enter the client ID and client secret to save the AI Gateway."];
+    return [body, null];
+  }
+  if (!v.secret) return [null, `Enter an API key to save ${NAMES[provider]}.`];
+  body[CONFIGURE_KEYS[provider]] = v.secret;
+  return [body, null];
+}
+
+function modelSummary(models) {
+  const count = `${models.length} model${models.length === 1 ? "" : "s"} available`;
+  if (!models.length) return `${count}.`;
+  const more = models.length > 4 ? ` and ${models.length - 4} more` : "";
+  return `${count}: ${models.slice(0, 4).join(", ")}${more}.`;
+}
+
+const actions = {
+  async verify(provider, card, message) {
+    const v = values(card);
+    const body = verifyBody(provider, v);
+    const what = body.api_key === undefined ? "the saved credentials" : "the credentials entered";
+    show(message, `Verifying ${what}…`, "info");
+    const answer = await api("POST", "/api/providers/verify", body);
+    if (answer.valid) {
+      show(message, `Valid: ${NAMES[provider]} accepted ${what}. ${modelSummary(answer.models)}`, "success");
+    } else {
+      show(message, `Not valid: ${answer.error || "the provider refused the credentials"}`, "error");
+    }
+    if (body.api_key === undefined) render(await api("GET", "/api/providers"));
+  },
+
+  async save(provider, card, message) {
+    const v = values(card);
+    const [body, problem] = configureBody(provider, v);
+    if (problem) {
+      show(message, problem, "error");
+      return;
+    }
+    show(message, v.verifyFirst ? "Verifying and saving…" : "Saving…", "info");
+    const answer = await api("POST", "/api/providers/configure", body);
+    render(answer.providers, { refill: answer.configured });
+    const error = answer.errors?.[provider];
+    if (error) {
+      show(message, `Not saved: ${error}`, "error");
+    } else if (answer.configured.includes(provider)) {
+      show(message, v.verifyFirst ? "Saved. The credentials were verified first." : "Saved (not verified).", "success");
+    }
+  },
+
+  async toggle(provider, card, message) {
+    const enable = $('[data-action="toggle"]', card).dataset.enable === "true";
+    show(message, enable ? "Enabling…" : "Disabling…", "info");
+    await api("PATCH", `/api/providers/${provider}`, { enabled: enable });
+    render(await api("GET", "/api/providers"));
+    const text = enable
+      ? `${NAMES[provider]} is enabled again.`
+      : `${NAMES[provider]} is disabled: your credentials are kept, and requests skip it.`;
+    show(message, text, "success");
+  },
+
+  async remove(provider, card, message) {
+    const question = `Remove your ${NAMES[provider]} credentials? This cannot be undone.`;
+    if (!window.confirm(question)) return;
+    show(message, "Removing…", "info");
+    await api("DELETE", `/api/providers/${provider}`);
+    const statuses = await api("GET", "/api/providers");
+    render(statuses, { refill: [provider] });
+    const now = statuses.find((s) => s.provider === provider);
+    const fallback = now?.source === "environment" ? "the server's environment applies now" : "it is not configured now";
+    show(message, `Your ${NAMES[provider]} credentials were removed: ${fallback}.`, "success");
+  },
+};
+
+async function run(card, action) {
+  const provider = card.dataset.provider;
+  const message = $('[data-field="message"]', card);
+  const buttons = [...card.querySelectorAll("button")];
+  card.setAttribute("aria-busy", "true");
+  for (const button of buttons) button.disabled = true;
+  try {
+    await actions[action](provider, card, message);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      signOut(`Signed out: ${error.message}. Sign in again.`);
+      return;
+    }
+    show(message, describe(error), "error");
+  } finally {
+    for (const button of buttons) button.disabled = false;
+    card.removeAttribute("aria-busy");
+  }
+}
+
+async function refresh() {
+  const message = $("#page-message");
+  try {
+    await loadProviders();
+    show(message, "", "");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      signOut(`Signed out: ${error.message}. Sign in again.`);
+      return;
+    }
+    show(message, describe(error), "error");
+  }
+}
+
+function start() {
+  $("#sign-in-form").addEventListener("submit", signIn);
+  $("#sign-out").addEventListener("click", () => signOut());
+  $("#refresh").addEventListener("click", refresh);
+  $("#providers-title").tabIndex = -1;
+  for (const card of cards()) {
+    const form = $("[data-form]", card);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      run(card, "save");
+    });
+    for (const button of card.querySelectorAll("button[data-action]:not([type=submit])")) {
+      button.addEventListener("click", () => run(card, button.dataset.action));
+    }
+  }
+  if (sessionStorage.getItem(TOKEN_KEY)) {
+    signedIn(true);
+    refresh();
+  } else {
+    signedIn(false);
+  }
+}
+
+start();

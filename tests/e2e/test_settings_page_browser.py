@@ -1,0 +1,200 @@
+"""The Settings page in a real headless Chromium, against the real app under uvicorn and a
+loopback AI Gateway: sign in, verify, save, disable, enable, remove, sign out.
+
+Debian's `chromium` package provides the browser (Playwright's own browsers are not used).
+A plain `def` test: Playwright's sync API refuses to run inside an asyncio loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
+
+from tests.support.app import container_for
+from tests.support.fake_ai_gateway import MODELS, FakeAIGateway
+from tests.support.live_server import LiveServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",  # loopback only, whatever proxy the environment names
+]
+SCREENSHOT = Path(__file__).resolve().parents[2] / ".artifacts" / "settings-page.png"
+
+CLIENT_ID = "alice-client-canary"
+SECRET = "alice-secret-Canary+/:=%-7f1c"
+ENV_OPENAI_KEY = "sk-env-openai-canary"
+
+
+@pytest.fixture
+def gateway() -> Iterator[FakeAIGateway]:
+    with FakeAIGateway(client_id=CLIENT_ID, client_secret=SECRET) as server:
+        yield server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    container = container_for(tmp_path, ideaforge_allow_private_base_urls=True, openai_api_key=ENV_OPENAI_KEY)
+    with LiveServer(container) as live:
+        yield live
+
+
+@contextmanager
+def chromium(tmp_path: Path) -> Iterator[BrowserContext]:
+    """Debian's Chromium with a fresh profile; a missing browser fails the test, never skips it."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+            locale="en-GB",
+            timezone_id="UTC",
+        )
+        context.set_default_timeout(10_000)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def test_the_settings_page_manages_the_ai_gateway_without_showing_a_secret(
+    server: LiveServer, gateway: FakeAIGateway, tmp_path: Path
+) -> None:
+    with chromium(tmp_path) as browser:
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        _manage_the_ai_gateway(page, server, gateway, tmp_path)
+
+
+def _manage_the_ai_gateway(page: Page, server: LiveServer, gateway: FakeAIGateway, tmp_path: Path) -> None:
+    token = server.create_user("alice")
+    requests: list[Request] = []
+    problems: list[str] = []
+    page.on("request", lambda request: requests.append(request))
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda message: _console(message, problems))
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    # The page and its assets load without a token, under a strict policy.
+    response = page.goto(f"{server.url}/settings")
+    assert response is not None and response.status == 200
+    headers = response.headers
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "'unsafe-inline'" not in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["cache-control"] == "no-store"
+
+    # A wrong token: a clear sign-in error, and nothing kept.
+    page.get_by_label("API token").fill("not-a-real-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#sign-in-message")).to_have_text("Sign-in failed: invalid or revoked API token.")
+    assert page.evaluate("sessionStorage.length") == 0
+
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="AI providers")).to_be_visible()
+    gw = page.get_by_role("article", name="AI Gateway")
+    openai = page.get_by_role("article", name="OpenAI")
+    expect(gw.locator('[data-field="pill"]')).to_have_text("Not configured")
+    expect(openai.locator('[data-field="pill"]')).to_have_text("Usable")
+    expect(openai.locator('[data-field="source"]')).to_have_text("environment (the server's)")
+    assert page.evaluate("sessionStorage.getItem('ideaforge.apiToken')") == token
+    assert page.evaluate("localStorage.length") == 0
+
+    # Verify what is typed (nothing stored), then save it.
+    gw.get_by_label("Client ID").fill(CLIENT_ID)
+    gw.get_by_label("Client secret").fill(SECRET)
+    gw.get_by_label("Base URL").fill(gateway.url)
+    gw.get_by_label("Default model").fill("gpt-4o-mini")
+    gw.get_by_role("button", name="Verify").click()
+    message = gw.locator('[data-field="message"]')
+    expect(message).to_contain_text(f"Valid: AI Gateway accepted the credentials entered. {len(MODELS)} models")
+    expect(gw.locator('[data-field="pill"]')).to_have_text("Not configured")
+
+    gw.get_by_role("button", name="Save").click()
+    expect(message).to_have_text("Saved. The credentials were verified first.")
+    expect(gw.locator('[data-field="pill"]')).to_have_text("Usable")
+    expect(gw.locator('[data-field="source"]')).to_have_text("user (your credentials)")
+    expect(gw.locator('[data-field="base_url"]')).to_have_text(gateway.url)
+    expect(gw.locator('[data-field="default_model"]')).to_have_text("gpt-4o-mini")
+    expect(gw.get_by_label("Client secret")).to_have_value("")
+
+    # With the fields empty, Verify checks the stored credentials.
+    gw.get_by_role("button", name="Verify").click()
+    expect(message).to_contain_text(f"Valid: AI Gateway accepted the saved credentials. {len(MODELS)} models")
+    expect(gw.locator('[data-field="last_verification"]')).to_contain_text("Passed")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOT, full_page=True)
+    page.screenshot(path=tmp_path / "settings-page.png", full_page=True)
+
+    # After a reload: still signed in (this tab), the form holds no secret, and no page HTML does.
+    page.reload()
+    expect(gw.locator('[data-field="pill"]')).to_have_text("Usable")
+    expect(gw.get_by_label("Client secret")).to_have_value("")
+    expect(gw.get_by_label("Client ID")).to_have_value("")
+    expect(gw.get_by_label("Base URL")).to_have_value(gateway.url)
+    html = page.content()
+    for secret in (SECRET, CLIENT_ID, ENV_OPENAI_KEY, token):
+        assert secret not in html
+
+    gw.get_by_role("button", name="Disable").click()
+    expect(gw.locator('[data-field="pill"]')).to_have_text("Disabled")
+    expect(gw.locator('[data-field="enabled"]')).to_have_text("No")
+    gw.get_by_role("button", name="Enable").click()
+    expect(gw.locator('[data-field="pill"]')).to_have_text("Usable")
+    expect(gw.locator('[data-field="enabled"]')).to_have_text("Yes")
+
+    gw.get_by_role("button", name="Remove").click()
+    expect(message).to_have_text("Your AI Gateway credentials were removed: it is not configured now.")
+    expect(gw.locator('[data-field="pill"]')).to_have_text("Not configured")
+    expect(gw.locator('[data-field="source"]')).to_have_text("not configured")
+    expect(gw.get_by_role("button", name="Remove")).to_be_hidden()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("API token")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+
+    api_calls = [r for r in requests if "/api/" in r.url]
+    assert api_calls and all(r.headers.get("authorization", "").startswith("Bearer ") for r in api_calls)
+    page_loads = [r for r in requests if "/settings" in r.url]
+    assert page_loads and not any("authorization" in r.headers for r in page_loads)
+    assert not problems, problems
+
+
+def test_the_page_and_its_assets_need_no_token_and_are_served_under_a_strict_policy(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        for path, media_type in (
+            ("/settings", "text/html"),
+            ("/settings/static/settings.js", "text/javascript"),
+            ("/settings/static/settings.css", "text/css"),
+        ):
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert response.headers["content-type"].startswith(media_type)
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert client.get("/settings/static/settings.py").status_code == 404
+        assert client.get("/settings/static/..%2Froutes%2Fapi.py").status_code == 404
+        assert "/settings" not in client.get("/openapi.json").json()["paths"]
+
+
+def _console(message: ConsoleMessage, problems: list[str]) -> None:
+    # A 401 on the wrong token is expected and logged by the browser; a policy violation is not.
+    if message.type == "error" and "status of 401" not in message.text:
+        problems.append(f"console: {message.text}")
