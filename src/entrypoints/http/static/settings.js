@@ -349,7 +349,29 @@ async function refresh() {
   }
 }
 
+const VENDORS = [
+  ["openai", "OpenAI", "API key"],
+  ["gemini", "Gemini", "Google AI Studio API key"],
+  ["anthropic", "Anthropic", "Claude API key"],
+];
+
+function addVendorCards() {
+  const template = $("#vendor-card");
+  for (const [provider, title, subtitle] of VENDORS) {
+    const card = template.content.firstElementChild.cloneNode(true);
+    card.dataset.provider = provider;
+    card.setAttribute("aria-labelledby", `${provider}-title`);
+    $('[data-slot="title"]', card).id = `${provider}-title`;
+    $('[data-slot="title"]', card).textContent = title;
+    $('[data-slot="subtitle"]', card).textContent = subtitle;
+    $('[data-slot="key"]', card).id = `${provider}-api-key`;
+    $('[data-slot="key-label"]', card).htmlFor = `${provider}-api-key`;
+    template.before(card);
+  }
+}
+
 function start() {
+  addVendorCards();
   $("#sign-in-form").addEventListener("submit", signIn);
   $("#sign-out").addEventListener("click", () => signOut());
   $("#refresh").addEventListener("click", refresh);
