@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from domain.credentials import ProviderCredentials
 from domain.models import ProviderName, Tier
@@ -50,7 +50,6 @@ class ProviderDefaults:
 class GatewayConfig:
     providers: Mapping[ProviderName, ProviderDefaults]
     order: tuple[ProviderName, ...] = DEFAULT_PROVIDER_ORDER
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def defaults(self, provider: ProviderName) -> ProviderDefaults:
         return self.providers[provider]

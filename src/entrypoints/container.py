@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+import httpx
 from dependency_injector import containers, providers
 from sqlalchemy import Engine
 
 from adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
 from adapters.http.client import HttpTimeouts, build_http_client
+from adapters.http.loop_bridge import LoopBridge
 from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
 from adapters.sql.engine import make_engine, upgrade_database
 from adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
@@ -18,13 +22,20 @@ from application.fallback_chain import Breakers, FallbackChain
 from application.registry import ProviderRegistry
 from application.use_cases.configure_provider import ConfigureProvider
 from application.use_cases.generate_reply import GenerateReply
+from application.use_cases.generate_with_agent import GenerateWithAgent
 from application.use_cases.list_models import ListModels
 from application.use_cases.list_providers import ListProviders
 from application.use_cases.remove_provider import RemoveProvider, SetProviderEnabled
 from application.use_cases.verify_credentials import VerifyCredentials
 from domain.errors import ConfigurationError
+from domain.models import Tier
 from domain.policies.fallback import RetryPolicy
 from entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.agno.agno_agent_runner import AgnoAgentRunner
+    from adapters.agno.ai_gateway_model import AIGatewayModel
+    from adapters.agno.chain_model import ProviderChainModel
 
 
 def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
@@ -76,6 +87,60 @@ def _migrated_engine(database_url: str, keyring: KeyRing) -> Iterator[Engine]:
 
 def _timeouts(settings: Settings) -> HttpTimeouts:
     return HttpTimeouts(connect=settings.ideaforge_http_connect_timeout, read=settings.ideaforge_http_read_timeout)
+
+
+def _loop_bridge(*clients: httpx.AsyncClient) -> LoopBridge:
+    """One bridge for the process's HTTP clients: they must all run on the loop of the first request."""
+    bridge = LoopBridge()
+    for client in clients:
+        bridge.watch(client)
+    return bridge
+
+
+def _agno_telemetry(settings: Settings) -> bool:
+    """Whether Agno may post its usage telemetry to Agno's servers: only if the operator sets
+    IDEAFORGE_AGNO_TELEMETRY=true. While it is off, `AGNO_TELEMETRY` (read by Agno at every run,
+    overriding each agent's own setting) defaults to false as well, so agents built in the users'
+    own code stay quiet too; a value the operator set explicitly stands."""
+    if not settings.ideaforge_agno_telemetry:
+        os.environ.setdefault("AGNO_TELEMETRY", "false")
+    return settings.ideaforge_agno_telemetry
+
+
+# Agno is imported inside these functions: `import agno.agent` costs about 0.3 s.
+def _agno_agent_runner(reply: GenerateReply, bridge: LoopBridge, settings: Settings) -> AgnoAgentRunner:
+    from adapters.agno.agno_agent_runner import AgnoAgentRunner
+
+    return AgnoAgentRunner(reply, bridge, telemetry=_agno_telemetry(settings))
+
+
+def _provider_chain_model(
+    reply: GenerateReply,
+    bridge: LoopBridge,
+    settings: Settings,
+    *,
+    user_id: str | None = None,
+    tier: Tier | None = None,
+    model: str | None = None,
+) -> ProviderChainModel:
+    from adapters.agno.chain_model import ProviderChainModel
+
+    _agno_telemetry(settings)
+    return ProviderChainModel(id=ProviderChainModel.id_for(tier, model), user_id=user_id, reply=reply, bridge=bridge)
+
+
+def _ai_gateway_model(
+    registry: ProviderRegistry,
+    bridge: LoopBridge,
+    settings: Settings,
+    *,
+    user_id: str | None = None,
+    tier: Tier | None = None,
+) -> AIGatewayModel:
+    from adapters.agno.ai_gateway_model import AIGatewayModel
+
+    _agno_telemetry(settings)
+    return AIGatewayModel.for_tier(registry, tier, user_id=user_id, bridge=bridge)
 
 
 class Container(containers.DeclarativeContainer):
@@ -135,10 +200,21 @@ class Container(containers.DeclarativeContainer):
     set_provider_enabled = providers.Factory(SetProviderEnabled, credential_store, registry)
     list_providers = providers.Factory(ListProviders, registry)
 
+    # Agents. `agent_model(user_id=..., tier=...)` and `ai_gateway_model(...)` are for
+    # `Agent(model=...)` in the users' own code; `generate_with_agent` runs one for them.
+    loop_bridge = providers.Singleton(_loop_bridge, http_client, user_url_http_client)
+    agent_runner = providers.Factory(_agno_agent_runner, generate_reply, loop_bridge, settings)
+    generate_with_agent = providers.Factory(GenerateWithAgent, agent_runner, generate_reply)
+    agent_model = providers.Factory(_provider_chain_model, generate_reply, loop_bridge, settings)
+    ai_gateway_model = providers.Factory(_ai_gateway_model, registry, loop_bridge, settings)
+
 
 async def close(container: Container) -> None:
     """Release what the container opened: the shared HTTP client (its session opens lazily)
-    and the database engine, if one was made."""
-    await container.http_client().aclose()
-    await container.user_url_http_client().aclose()
+    and the database engine, if one was made. The clients are closed on the loop they run on,
+    which is not this one when synchronous agent runs started the bridge's own loop."""
+    bridge = container.loop_bridge()
+    await bridge.acall(container.http_client().aclose)
+    await bridge.acall(container.user_url_http_client().aclose)
     container.shutdown_resources()
+    bridge.close()

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     ideaforge_deadline_seconds: float = Field(default=60.0, gt=0)
     """One deadline for every attempt of a generation, until an answer starts."""
     ideaforge_attempts_per_provider: int = Field(default=2, ge=1, le=10)
+    ideaforge_agno_telemetry: bool = False
+    """Let Agno send its usage telemetry to Agno's servers; off unless the operator turns it on."""
 
     @field_validator(
         "ai_gateway_token_url",

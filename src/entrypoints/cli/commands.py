@@ -125,49 +125,57 @@ def generate(
     stream: bool,
     as_json: bool,
 ) -> None:
-    from application.use_cases.generate_reply import GenerateRequest
-    from domain.models import ChatMessage, ChatResponse, Generation, Tier
+    """Run an agent for the user and tier, its model the user's provider chain; `--stream`
+    prints the answer as it arrives."""
+    from domain.agents import AgentRunRequest, AgentRunResult
+    from domain.models import ChatResponse, Tier
 
-    messages = ([ChatMessage("system", system)] if system else []) + [ChatMessage("user", prompt)]
-
-    async def work(container: Container) -> Generation:
-        request = GenerateRequest(
-            messages=messages, tier=Tier(tier) if tier else None, model=model, user_id=resolve_user(container, user)
+    async def work(container: Container) -> AgentRunResult:
+        request = AgentRunRequest(
+            prompt=prompt,
+            user_id=resolve_user(container, user),
+            tier=Tier(tier) if tier else None,
+            model=model,
+            system=system,
         )
-        use_case = container.generate_reply()
+        use_case = container.generate_with_agent()
         if not stream:
             return await use_case.execute(request)
         streaming = use_case.stream(request)
         parts: list[str] = []
-        usage: Usage | None = None
-        finish: str | None = None
         try:
-            async for delta in streaming.deltas:
-                if delta.content:
-                    parts.append(delta.content)
-                    if not as_json:
-                        sys.stdout.write(delta.content)
-                        sys.stdout.flush()
-                usage = delta.usage or usage
-                finish = delta.finish_reason or finish
+            async for text in streaming.text:
+                parts.append(text)
+                if not as_json:
+                    sys.stdout.write(text)
+                    sys.stdout.flush()
         finally:
             if parts and not as_json:
                 sys.stdout.write("\n")
         assert streaming.provider is not None and streaming.model is not None
-        response = ChatResponse(
+        return AgentRunResult(
+            content="".join(parts),
             provider=streaming.provider,
             model=streaming.model,
-            content="".join(parts),
-            finish_reason=finish,
-            usage=usage,
+            attempts=tuple(streaming.attempts),
+            usage=streaming.usage,
+            finish_reason=streaming.finish_reason,
+            tool_calls=tuple(streaming.tool_calls),
         )
-        return Generation(response=response, attempts=tuple(streaming.attempts))
 
-    generation = run(work, json_errors=as_json)
+    result = run(work, json_errors=as_json)
     if as_json:
-        print_json(generation_json(generation.response, generation.attempts))
+        response = ChatResponse(
+            provider=result.provider,
+            model=result.model,
+            content=result.content,
+            tool_calls=result.tool_calls,
+            finish_reason=result.finish_reason,
+            usage=result.usage,
+        )
+        print_json(generation_json(response, result.attempts))
     elif not stream:
-        typer.echo(generation.response.content or "")
+        typer.echo(result.content)
 
 
 def generation_json(response: ChatResponse, attempts: tuple[Attempt, ...]) -> dict[str, object]:

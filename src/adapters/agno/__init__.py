@@ -1,0 +1,9 @@
+"""Agno integration: models for `Agent(model=...)` and the `AgentRunner` on Agno.
+
+Importing this package imports Agno (about 0.3 s): entrypoints import it lazily.
+"""
+
+from adapters.agno.ai_gateway_model import AIGatewayModel
+from adapters.agno.chain_model import ProviderChainModel, RunLedger
+
+__all__ = ["AIGatewayModel", "ProviderChainModel", "RunLedger"]

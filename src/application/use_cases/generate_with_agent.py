@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from application.use_cases.generate_reply import GenerateReply, GenerateRequest
+from domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
+from domain.errors import InvalidRequestError
+from domain.models import ChatMessage
+from domain.ports.agent_runner import AgentRunner
+
+
+class GenerateWithAgent:
+    """Answer a prompt with an agent whose model is the user's provider chain.
+
+    - The chain is `GenerateReply`'s: the user's usable providers in priority order, AI Gateway
+      first when enabled or configured by the user; if one fails, the next answers.
+    - Each provider's model is the explicit `model`, else the user's default model for that
+      provider when set, else its model for the `tier` (fast / standard / premium), else its
+      default model.
+    - A prompt that is empty, or a request no configured provider could serve, fails before any
+      agent runs, with the same error a plain generation would give.
+    - A run that ends in error is an error, never content: the error that ended it is raised,
+      with every attempt of the run.
+    """
+
+    def __init__(self, runner: AgentRunner, reply: GenerateReply) -> None:
+        self._runner = runner
+        self._reply = reply
+
+    async def execute(self, request: AgentRunRequest) -> AgentRunResult:
+        self._check(request)
+        return await self._runner.run(request)
+
+    def stream(self, request: AgentRunRequest) -> AgentRunStream:
+        """The answer as it arrives; iterate `.text`, then read provider, usage and attempts."""
+        self._check(request)
+        return self._runner.stream(request)
+
+    def _check(self, request: AgentRunRequest) -> None:
+        if not request.prompt.strip():
+            raise InvalidRequestError("the prompt is empty")
+        self._reply.plan(
+            GenerateRequest(
+                messages=[ChatMessage("user", request.prompt)],
+                tier=request.tier,
+                model=request.model,
+                user_id=request.user_id,
+            )
+        )

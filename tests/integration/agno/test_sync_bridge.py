@@ -1,0 +1,73 @@
+"""Sync Agno calls next to a running event loop, as in a FastAPI app: no deadlock, no loop per call."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from functools import partial
+
+import pytest
+from agno.agent import Agent
+from agno.models.message import Message
+from agno.run.base import RunStatus
+
+from adapters.http.loop_bridge import OwnerLoopError
+from entrypoints.container import Container, close
+from tests.support.agents import in_thread, in_thread_async
+from tests.support.fake_ai_gateway import FakeAIGateway
+
+
+def bridge_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "ideaforge-loop-bridge"]
+
+
+async def test_sync_run_in_a_worker_thread_uses_the_running_loop(app: Container, gateway: FakeAIGateway) -> None:
+    agent = Agent(model=app.agent_model(), telemetry=False)
+    await agent.arun("warm up")  # the HTTP client now lives on this test's loop
+    output = await in_thread_async(lambda: agent.run("from a worker"))
+    assert output.status is RunStatus.completed and output.content == "echo: from a worker"
+    streamed = await in_thread_async(lambda: list(agent.run("streamed from a worker", stream=True)))
+    assert "".join(e.content for e in streamed if isinstance(getattr(e, "content", None), str)).endswith("worker")
+    assert app.loop_bridge().background_starts == 0  # served by this loop: no loop of its own
+    assert gateway.state.token_requests == 1
+
+
+async def test_sync_run_in_a_worker_thread_before_any_async_use(app: Container, gateway: FakeAIGateway) -> None:
+    agent = Agent(model=app.ai_gateway_model(), telemetry=False)
+    output = await in_thread_async(lambda: agent.run("first, from a worker"))
+    assert output.status is RunStatus.completed, output.content
+    # The bridge's loop owns the client now; async runs on this loop are served there too.
+    assert (await agent.arun("then async")).content == "echo: then async"
+    assert app.loop_bridge().background_starts == 1
+
+
+async def test_a_client_used_before_the_bridge_existed_keeps_its_loop(app: Container, gateway: FakeAIGateway) -> None:
+    await app.http_client().get(f"{gateway.url}/.well-known/openid-configuration")
+    assert app.loop_bridge().owner is asyncio.get_running_loop()
+    agent = Agent(model=app.agent_model(), telemetry=False)
+    output = await in_thread_async(lambda: agent.run("after other traffic"))
+    assert output.status is RunStatus.completed, output.content
+    assert app.loop_bridge().background_starts == 0
+
+
+def test_repeated_sync_runs_reuse_one_background_loop(sync_app: Container, gateway: FakeAIGateway) -> None:
+    before = len(bridge_threads())
+    agent = Agent(model=sync_app.agent_model(), telemetry=False)
+    for i in range(5):
+        assert in_thread(partial(agent.run, f"call {i}")).content == f"echo: call {i}"
+    bridge = sync_app.loop_bridge()
+    assert bridge.background_starts == 1 and bridge.owner is bridge.background_loop
+    assert len(bridge_threads()) == before + 1
+    assert gateway.state.token_requests == 1
+    asyncio.run(close(sync_app))  # closes the client on the bridge's loop, then stops that loop
+    assert len(bridge_threads()) == before
+
+
+async def test_a_sync_call_on_the_owner_loop_fails_fast_instead_of_deadlocking(app: Container) -> None:
+    model = app.ai_gateway_model()
+    agent = Agent(model=model, telemetry=False)
+    await agent.arun("warm up")
+    with pytest.raises(OwnerLoopError, match="would deadlock"):
+        model.invoke(messages=[Message(role="user", content="hi")], assistant_message=Message(role="assistant"))
+    output = agent.run("sync on the loop")  # Agno reports it as a failed run
+    assert output.status is RunStatus.error and "arun" in str(output.content)
