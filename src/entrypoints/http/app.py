@@ -24,6 +24,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Fail at start-up, not on the first request: settings, keys and migrations.
         await run_in_threadpool(container.engine)
+        # Provider I/O belongs to this loop; sync code in worker threads is bridged onto it.
+        container.loop_bridge().adopt_running_loop()
         try:
             yield
         finally:

@@ -10,13 +10,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import SecretStr
 
 from application.use_cases.configure_provider import ConfigureRequest
-from application.use_cases.generate_reply import GenerateRequest
 from application.use_cases.list_models import ListModelsRequest
 from application.use_cases.remove_provider import EnableRequest, RemoveRequest
 from application.use_cases.verify_credentials import VerifyRequest
+from domain.agents import AgentRunRequest
 from domain.credentials import ProviderCredentials
 from domain.errors import GatewayError, InvalidRequestError
-from domain.models import ChatMessage, ProviderName, Usage
+from domain.models import ProviderName
 from entrypoints.http.deps import ContainerDep, CurrentUser
 from entrypoints.http.errors import ApiError
 from entrypoints.http.presenters import attempt_answers, sse, status_answer, usage_answer, usage_dict
@@ -157,45 +157,39 @@ async def list_models(user: CurrentUser, container: ContainerDep) -> ModelsAnswe
 
 @router.post("/generate", response_model=GenerateAnswer, responses=API_CHAT_ERRORS)
 async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDep) -> Response | GenerateAnswer:
-    """Answer `prompt` through this user's provider chain; with `stream`, as server-sent events
-    (`delta`, then `done`, or `error`)."""
-    messages = ([ChatMessage("system", body.system)] if body.system else []) + [ChatMessage("user", body.prompt)]
-    request = GenerateRequest(messages=messages, tier=body.tier, model=body.model, user_id=user.id)
-    use_case = container.generate_reply()
+    """Run an agent for this user: its model is the user's provider chain (AI Gateway first), with
+    the tier's model or the user's default. With `stream`, server-sent events: `delta`s, then
+    `done` (who answered, usage, attempts) or `error`."""
+    request = AgentRunRequest(prompt=body.prompt, user_id=user.id, tier=body.tier, model=body.model, system=body.system)
+    use_case = container.generate_with_agent()
     if not body.stream:
-        generation = await use_case.execute(request)
-        r = generation.response
+        result = await use_case.execute(request)
         return GenerateAnswer(
-            content=r.content,
-            provider=r.provider,
-            model=r.model,
-            finish_reason=r.finish_reason,
-            usage=usage_answer(r.usage),
-            attempts=attempt_answers(generation.attempts),
+            content=result.content,
+            provider=result.provider,
+            model=result.model,
+            finish_reason=result.finish_reason,
+            usage=usage_answer(result.usage),
+            attempts=attempt_answers(result.attempts),
         )
     stream = use_case.stream(request)
-    deltas = stream.deltas.__aiter__()
-    first = await anext(deltas, None)  # fall over (or fail with a status) before the 200 is sent
+    texts = stream.text.__aiter__()
+    first = await anext(texts, None)  # fall over (or fail with a status) before the 200 is sent
 
     async def events() -> AsyncIterator[bytes]:
-        usage: Usage | None = None
-        finish: str | None = None
         try:
-            delta = first
-            while delta is not None:
-                if delta.content:
-                    yield sse({"content": delta.content}, "delta")
-                usage = delta.usage or usage
-                finish = delta.finish_reason or finish
-                delta = await anext(deltas, None)
+            text = first
+            while text is not None:
+                yield sse({"content": text}, "delta")
+                text = await anext(texts, None)
         except GatewayError as exc:
             yield sse({"error": exc.message, "kind": exc.kind}, "error")
             return
         done = {
             "provider": stream.provider.value if stream.provider else None,
             "model": stream.model,
-            "finish_reason": finish,
-            "usage": usage_dict(usage),
+            "finish_reason": stream.finish_reason,
+            "usage": usage_dict(stream.usage),
             "attempts": [a.model_dump() for a in attempt_answers(stream.attempts)],
         }
         yield sse(done, "done")
