@@ -37,6 +37,16 @@ class Authenticator:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[float, User | None]] = OrderedDict()
 
+    def cached(self, token: SecretStr) -> tuple[bool, User | None]:
+        """`(True, answer)` when a fresh answer for `token` is cached, else `(False, None)`:
+        no store access, so callers on an event loop may use it directly."""
+        key = hashlib.sha256(token.get_secret_value().encode()).hexdigest()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and hit[0] > self._clock():
+            return True, hit[1]
+        return False, None
+
     def authenticate(self, token: SecretStr) -> User | None:
         key = hashlib.sha256(token.get_secret_value().encode()).hexdigest()
         now = self._clock()

@@ -153,7 +153,7 @@ class FallbackChain:
         """Run `call` through the chain until it succeeds; record every attempt in `attempts`."""
         deadline = self._clock() + self._policy.deadline
         errors: list[GatewayError] = []
-        for step in steps:
+        for index, step in enumerate(steps):
             breaker = self._breakers.for_step(step)
             try_number = 0
             while True:
@@ -179,7 +179,8 @@ class FallbackChain:
                     self._record(breaker, exc)
                     attempts.append(self._attempt(step, started, exc.kind, exc.message))
                     errors.append(exc)
-                    decision = decide(exc, try_number, self._policy, self._rng)
+                    others_remain = index < len(steps) - 1
+                    decision = decide(exc, try_number, self._policy, self._rng, others_remain=others_remain)
                     if decision.next is Next.STOP:
                         exc.attempts = tuple(attempts)
                         raise

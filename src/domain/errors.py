@@ -55,13 +55,25 @@ class RateLimitedError(GatewayError):
 
 
 class ProviderUnavailableError(GatewayError):
-    """The provider could not answer: 5xx, timeout, refused or reset connection, malformed reply."""
+    """The provider could not answer: 5xx, timeout, refused or reset connection, malformed reply.
+
+    `connection_failed` says no connection could be made at all: the provider looks down, so
+    another provider is a better next try than the same one again.
+    """
 
     counts_against_provider = True
 
-    def __init__(self, message: str, *, provider: ProviderName | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: ProviderName | None = None,
+        retry_after: float | None = None,
+        connection_failed: bool = False,
+    ) -> None:
         super().__init__(message, provider=provider)
         self.retry_after = retry_after
+        self.connection_failed = connection_failed
 
 
 class ModelNotFoundError(GatewayError):

@@ -35,7 +35,7 @@ from domain.policies.fallback import RetryPolicy
 from domain.ports.llm_provider import LLMProvider
 from domain.ports.provider_factory import ProviderFactory
 
-OUTCOMES = ["ok", "unavailable", "rate_limited", "rate_limited_long", "auth", "model_not_found", "invalid"]
+OUTCOMES = ["ok", "unavailable", "refused", "rate_limited", "rate_limited_long", "auth", "model_not_found", "invalid"]
 LATENCY = 0.5
 
 
@@ -56,6 +56,8 @@ class Script:
     outcomes: list[str]
     calls: list[float] = field(default_factory=list)
     """The fake time at which each call started."""
+    consumed: list[str] = field(default_factory=list)
+    """The outcome each call had."""
 
 
 class ScriptedProvider(LLMProvider):
@@ -72,9 +74,11 @@ class ScriptedProvider(LLMProvider):
         self._script.calls.append(self._clock.now)
         self._clock.now += LATENCY
         outcome = self._script.outcomes.pop(0) if self._script.outcomes else "ok"
+        self._script.consumed.append(outcome)
         p = self._provider
         errors: dict[str, GatewayError] = {
             "unavailable": ProviderUnavailableError("503", provider=p),
+            "refused": ProviderUnavailableError("refused", provider=p, connection_failed=True),
             "rate_limited": RateLimitedError("429", provider=p, retry_after=1.0),
             "rate_limited_long": RateLimitedError("429", provider=p, retry_after=600.0),
             "auth": AuthenticationError("401", provider=p),
@@ -196,6 +200,14 @@ def check_invariants(world: World, attempts: list[tuple[ProviderName, str]], err
         assert oks == [len(attempts) - 1]
     else:
         assert oks == []
+    # A provider that refuses connections is not retried while another provider is left.
+    consumed = {p: iter(script.consumed) for p, script in world.scripts.items()}
+    for i, (p, outcome) in enumerate(attempts):
+        if outcome == CIRCUIT_OPEN:
+            continue
+        later = world.usable_in_order[world.usable_in_order.index(p) + 1 :]
+        if next(consumed[p]) == "refused" and later and i + 1 < len(attempts):
+            assert attempts[i + 1][0] != p
     # An invalid request stops everything.
     if any(outcome == "invalid_request" for _, outcome in attempts):
         assert attempts[-1][1] == "invalid_request" and isinstance(error, InvalidRequestError)

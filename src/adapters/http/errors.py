@@ -122,7 +122,11 @@ def error_for_transport(provider: ProviderName, exc: httpx.TransportError, *, wh
         return InvalidRequestError(f"{label} base URL is not an http(s) URL", provider=provider)
     else:
         reason = "the connection failed"
-    return ProviderUnavailableError(f"{label} {what} failed: {reason} ({type(exc).__name__})", provider=provider)
+    return ProviderUnavailableError(
+        f"{label} {what} failed: {reason} ({type(exc).__name__})",
+        provider=provider,
+        connection_failed=isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError),
+    )
 
 
 def malformed(provider: ProviderName, *, what: str) -> ProviderUnavailableError:

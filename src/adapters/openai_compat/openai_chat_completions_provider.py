@@ -42,6 +42,9 @@ class OpenAIChatCompletionsProvider(LLMProvider):
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
+        # Parsed once: httpx parses a str URL on every request (about 10 µs, `httpx._urlparse`).
+        self._chat_url = httpx.URL(f"{self._base_url}/chat/completions")
+        self._models_url = httpx.URL(f"{self._base_url}/models")
         self._auth = auth
         self._provider = provider
 
@@ -55,7 +58,7 @@ class OpenAIChatCompletionsProvider(LLMProvider):
     async def list_models(self) -> list[ModelInfo]:
         what = "model listing"
         try:
-            response = await self._http.get(f"{self._base_url}/models", auth=self._auth)
+            response = await self._http.get(self._models_url, auth=self._auth)
         except httpx.TransportError as exc:
             raise error_for_transport(self._provider, exc, what=what) from None
         if response.status_code != 200:
@@ -70,7 +73,7 @@ class OpenAIChatCompletionsProvider(LLMProvider):
         what = "chat completion"
         try:
             response = await self._http.post(
-                f"{self._base_url}/chat/completions", json=request_to_wire(request, stream=False), auth=self._auth
+                self._chat_url, json=request_to_wire(request, stream=False), auth=self._auth
             )
         except httpx.TransportError as exc:
             raise error_for_transport(self._provider, exc, what=what) from None
@@ -98,7 +101,11 @@ class OpenAIChatCompletionsProvider(LLMProvider):
         body = request_to_wire(request, stream=True)
         try:
             async with aconnect_sse(
-                self._http, "POST", f"{self._base_url}/chat/completions", json=body, auth=self._auth
+                self._http,
+                "POST",
+                self._chat_url,  # type: ignore[arg-type]  # httpx-sse annotates str; httpx takes a URL as well
+                json=body,
+                auth=self._auth,
             ) as source:
                 response = source.response
                 if response.status_code != 200:

@@ -13,16 +13,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from domain.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -68,11 +69,18 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         session.commit()
 
 
+HEAD_REVISION = "0001"
+"""The newest migration; a test keeps it equal to Alembic's head. A database already there is
+opened without importing Alembic at all (about 0.15 s of every start)."""
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration for this package's migrations, with no alembic.ini.
 
     With `connection`, migrations run on it (inside its transaction).
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     if connection is not None:
@@ -88,6 +96,10 @@ def upgrade_database(engine_or_url: Engine | str | URL) -> None:
     """
     engine = engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
     try:
+        if _at_head(engine):
+            return
+        from alembic import command
+
         with engine.connect() as connection:
             connection.execution_options(**{_WRITE: True})
             with connection.begin():
@@ -97,6 +109,15 @@ def upgrade_database(engine_or_url: Engine | str | URL) -> None:
     finally:
         if engine is not engine_or_url:
             engine.dispose()
+
+
+def _at_head(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    except exc.DBAPIError:
+        return False  # no version table yet: a new database
+    return version == HEAD_REVISION
 
 
 def _sqlite_engine(url: URL, *, echo: bool) -> Engine:

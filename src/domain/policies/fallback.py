@@ -5,7 +5,9 @@
 | RateLimitedError                   | yes, after Retry-After if it is | next provider   |
 |                                    | within the cap, else not at all |                 |
 | ProviderUnavailableError (5xx,     | yes, full-jitter backoff,       | next provider   |
-| timeout, refused/reset, malformed) | Retry-After honoured up to cap  |                 |
+| timeout, reset, malformed)         | Retry-After honoured up to cap  |                 |
+| ... no connection at all (refused) | only if no other provider is    | next provider   |
+|                                    | left: it looks down             |                 |
 | AuthenticationError                | no                              | next provider   |
 | PermissionDeniedError              | no                              | next provider   |
 | ModelNotFoundError                 | no                              | next provider   |
@@ -53,11 +55,21 @@ class Decision:
     wait: float = 0.0
 
 
-def decide(error: GatewayError, attempt: int, policy: RetryPolicy, rng: random.Random | None = None) -> Decision:
-    """What to do after `error` ended try number `attempt` (1-based) at one provider."""
+def decide(
+    error: GatewayError,
+    attempt: int,
+    policy: RetryPolicy,
+    rng: random.Random | None = None,
+    *,
+    others_remain: bool = True,
+) -> Decision:
+    """What to do after `error` ended try number `attempt` (1-based) at one provider;
+    `others_remain` says whether another provider is left to try."""
     if not error.may_fall_over:
         return Decision(Next.STOP)
     if not isinstance(error, RateLimitedError | ProviderUnavailableError):
+        return Decision(Next.NEXT_PROVIDER)
+    if isinstance(error, ProviderUnavailableError) and error.connection_failed and others_remain:
         return Decision(Next.NEXT_PROVIDER)
     if attempt >= policy.attempts_per_provider:
         return Decision(Next.NEXT_PROVIDER)

@@ -36,6 +36,9 @@ def create_app(container: Container | None = None) -> FastAPI:
         version="0.1.0",
         description="AI Gateway first, OpenAI, Gemini and Claude behind it; each user's credentials encrypted.",
         lifespan=lifespan,
+        # FastAPI's built-in OpenTelemetry hooks look up the tracer, meter and logger providers
+        # (os.environ reads) on every request; off unless someone wires OpenTelemetry in.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     install_error_handlers(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
@@ -15,7 +16,7 @@ from entrypoints.http.errors import ApiError
 _bearer = HTTPBearer(auto_error=False, description="A user's API token from `ideaforge users create`.")
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -23,17 +24,21 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_current_user(
+async def get_current_user(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     """The active user whose token is in `Authorization: Bearer ...`, else 401.
 
-    A plain function, so FastAPI runs the store lookup in its thread pool.
+    A cached answer is used on the event loop; only a store lookup goes to the thread pool.
     """
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise ApiError(401, "missing bearer token: send Authorization: Bearer <your API token>", "unauthorized")
-    user = container.authenticator().authenticate(SecretStr(credentials.credentials))
+    token = SecretStr(credentials.credentials)
+    authenticator = container.authenticator()
+    found, user = authenticator.cached(token)
+    if not found:
+        user = await run_in_threadpool(authenticator.authenticate, token)
     if user is None:
         raise ApiError(401, "invalid or revoked API token", "unauthorized")
     return user

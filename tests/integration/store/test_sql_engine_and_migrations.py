@@ -87,3 +87,11 @@ def test_statement_errors_do_not_show_parameters(engine: Engine) -> None:
     with pytest.raises(exc.IntegrityError) as caught, engine.begin() as connection:
         connection.execute(text("INSERT INTO store_revision (id, value) VALUES (:id, :v)"), {"id": 1, "v": 987654321})
     assert "987654321" not in str(caught.value)
+
+
+def test_the_head_revision_constant_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from adapters.sql.engine import HEAD_REVISION, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import random
+
+from domain.errors import InvalidRequestError, ProviderUnavailableError, RateLimitedError
+from domain.policies.fallback import Next, RetryPolicy, decide
+
+POLICY = RetryPolicy(attempts_per_provider=3, max_retry_after=5.0)
+
+
+def test_a_refused_connection_moves_on_at_once_while_another_provider_is_left() -> None:
+    refused = ProviderUnavailableError("refused", connection_failed=True)
+    assert decide(refused, 1, POLICY).next is Next.NEXT_PROVIDER
+    assert decide(refused, 1, POLICY, others_remain=False).next is Next.RETRY
+
+
+def test_unavailability_is_retried_with_bounded_jittered_backoff() -> None:
+    rng = random.Random(1)
+    for attempt in (1, 2):
+        decision = decide(ProviderUnavailableError("503"), attempt, POLICY, rng)
+        assert decision.next is Next.RETRY and 0 <= decision.wait <= POLICY.backoff_cap
+    assert decide(ProviderUnavailableError("503"), 3, POLICY).next is Next.NEXT_PROVIDER
+
+
+def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    assert decide(RateLimitedError("429", retry_after=2.0), 1, POLICY).wait >= 2.0
+    assert decide(RateLimitedError("429", retry_after=60.0), 1, POLICY).next is Next.NEXT_PROVIDER
+
+
+def test_an_invalid_request_stops() -> None:
+    assert decide(InvalidRequestError("400"), 1, POLICY).next is Next.STOP
