@@ -39,9 +39,11 @@ class Upstream:
 
 
 @contextmanager
-def upstream_process() -> Iterator[Upstream]:
-    """Start `bench.upstream` in its own process; stop it on exit."""
-    proc = subprocess.Popen([sys.executable, "-m", "bench.upstream"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+def upstream_process(*args: str) -> Iterator[Upstream]:
+    """Start `bench.upstream` in its own process (with `args`, e.g. "--uvloop"); stop it on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.upstream", *args], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().split()

@@ -8,8 +8,10 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from bench.targets import Call
+if TYPE_CHECKING:  # so that processes without the project (the LiteLLM venv) can use these helpers
+    from bench.targets import Call
 
 
 @dataclass(frozen=True, slots=True)
