@@ -27,6 +27,13 @@ def validate_user_credentials(credentials: ProviderCredentials, *, allow_private
         credentials.client_secret is None or not credentials.client_secret.get_secret_value().strip()
     ):
         raise InvalidRequestError(f"{name}: the client secret must not be empty", provider=provider)
+    for label, secret in (("API key or client id", credentials.api_key), ("client secret", credentials.client_secret)):
+        value = secret.get_secret_value() if secret is not None else ""
+        if not (value.isascii() and value.isprintable()):
+            # It could never be sent in a header; say so now rather than fail on every request.
+            raise InvalidRequestError(
+                f"{name}: the {label} holds characters that are not printable ASCII", provider=provider
+            )
     changes: dict[str, Any] = {}
     for field, label in (("base_url", "base URL"), ("token_url", "token URL")):
         value = getattr(credentials, field)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,9 +60,10 @@ class Settings(BaseSettings):
     ideaforge_database_url: str | None = None
     ideaforge_encryption_keys: SecretStr | None = None
     ideaforge_allow_private_base_urls: bool = False
-    ideaforge_http_connect_timeout: float = 5.0
-    ideaforge_http_read_timeout: float = 60.0
-    ideaforge_deadline_seconds: float = Field(default=60.0, gt=0)
+    # Positive and finite: aiohttp takes 0 or less as "no timeout at all".
+    ideaforge_http_connect_timeout: float = Field(default=5.0, gt=0, allow_inf_nan=False)
+    ideaforge_http_read_timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    ideaforge_deadline_seconds: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     """One deadline for every attempt of a generation, until an answer starts."""
     ideaforge_attempts_per_provider: int = Field(default=2, ge=1, le=10)
     ideaforge_agno_telemetry: bool = False
@@ -95,8 +97,13 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a port that is not a number in range
+        except ValueError:
+            raise ValueError("must be an http(s) URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host")
         return value.rstrip("/")
 
     @field_validator("ideaforge_provider_order")

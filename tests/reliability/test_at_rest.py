@@ -156,14 +156,6 @@ def test_unreadable_credentials_need_reconfiguration_everywhere(
         assert openai.state.chat_requests == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: when a user's only credentials cannot be decrypted, generation answers 409 'no provider is "
-        "configured: set AI_GATEWAY_ENABLED=true ...', which hides the cause; it should say the stored "
-        "credentials need reconfiguration (as GET /api/providers does)"
-    ),
-)
 def test_generation_says_why_when_the_stored_credentials_are_unreadable(
     tmp_path: Path, openai: FakeAIGateway, stored: Users
 ) -> None:

@@ -249,13 +249,6 @@ def test_random_json_is_never_a_server_error(client: httpx.Client, table: Sectio
     table.add(f"random JSON (hypothesis) to POST {path}", sum(statuses.values()), summary)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a chunked body over the 4 MiB limit answers 400 'There was an error parsing the body' instead of "
-        "413: FastAPI's body parsing catches the limit middleware's private exception and reports a parse error"
-    ),
-)
 def test_a_chunked_body_over_the_limit_is_a_413(client: httpx.Client) -> None:
     response = client.post("/v1/chat/completions", content=_chunks(MAX_BODY_BYTES + (1 << 20)), headers=_json())
     assert response.status_code == 413, response.text
@@ -274,41 +267,20 @@ def _after_5xx(response: httpx.Response) -> httpx.Response:
     return response
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a lone surrogate (\\ud800) in a /v1 message passes validation, then encoding the upstream request "
-        "raises UnicodeEncodeError: HTTP 500 instead of a 4xx"
-    ),
-)
 def test_a_lone_surrogate_in_a_message_is_a_4xx(client: httpx.Client) -> None:
     body = b'{"model": "fast", "messages": [{"role": "user", "content": "\\ud800"}]}'
     assert 400 <= _post_raw(client, "/v1/chat/completions", body).status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: NaN or Infinity in a tool's JSON Schema (`tools[].function.parameters`) passes validation, then "
-        "httpx refuses to encode it (allow_nan=False): HTTP 500 instead of a 4xx"
-    ),
-)
 def test_non_finite_numbers_in_tool_parameters_are_a_4xx(client: httpx.Client) -> None:
     tools = b'[{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "x": NaN}}}]'
     body = b'{"model": "fast", "messages": [{"role": "user", "content": "hi"}], "tools": ' + tools + b"}"
     assert 400 <= _post_raw(client, "/v1/chat/completions", body).status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: an API key holding a control character or a lone surrogate is accepted: verify answers HTTP 500 "
-        "(the header cannot be encoded), configure stores it (or answers 500), and every later request of "
-        "that user through the provider then fails with HTTP 500 instead of falling over"
-    ),
-)
 @pytest.mark.parametrize("key", ["sk-a\\nX-Injected: 1", "sk-a\\u0000b", "sk-\\ud800"])
 def test_an_api_key_with_control_characters_is_refused_clearly(client: httpx.Client, key: str) -> None:
+    client.delete("/api/providers/openai")  # start from the environment's key, whatever ran before
     raw = key.encode()
     verify = _post_raw(client, "/api/providers/verify", b'{"provider": "openai", "api_key": "' + raw + b'"}')
     configure = _post_raw(client, "/api/providers/configure", b'{"openaiApiKey": "' + raw + b'"}')
@@ -319,14 +291,6 @@ def test_an_api_key_with_control_characters_is_refused_clearly(client: httpx.Cli
     assert chat.status_code == 200, chat.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a user base URL that passes the base-URL policy but that httpx or IDNA refuse (an empty DNS "
-        "label, a DEL character, an invalid punycode label) raises httpx.InvalidURL / UnicodeError / "
-        "idna errors out of verify: HTTP 500 instead of `valid: false` with a message"
-    ),
-)
 @pytest.mark.parametrize("base_url", ["https://a..b.example", "https://b.example/\\u007f", "https://xn--a.example"])
 def test_a_base_url_httpx_refuses_is_a_clear_answer(client: httpx.Client, base_url: str) -> None:
     for provider in ("openai", "ai_gateway"):

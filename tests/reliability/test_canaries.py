@@ -443,27 +443,8 @@ def test_no_canary_is_found(world: World, place: str, canary_table: Section) -> 
     "provider",
     [
         pytest.param(ProviderName.GEMINI),
-        pytest.param(
-            ProviderName.OPENAI,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: the OpenAI-compatible adapter copies a vendor error `code`/`type` into its message "
-                    "whenever it looks like an identifier, so an upstream naming the refused key there leaks "
-                    "the API key (or the AI Gateway's bearer token) into HTTP answers, CLI output and logs"
-                ),
-            ),
-        ),
-        pytest.param(
-            ProviderName.ANTHROPIC,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: the Anthropic adapter copies the vendor `error.type` into its message whenever it "
-                    "looks like an identifier, so an upstream naming the refused key there leaks the API key"
-                ),
-            ),
-        ),
+        pytest.param(ProviderName.OPENAI),
+        pytest.param(ProviderName.ANTHROPIC),
     ],
 )
 async def test_an_upstream_naming_the_refused_key_in_its_error_code_does_not_leak_it(

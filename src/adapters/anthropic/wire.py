@@ -6,19 +6,18 @@ Pure functions, no I/O: every quirk of the format is unit tested here.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from adapters.http.errors import vendor_code
 from domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 """Anthropic requires `max_tokens`; this is what a request that names none gets."""
 
-_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _FINISH_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -114,7 +113,7 @@ class WireError(_Wire):
 
 def identifier(value: str | None) -> str | None:
     """`value` when it is a plain identifier, fit for a message; None for anything else."""
-    return value if value is not None and _CODE.match(value) else None
+    return vendor_code(value)
 
 
 def error_type(body: bytes) -> str | None:

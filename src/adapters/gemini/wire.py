@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from adapters.http.errors import vendor_code
 from domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
-_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _MODEL_ID = re.compile(r"^(?:models/|tunedModels/)?[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 _FILTERED = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE"})
 _TOOL_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
@@ -140,10 +140,10 @@ def vendor_error(body: bytes) -> VendorError:
 
 
 def error_to_vendor(error: WireErrorBody) -> VendorError:
-    reasons = [d.reason for d in error.details if d.reason and _CODE.match(d.reason)]
+    reasons = [code for d in error.details if (code := vendor_code(d.reason)) is not None]
     delays = [_seconds(d.retry_delay) for d in error.details if d.retry_delay]
     return VendorError(
-        status=error.status if error.status and _CODE.match(error.status) else None,
+        status=vendor_code(error.status),
         reason=reasons[0] if reasons else None,
         retry_delay=next((d for d in delays if d is not None), None),
     )

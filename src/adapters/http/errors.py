@@ -7,6 +7,7 @@ Only the status, an error code the vendor names, and what to check reach the mes
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 
 import httpx
@@ -30,6 +31,19 @@ _LABELS = {
     ProviderName.ANTHROPIC: "Anthropic",
     ProviderName.GEMINI: "Gemini",
 }
+
+
+# Vendors' documented error codes and types are words (`invalid_api_key`, `RESOURCE_EXHAUSTED`):
+# letters and underscores only. Anything else may be an echo of what was sent, a key included.
+_VENDOR_CODE = re.compile(r"^[A-Za-z][A-Za-z_]{0,63}$")
+
+
+def vendor_code(value: object) -> str | None:
+    """`value` if it is shaped like a vendor's error code, else None; never free text."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if _VENDOR_CODE.match(text) else None
 
 
 def provider_label(provider: ProviderName) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from adapters.http.errors import vendor_code
 from domain.models import (
     ChatMessage,
     ChatRequest,
@@ -14,8 +14,6 @@ from domain.models import (
     ToolCallDelta,
     Usage,
 )
-
-_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
 class _Wire(BaseModel):
@@ -100,8 +98,9 @@ def error_code(body: bytes) -> str | None:
     except ValidationError:
         return None
     for candidate in (detail.code, detail.type):
-        if candidate is not None and _CODE.match(str(candidate)):
-            return str(candidate)
+        code = vendor_code(candidate)
+        if code is not None:
+            return code
     return None
 
 

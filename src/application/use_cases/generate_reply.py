@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from application.fallback_chain import ChainStream, FallbackChain, Step
 from application.registry import ProviderRegistry
-from domain.errors import ConfigurationError
+from domain.errors import ConfigurationError, CredentialUnreadableError
 from domain.models import ChatMessage, ChatRequest, Generation, ProviderName, Tier, ToolSpec
 from domain.policies.fallback import serves_model
 from domain.policies.model_selection import select_model
@@ -47,6 +47,16 @@ class GenerateReply:
             candidates = [self._registry.require(request.provider, request.user_id)]
         else:
             candidates = self._registry.usable(request.user_id)
+            if not candidates and request.user_id is not None:
+                unreadable = [
+                    s for s in self._registry.stored(request.user_id).values() if s.enabled and s.needs_reconfiguration
+                ]
+                if unreadable:
+                    names = ", ".join(s.provider.value for s in unreadable)
+                    raise CredentialUnreadableError(
+                        f"the stored credentials for {names} need reconfiguration: they cannot be decrypted "
+                        "with the configured keys; configure them again"
+                    )
             if not candidates:
                 raise ConfigurationError(
                     "no provider is configured: set AI_GATEWAY_ENABLED=true with AI_GATEWAY_CLIENT_ID and "

@@ -18,10 +18,16 @@ def check_user_base_url(url: str, *, allow_private: bool) -> str:
     - A literal IP address, or a name for the local machine, must be public unless allowed.
       Names are checked again, as resolved, when a connection is made.
     """
+    text = url.strip()
+    if not text.isascii() or not text.isprintable() or any(c.isspace() for c in text):
+        raise InvalidRequestError("base URL must be printable ASCII with no spaces (IDNA-encode names)")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(text)
         port = parts.port
-    except ValueError:
+        host = parts.hostname or ""
+        if host and not _is_ip_literal(host) and host.encode("idna").decode("idna") != host:
+            raise ValueError(host)
+    except (ValueError, UnicodeError):
         raise InvalidRequestError("base URL is not a valid URL") from None
     allowed_schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in allowed_schemes:
@@ -36,6 +42,14 @@ def check_user_base_url(url: str, *, allow_private: bool) -> str:
         raise InvalidRequestError("base URL must point to a public address")
     del port
     return url.strip().rstrip("/")
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def is_public_host(host: str) -> bool:

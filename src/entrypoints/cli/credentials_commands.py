@@ -208,8 +208,13 @@ def keys_generate(kid: str | None) -> None:
     import time
 
     from adapters.crypto.aesgcm_cipher import KeyRing
+    from domain.errors import ConfigurationError
 
-    typer.echo(KeyRing.generate_entry(kid or time.strftime("k%Y%m%d%H%M%S")))
+    try:
+        entry = KeyRing.generate_entry(kid or time.strftime("k%Y%m%d%H%M%S"))
+    except ConfigurationError as exc:
+        fail(exc.message, code=2)
+    typer.echo(entry)
 
 
 def keys_rotate(*, as_json: bool) -> None:

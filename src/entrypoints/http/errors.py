@@ -86,7 +86,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return await api_error(request, ApiError(exc.status_code, str(exc.detail), "http_error"))
+        kind = "body_too_large" if exc.status_code == 413 else "http_error"
+        return await api_error(request, ApiError(exc.status_code, str(exc.detail), kind))
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(GatewayError, gateway_error)

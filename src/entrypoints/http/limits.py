@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -30,21 +31,20 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    # An HTTPException: FastAPI's body parsing re-raises it (it would swallow
+                    # any other exception into a 400), and the app answers it as a 413.
+                    raise HTTPException(413, too_large_message(self.max_bytes))
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await _too_large(scope, send, self.max_bytes)
+        await self.app(scope, limited_receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+def too_large_message(limit: int) -> str:
+    return f"request body too large: the limit is {limit} bytes"
 
 
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:
-    message = f"request body too large: the limit is {limit} bytes"
+    message = too_large_message(limit)
     body: dict[str, object]
     if str(scope.get("path", "")).startswith("/v1/"):
         body = {"error": {"message": message, "type": "invalid_request_error", "code": "body_too_large"}}

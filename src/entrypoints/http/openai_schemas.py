@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.errors import InvalidRequestError
 from domain.models import ChatMessage, ToolCall, ToolSpec
@@ -73,6 +74,15 @@ class ChatCompletionBody(_Open):
     stop: str | list[str] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
+
+    @model_validator(mode="after")
+    def _encodable(self) -> ChatCompletionBody:
+        """Refuse what no upstream could be sent: lone surrogates, NaN or infinite numbers."""
+        try:
+            json.dumps(self.model_dump(), allow_nan=False, ensure_ascii=False).encode()
+        except (ValueError, UnicodeEncodeError):
+            raise ValueError("the body holds text that is not valid Unicode, or a NaN or infinite number") from None
+        return self
 
     def messages_domain(self) -> list[ChatMessage]:
         return [m.to_domain() for m in self.messages]
