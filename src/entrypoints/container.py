@@ -179,7 +179,9 @@ class Container(containers.DeclarativeContainer):
         credential_store,
         allow_private_base_urls=allow_private_base_urls,
     )
-    list_models = providers.Factory(ListModels, registry)
+    list_models = providers.Factory(
+        ListModels, registry, deadline=providers.Callable(lambda s: s.ideaforge_deadline_seconds, settings)
+    )
     retry_policy = providers.Singleton(
         lambda s: RetryPolicy(
             deadline=s.ideaforge_deadline_seconds, attempts_per_provider=s.ideaforge_attempts_per_provider
