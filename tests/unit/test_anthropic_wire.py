@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from adapters.anthropic.anthropic_messages_provider import StreamAssembler, stream_error
 from adapters.anthropic.wire import (
-    UnmappableRequestError,
     WireContentBlock,
     WireUsage,
     content_to_domain,
@@ -23,6 +22,7 @@ from adapters.anthropic.wire import (
     request_to_wire,
     tool_choice_to_wire,
 )
+from adapters.tool_arguments import UnmappableRequestError
 from domain.errors import (
     AuthenticationError,
     GatewayError,

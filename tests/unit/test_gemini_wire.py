@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from adapters.gemini.gemini_generate_content_provider import StreamAssembler
 from adapters.gemini.wire import (
-    UnmappableRequestError,
     VendorError,
     WirePart,
     WireUsage,
@@ -26,6 +25,7 @@ from adapters.gemini.wire import (
     tool_config_to_wire,
     vendor_error,
 )
+from adapters.tool_arguments import UnmappableRequestError
 from domain.errors import ProviderUnavailableError
 from domain.models import ChatMessage, ChatRequest, ProviderName, StreamDelta, ToolCall, ToolSpec, Usage
 

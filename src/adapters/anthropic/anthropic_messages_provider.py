@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from adapters.anthropic.wire import (
     ANTHROPIC_VERSION,
-    UnmappableRequestError,
     WireContentBlock,
     WireEvent,
     WireEventDelta,
@@ -25,6 +24,7 @@ from adapters.anthropic.wire import (
     request_to_wire,
 )
 from adapters.http.errors import error_for_status, error_for_transport, malformed, provider_label
+from adapters.tool_arguments import UnmappableRequestError
 from domain.errors import (
     AuthenticationError,
     GatewayError,

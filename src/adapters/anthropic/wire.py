@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from adapters.http.errors import vendor_code
+from adapters.tool_arguments import UnmappableRequestError, tool_arguments
 from domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -26,10 +27,6 @@ _FINISH_REASONS = {
     "refusal": "content_filter",
 }
 _TOOL_CHOICES = {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}
-
-
-class UnmappableRequestError(ValueError):
-    """The request cannot be said in Anthropic's format; the message names no content or secret."""
 
 
 class _Wire(BaseModel):
@@ -231,20 +228,8 @@ def _assistant_blocks(message: ChatMessage) -> list[dict[str, Any]]:
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     for call in message.tool_calls:
-        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": _tool_input(call)})
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": tool_arguments(call)})
     return blocks
-
-
-def _tool_input(call: ToolCall) -> dict[str, Any]:
-    if not call.arguments.strip():
-        return {}
-    try:
-        value = json.loads(call.arguments)
-    except ValueError:
-        raise UnmappableRequestError(f"the arguments of tool call {call.id!r} are not JSON") from None
-    if not isinstance(value, dict):
-        raise UnmappableRequestError(f"the arguments of tool call {call.id!r} are not a JSON object")
-    return value
 
 
 # Responses.

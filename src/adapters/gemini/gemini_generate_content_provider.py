@@ -9,7 +9,6 @@ from httpx_sse import SSEError, aconnect_sse
 from pydantic import ValidationError
 
 from adapters.gemini.wire import (
-    UnmappableRequestError,
     VendorError,
     WireErrorBody,
     WireModelList,
@@ -23,6 +22,7 @@ from adapters.gemini.wire import (
     vendor_error,
 )
 from adapters.http.errors import error_for_status, error_for_transport, malformed, provider_label
+from adapters.tool_arguments import UnmappableRequestError
 from domain.errors import (
     AuthenticationError,
     GatewayError,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from adapters.http.errors import vendor_code
+from adapters.tool_arguments import UnmappableRequestError, tool_arguments
 from domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
 _MODEL_ID = re.compile(r"^(?:models/|tunedModels/)?[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
@@ -36,10 +37,6 @@ _GENERATION_EXTRAS = {
     "presence_penalty": "presencePenalty",
     "frequency_penalty": "frequencyPenalty",
 }
-
-
-class UnmappableRequestError(ValueError):
-    """The request cannot be said in Gemini's format; the message names no content or secret."""
 
 
 class _Wire(BaseModel):
@@ -297,7 +294,7 @@ def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
         if message.role == "assistant":
             for call in message.tool_calls:
                 names[call.id] = call.name
-                parts.append({"functionCall": {"name": call.name, "args": _arguments(call)}})
+                parts.append({"functionCall": {"name": call.name, "args": tool_arguments(call)}})
         if parts:
             contents.append({"role": "model" if message.role == "assistant" else "user", "parts": parts})
     return ("\n\n".join(system) or None), contents
@@ -308,18 +305,6 @@ def _answered(message: ChatMessage, names: Mapping[str, str]) -> str:
     if not name:
         raise UnmappableRequestError("a tool message answers no earlier tool call and names no function")
     return name
-
-
-def _arguments(call: ToolCall) -> dict[str, Any]:
-    if not call.arguments.strip():
-        return {}
-    try:
-        value = json.loads(call.arguments)
-    except ValueError:
-        raise UnmappableRequestError(f"the arguments of tool call {call.id!r} are not JSON") from None
-    if not isinstance(value, dict):
-        raise UnmappableRequestError(f"the arguments of tool call {call.id!r} are not a JSON object")
-    return value
 
 
 # Responses.

@@ -1,0 +1,25 @@
+"""What vendors whose formats carry tool-call arguments as JSON objects (Anthropic, Gemini) need."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from domain.models import ToolCall
+
+
+class UnmappableRequestError(ValueError):
+    """The request cannot be said in a vendor's format; the message names no content or secret."""
+
+
+def tool_arguments(call: ToolCall) -> dict[str, Any]:
+    """The arguments the model wrote for `call`, as a JSON object (empty text is `{}`)."""
+    if not call.arguments.strip():
+        return {}
+    try:
+        value = json.loads(call.arguments)
+    except ValueError:
+        raise UnmappableRequestError(f"the arguments of tool call {call.id!r} are not JSON") from None
+    if not isinstance(value, dict):
+        raise UnmappableRequestError(f"the arguments of tool call {call.id!r} are not a JSON object")
+    return value
