@@ -109,6 +109,9 @@ def test_generate_without_any_provider_says_what_to_set(tmp_path: Path) -> None:
 def test_an_unknown_tier_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli("generate", "hi", "--tier", "turbo", env={}, cwd=tmp_path)
     assert result.code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Invalid value for '--tier'"), result.stderr
 
 
 def test_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:

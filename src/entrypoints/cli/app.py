@@ -208,4 +208,19 @@ def keys_rotate(as_json: JsonOpt = False) -> None:
 
 
 def main() -> None:
-    app()
+    """Run the CLI; a usage error is one `error:` line and exit 2, as for every other failure."""
+    from typer.exceptions import TyperException
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(1)
+    except TyperException as exc:  # click's usage errors, as typer ships them
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message())  # the help text, as `--help` gives it
+        else:
+            message = " ".join(exc.format_message().split())
+            typer.echo(f"error: {message} (see --help)", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
