@@ -64,25 +64,25 @@ def load_average() -> str:
 
 
 def machine_lines() -> list[str]:
-    versions = ", ".join(f"{name} {_version(name)}" for name in PACKAGES)
+    versions = ", ".join(f"{name} {package_version(name)}" for name in PACKAGES)
     nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip() or "?"
     return [
         f"- nproc: {nproc} (os.cpu_count {os.cpu_count()}, usable {sorted(os.sched_getaffinity(0))})",
-        f"- CPU: {_cpu_model()}",
+        f"- CPU: {cpu_model()}",
         f"- OS: {platform.platform()}",
         f"- Python: {sys.version.split()[0]} ({platform.python_implementation()}), asyncio default loop (no uvloop)",
         f"- packages: {versions}",
     ]
 
 
-def _version(name: str) -> str:
+def package_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
         return "absent"
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

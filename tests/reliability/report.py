@@ -8,7 +8,6 @@ does not erase what it did not run.
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import re
@@ -19,6 +18,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench.environment import cpu_model, package_version
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "reliability.md"
@@ -146,13 +147,13 @@ def read_sections(path: Path = DOC) -> dict[str, str]:
 
 
 def machine_summary() -> str:
-    return f"{os.cpu_count()} CPUs ({_cpu_model()}), Python {platform.python_version()}"
+    return f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}"
 
 
 def machine_lines() -> list[str]:
-    versions = ", ".join(f"{name} {_version(name)}" for name in _PACKAGES)
+    versions = ", ".join(f"{name} {package_version(name)}" for name in _PACKAGES)
     return [
-        f"CPU: {_cpu_model()}; {os.cpu_count()} CPUs, usable {sorted(os.sched_getaffinity(0))}; "
+        f"CPU: {cpu_model()}; {os.cpu_count()} CPUs, usable {sorted(os.sched_getaffinity(0))}; "
         f"load average {' / '.join(f'{v:.2f}' for v in os.getloadavg())} when written",
         f"OS: {platform.platform()}",
         f"Python: {sys.version.split()[0]} ({platform.python_implementation()})",
@@ -165,23 +166,6 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _postgres_version() -> str:

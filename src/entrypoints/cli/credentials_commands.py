@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import typer
@@ -160,20 +161,10 @@ def providers_list(*, user: str | None, as_json: bool) -> None:
 
 
 def status_json(s: ProviderStatus) -> dict[str, object]:
-    return {
-        "provider": s.provider.value,
-        "configured": s.configured,
-        "source": s.source,
-        "enabled": s.enabled,
-        "usable": s.usable,
-        "base_url": s.base_url,
-        "default_model": s.default_model,
-        "last_verified_at": s.last_verified_at.isoformat() if s.last_verified_at else None,
-        "last_verification_ok": s.last_verification_ok,
-        "last_verification_error": s.last_verification_error,
-        "needs_reconfiguration": s.needs_reconfiguration,
-        "problem": s.problem,
-    }
+    document = asdict(s)
+    document["provider"] = s.provider.value
+    document["last_verified_at"] = s.last_verified_at.isoformat() if s.last_verified_at else None
+    return document
 
 
 def providers_remove(provider: str, *, user: str) -> None:

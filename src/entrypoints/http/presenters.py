@@ -11,20 +11,7 @@ from entrypoints.http.schemas import AttemptAnswer, ProviderStatusAnswer, UsageA
 
 
 def status_answer(s: ProviderStatus) -> ProviderStatusAnswer:
-    return ProviderStatusAnswer(
-        provider=s.provider,
-        configured=s.configured,
-        source=s.source,
-        enabled=s.enabled,
-        usable=s.usable,
-        base_url=s.base_url,
-        default_model=s.default_model,
-        last_verified_at=s.last_verified_at,
-        last_verification_ok=s.last_verification_ok,
-        last_verification_error=s.last_verification_error,
-        needs_reconfiguration=s.needs_reconfiguration,
-        problem=s.problem,
-    )
+    return ProviderStatusAnswer.model_validate(s, from_attributes=True)
 
 
 def usage_answer(usage: Usage | None) -> UsageAnswer | None:
