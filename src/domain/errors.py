@@ -30,7 +30,8 @@ class GatewayError(Exception):
     @property
     def kind(self) -> str:
         """A stable name for logs, JSON and the attempts record."""
-        return _KINDS.get(type(self), type(self).__name__)
+        # The nearest known class names it, so subclasses keep their family's kind.
+        return next(_KINDS[c] for c in type(self).__mro__ if c in _KINDS)
 
     def __str__(self) -> str:
         return self.message
