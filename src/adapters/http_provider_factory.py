@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
 from adapters.ai_gateway.ai_gateway_client import AIGatewayClient
 from adapters.ai_gateway.oauth2_client_credentials_token_source import (
     OAuth2ClientCredentialsTokenSource,
@@ -14,6 +12,7 @@ from adapters.ai_gateway.oauth2_client_credentials_token_source import (
 )
 from adapters.anthropic.anthropic_messages_provider import AnthropicMessagesProvider
 from adapters.gemini.gemini_generate_content_provider import GeminiGenerateContentProvider
+from adapters.http.client import SharedHttpClient
 from adapters.http.token_auth import HeaderAuth, TokenSourceAuth
 from adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
 from domain.credentials import AuthMethod, ProviderCredentials
@@ -62,11 +61,11 @@ class HttpProviderFactory(ProviderFactory):
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: SharedHttpClient,
         *,
         ai_gateway: AIGatewayDefaults,
         vendors: VendorDefaults = VendorDefaults(),
-        user_url_http: httpx.AsyncClient | None = None,
+        user_url_http: SharedHttpClient | None = None,
     ) -> None:
         self._trusted_http = http
         self._user_url_http = user_url_http or http
@@ -92,7 +91,7 @@ class HttpProviderFactory(ProviderFactory):
         auth = HeaderAuth("x-goog-api-key", "", key)
         return GeminiGenerateContentProvider(http, base_url=base_url or self._vendors.gemini, auth=auth)
 
-    def _ai_gateway(self, http: httpx.AsyncClient, credentials: ProviderCredentials) -> AIGatewayClient:
+    def _ai_gateway(self, http: SharedHttpClient, credentials: ProviderCredentials) -> AIGatewayClient:
         defaults = self._gateway
         base_url = (credentials.base_url or defaults.base_url).rstrip("/")
         own_gateway = base_url == defaults.base_url.rstrip("/")
@@ -118,7 +117,7 @@ class HttpProviderFactory(ProviderFactory):
         )
 
     def _token_source(
-        self, http: httpx.AsyncClient, credentials: ProviderCredentials, base_url: str, own_gateway: bool
+        self, http: SharedHttpClient, credentials: ProviderCredentials, base_url: str, own_gateway: bool
     ) -> TokenSource:
         if credentials.client_secret is None:
             raise ConfigurationError(

@@ -6,12 +6,11 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import httpx
 from dependency_injector import containers, providers
 from sqlalchemy import Engine
 
 from adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
-from adapters.http.client import HttpTimeouts, build_http_client
+from adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
 from adapters.http.loop_bridge import LoopBridge
 from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
 from adapters.sql.engine import make_engine, upgrade_database
@@ -89,7 +88,7 @@ def _timeouts(settings: Settings) -> HttpTimeouts:
     return HttpTimeouts(connect=settings.ideaforge_http_connect_timeout, read=settings.ideaforge_http_read_timeout)
 
 
-def _loop_bridge(*clients: httpx.AsyncClient) -> LoopBridge:
+def _loop_bridge(*clients: SharedHttpClient) -> LoopBridge:
     """One bridge for the process's HTTP clients: they must all run on the loop of the first request."""
     bridge = LoopBridge()
     for client in clients:

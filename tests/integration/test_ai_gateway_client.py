@@ -94,6 +94,7 @@ async def test_stream_arrives_incrementally(http: httpx.AsyncClient, gateway: Fa
         if delta.content:
             seen.append(delta.content)
             gate.set()
+    assert seen[0] == "echo: "  # what was sent before the gate, handed on without waiting for more
     assert "".join(seen) == "echo: alpha beta gamma"
 
 

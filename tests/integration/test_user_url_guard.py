@@ -7,10 +7,14 @@ import socket
 import httpx
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from pydantic import SecretStr
+from yarl import URL
 
+from adapters.http import direct
 from adapters.http.client import build_http_client
 from adapters.http.errors import error_for_transport
 from adapters.http.public_only import BlockedAddressError, PublicOnlyResolver
+from adapters.http.token_auth import HeaderAuth
 from domain.errors import ConfigurationError
 from domain.models import ProviderName
 from tests.support.fake_ai_gateway import FakeAIGateway
@@ -61,6 +65,26 @@ async def test_the_guarded_client_refuses_loopback_private_and_plain_http() -> N
         finally:
             await client.aclose()
         assert gateway.state.token_requests == 0
+
+
+async def test_direct_calls_are_guarded_alike() -> None:
+    # The chat path skips httpx (adapters/http/direct.py): the same refusals must hold there.
+    with FakeAIGateway() as gateway:
+        port = gateway.server.port
+        client = build_http_client(public_only=True)
+        auth = HeaderAuth("Authorization", "Bearer ", SecretStr("k"))
+        try:
+            for url in (
+                f"https://127.0.0.1:{port}/v1/chat/completions",
+                f"https://localhost:{port}/v1/chat/completions",
+                f"{gateway.url}/v1/chat/completions",
+            ):
+                with pytest.raises(BlockedAddressError):
+                    async with direct.send(client, "POST", URL(url), auth=auth, json_body=b"{}"):
+                        pass
+        finally:
+            await client.aclose()
+        assert (gateway.state.chat_requests, gateway.state.token_requests) == (0, 0)
 
 
 async def test_a_blocked_address_is_a_configuration_error_that_says_why() -> None:

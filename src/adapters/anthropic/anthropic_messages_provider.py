@@ -84,7 +84,13 @@ class AnthropicMessagesProvider(LLMProvider):
             except httpx.TransportError as exc:
                 raise error_for_transport(self._provider, exc, what=what) from None
             if response.status_code != 200:
-                raise error_for_status(self._provider, response, what=what, vendor_code=error_type(response.content))
+                raise error_for_status(
+                    self._provider,
+                    response.status_code,
+                    response.headers,
+                    what=what,
+                    vendor_code=error_type(response.content),
+                )
             try:
                 page = WireModelList.model_validate_json(response.content)
             except ValidationError:
@@ -166,7 +172,9 @@ class AnthropicMessagesProvider(LLMProvider):
                 + (f" ({code})" if code else ""),
                 provider=self._provider,
             )
-        return error_for_status(self._provider, response, what=what, model=model, vendor_code=code)
+        return error_for_status(
+            self._provider, response.status_code, response.headers, what=what, model=model, vendor_code=code
+        )
 
 
 def stream_error(provider: ProviderName, kind: str | None) -> GatewayError:

@@ -203,7 +203,9 @@ class GeminiGenerateContentProvider(LLMProvider):
                 f"{label} refused {what} (HTTP {status}, FAILED_PRECONDITION): check the account's plan and region",
                 provider=self._provider,
             )
-        return error_for_status(self._provider, response, what=what, model=model, vendor_code=vendor.status)
+        return error_for_status(
+            self._provider, response.status_code, response.headers, what=what, model=model, vendor_code=vendor.status
+        )
 
     def _stream_error(self, vendor: VendorError) -> GatewayError:
         message = f"{provider_label(self._provider)} stream failed mid-way ({vendor.status or 'unknown'})"

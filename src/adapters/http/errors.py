@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
+from collections.abc import Mapping
 
 import httpx
 
@@ -68,17 +69,18 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 def error_for_status(
     provider: ProviderName,
-    response: httpx.Response,
+    status: int,
+    headers: Mapping[str, str],
     *,
     what: str,
     model: str | None = None,
     vendor_code: str | None = None,
 ) -> GatewayError:
-    """The domain error for a non-success `response` to `what` (e.g. "chat completion")."""
+    """The domain error for a non-success answer to `what` (e.g. "chat completion"); `headers`
+    looks names up without regard to case, as httpx's and aiohttp's do."""
     label = provider_label(provider)
-    status = response.status_code
     code = f" ({vendor_code})" if vendor_code else ""
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    retry_after = parse_retry_after(headers.get("retry-after"))
     if status == 401:
         return AuthenticationError(
             f"{label} rejected the credentials for {what} (HTTP 401){code}: check the API key or client id and secret",

@@ -1,6 +1,6 @@
 """Run the shared HTTP client's coroutines for callers on any thread or loop.
 
-The process's `httpx.AsyncClient` sits on aiohttp, whose session binds to the event loop of its
+The process's `SharedHttpClient` sits on aiohttp, whose session binds to the event loop of its
 first request (`client.py`): every request through it must then run on that loop, its *owner*.
 Synchronous callers (Agno's `Agent.run`, a worker thread of a web server) and callers on another
 loop need a way onto the owner; this is it.
@@ -14,8 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-import httpx
-from httpx_aiohttp import AiohttpTransport
+from adapters.http.client import SharedHttpClient
 
 T = TypeVar("T")
 
@@ -79,28 +78,10 @@ class LoopBridge:
         """`adopt` the loop running this coroutine's thread: call it at a server's start-up."""
         self.adopt(asyncio.get_running_loop())
 
-    def watch(self, client: httpx.AsyncClient) -> None:
-        """Adopt the loop of `client`'s first request, whoever sends it, or the loop it already
-        runs on if it was used before the bridge existed."""
-        self._adopt_session_loop(client)
-
-        async def _claim(request: httpx.Request) -> None:
-            if self._owner is None:
-                self.adopt_running_loop()
-
-        hooks = dict(client.event_hooks)
-        hooks["request"] = [*hooks.get("request", []), _claim]
-        client.event_hooks = hooks
-
-    def _adopt_session_loop(self, client: httpx.AsyncClient) -> None:
-        # Neither httpx nor aiohttp says publicly which loop a used client is bound to (aiohttp's
-        # `ClientSession.loop` is deprecated), so look; if the shape differs, the request hook and
-        # the first async call still find the owner.
-        transport = getattr(client, "_transport", None)
-        session = transport.client if isinstance(transport, AiohttpTransport) else None
-        loop = getattr(session, "_loop", None)
-        if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_closed():
-            self.adopt(loop)
+    def watch(self, client: SharedHttpClient) -> None:
+        """Adopt the loop `client` is bound to: the loop of its first request, whoever sends it,
+        or the loop it already runs on if it was used before the bridge existed."""
+        client.when_bound(self.adopt)
 
     # Async callers.
     async def acall(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -10,12 +10,10 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-from typing import Any
 
 import aiohttp
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
-from httpx_aiohttp import AiohttpTransport
 
 from domain.policies.base_url import is_public_address
 
@@ -47,41 +45,44 @@ class PublicOnlyResolver(AbstractResolver):
         await self._inner.close()
 
 
+def refusal(scheme: str, host: str) -> str | None:
+    """Why a request to `scheme://host` must not leave, or None. Names are checked later, as
+    `PublicOnlyResolver` resolves them."""
+    if scheme != "https":
+        return f"only https is allowed for {host}"
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return None if is_public_address(literal) else f"{host} is {BLOCKED}"
+
+
+def as_blocked(exc: httpx.TransportError, host: str) -> httpx.TransportError:
+    """`exc`, or a `BlockedAddressError` if it is aiohttp's wrapping of the resolver's refusal."""
+    if BLOCKED in str(exc):
+        return BlockedAddressError(f"{host} resolves to {BLOCKED}")
+    return exc
+
+
 class PublicOnlyTransport(httpx.AsyncBaseTransport):
+    """Refuses plain http and literal non-public addresses before the request leaves; the
+    session under `inner` must resolve names with `PublicOnlyResolver`."""
+
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        if url.scheme != "https":
-            raise BlockedAddressError(f"only https is allowed for {url.host}", request=request)
-        try:
-            literal = ipaddress.ip_address(url.host)
-        except ValueError:
-            literal = None
-        if literal is not None and not is_public_address(literal):
-            raise BlockedAddressError(f"{url.host} is {BLOCKED}", request=request)
+        reason = refusal(url.scheme, url.host)
+        if reason is not None:
+            raise BlockedAddressError(reason, request=request)
         try:
             return await self._inner.handle_async_request(request)
         except httpx.TransportError as exc:
-            # aiohttp reports the resolver's refusal as a connection failure of some kind.
-            if BLOCKED in str(exc):
-                raise BlockedAddressError(f"{url.host} resolves to {BLOCKED}", request=request) from None
-            raise
+            blocked = as_blocked(exc, url.host)
+            if blocked is exc:
+                raise
+            raise blocked from None
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-
-def public_only_transport(limits: httpx.Limits, **session: Any) -> PublicOnlyTransport:
-    """The aiohttp transport with the public-only resolver, behind the literal-address check."""
-
-    def make_session() -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            resolver=PublicOnlyResolver(),
-            limit=limits.max_connections or 100,
-            keepalive_timeout=limits.keepalive_expiry,
-        )
-        return aiohttp.ClientSession(connector=connector, **session)
-
-    return PublicOnlyTransport(AiohttpTransport(client=make_session, limits=limits, trust_env=False))
