@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from entrypoints.container import Container, close
+from entrypoints.http.body import document_bodies
 from entrypoints.http.errors import install_error_handlers
 from entrypoints.http.limits import BodySizeLimit
 from entrypoints.http.routes import api, openai_compat, settings_page, system
@@ -47,6 +48,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(openai_compat.router)
     app.include_router(settings_page.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    document_bodies(app)
     return app
 
 

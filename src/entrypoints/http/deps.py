@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import SecretStr
 
 from domain.credentials import User
@@ -28,13 +29,26 @@ async def get_current_user(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The active user whose token is in `Authorization: Bearer ...`, else 401.
+    """The active user whose token is in `Authorization: Bearer ...`, else 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        return await user_for_token(container, None)
+    return await user_for_token(container, credentials.credentials)
+
+
+async def user_for_authorization(container: Container, authorization: str | None) -> User:
+    """`get_current_user` for a route that reads the `Authorization` header itself."""
+    scheme, token = get_authorization_scheme_param(authorization)  # as HTTPBearer parses it
+    return await user_for_token(container, token if scheme.lower() == "bearer" else None)
+
+
+async def user_for_token(container: Container, bearer: str | None) -> User:
+    """The active user with API token `bearer`, else 401.
 
     A cached answer is used on the event loop; only a store lookup goes to the thread pool.
     """
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+    if not bearer:
         raise ApiError(401, "missing bearer token: send Authorization: Bearer <your API token>", "unauthorized")
-    token = SecretStr(credentials.credentials)
+    token = SecretStr(bearer)
     authenticator = container.authenticator()
     found, user = authenticator.cached(token)
     if not found:
@@ -45,3 +59,7 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+BEARER_SECURITY: list[dict[str, list[str]]] = [{"HTTPBearer": []}]
+"""What `CurrentUser` declares in OpenAPI, for a route that authenticates with
+`user_for_authorization` instead."""
