@@ -16,11 +16,12 @@ from application.registry import ProviderRegistry, ResolvedProvider
 from domain.errors import (
     GatewayError,
     ProviderUnavailableError,
+    RateLimitedError,
     StreamInterruptedError,
 )
 from domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
 from domain.policies.circuit_breaker import CircuitBreaker
-from domain.policies.fallback import Next, RetryPolicy, decide
+from domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
 
 CIRCUIT_OPEN = "circuit_open"
 T = TypeVar("T")
@@ -78,9 +79,13 @@ class FallbackChain:
     - An invalid request stops the chain with that error: every provider would refuse it.
     - A provider whose circuit is open is skipped without a call, and recorded as skipped.
     - One deadline covers all attempts until an answer starts; it is never exceeded by a wait.
+      While another provider is left, one attempt may use only `policy.attempt_share` of the
+      time remaining; a provider that does not answer in it is left for the next.
     - Streams fall over only before their first content; a failure after that ends the stream
       with `StreamInterruptedError`, never with a clean-looking finish.
     - Every attempt is recorded (provider, model, outcome, latency) on the result or the error.
+    - When every provider tried rate-limited the request, the error is a `RateLimitedError` with
+      the soonest Retry-After: clients should slow down, not see an outage.
     """
 
     def __init__(
@@ -168,18 +173,25 @@ class FallbackChain:
                 if remaining <= 0:
                     breaker.record_neutral()
                     raise self._exhausted(errors, attempts, deadline_passed=True)
+                others_remain = index < len(steps) - 1
+                budget = attempt_budget(remaining, self._policy, others_remain=others_remain)
                 try:
-                    async with asyncio.timeout(remaining):
+                    async with asyncio.timeout(budget):
                         value = await call(step)
                 except TimeoutError:
-                    breaker.record_neutral()
-                    attempts.append(self._attempt(step, started, "deadline", "deadline passed"))
-                    raise self._exhausted(errors, attempts, deadline_passed=True) from None
+                    if budget >= remaining:
+                        breaker.record_neutral()
+                        attempts.append(self._attempt(step, started, "deadline", "deadline passed"))
+                        raise self._exhausted(errors, attempts, deadline_passed=True) from None
+                    exc = _hung(step, budget)
+                    self._record(breaker, exc)
+                    attempts.append(self._attempt(step, started, exc.kind, exc.message))
+                    errors.append(exc)
+                    break  # it looks down: the next provider, not the same one again
                 except GatewayError as exc:
                     self._record(breaker, exc)
                     attempts.append(self._attempt(step, started, exc.kind, exc.message))
                     errors.append(exc)
-                    others_remain = index < len(steps) - 1
                     decision = decide(exc, try_number, self._policy, self._rng, others_remain=others_remain)
                     if decision.next is Next.STOP:
                         exc.attempts = tuple(attempts)
@@ -208,16 +220,33 @@ class FallbackChain:
             last = errors[-1]
             last.attempts = tuple(attempts)
             return last
-        if deadline_passed:
-            message = f"no provider answered within the deadline of {self._policy.deadline:g} s"
-        elif not attempts:
-            message = "no provider could be tried"
-        else:
-            message = "every provider failed"
         summary = "; ".join(f"{a.provider.value}: {a.error or a.outcome}" for a in _last_per_provider(attempts))
-        error = ProvidersExhaustedError(f"{message}" + (f" ({summary})" if summary else ""))
+        detail = f" ({summary})" if summary else ""
+        error: GatewayError
+        if errors and not deadline_passed and all(isinstance(e, RateLimitedError) for e in errors):
+            # Slowing down is the answer: say when the soonest provider expects to take requests again.
+            waits = [e.retry_after for e in errors if isinstance(e, RateLimitedError) and e.retry_after is not None]
+            error = RateLimitedError(
+                f"every provider rate-limited this request{detail}", retry_after=min(waits, default=None)
+            )
+        elif deadline_passed:
+            error = ProvidersExhaustedError(
+                f"no provider answered within the deadline of {self._policy.deadline:g} s{detail}"
+            )
+        elif not attempts:
+            error = ProvidersExhaustedError(f"no provider could be tried{detail}")
+        else:
+            error = ProvidersExhaustedError(f"every provider failed{detail}")
         error.attempts = tuple(attempts)
         return error
+
+
+def _hung(step: Step, budget: float) -> ProviderUnavailableError:
+    return ProviderUnavailableError(
+        f"{step.resolved.provider.value} did not answer within {budget:.3g} s, its share of the deadline",
+        provider=step.resolved.provider,
+        looks_down=True,
+    )
 
 
 def _last_per_provider(attempts: list[Attempt]) -> list[Attempt]:

@@ -58,8 +58,8 @@ class RateLimitedError(GatewayError):
 class ProviderUnavailableError(GatewayError):
     """The provider could not answer: 5xx, timeout, refused or reset connection, malformed reply.
 
-    `connection_failed` says no connection could be made at all: the provider looks down, so
-    another provider is a better next try than the same one again.
+    `looks_down` says no connection could be made at all, or no answer came within the attempt's
+    share of the deadline: another provider is a better next try than the same one again.
     """
 
     counts_against_provider = True
@@ -70,11 +70,11 @@ class ProviderUnavailableError(GatewayError):
         *,
         provider: ProviderName | None = None,
         retry_after: float | None = None,
-        connection_failed: bool = False,
+        looks_down: bool = False,
     ) -> None:
         super().__init__(message, provider=provider)
         self.retry_after = retry_after
-        self.connection_failed = connection_failed
+        self.looks_down = looks_down
 
 
 class ModelNotFoundError(GatewayError):

@@ -183,7 +183,9 @@ class Container(containers.DeclarativeContainer):
     )
     retry_policy = providers.Singleton(
         lambda s: RetryPolicy(
-            deadline=s.ideaforge_deadline_seconds, attempts_per_provider=s.ideaforge_attempts_per_provider
+            deadline=s.ideaforge_deadline_seconds,
+            attempts_per_provider=s.ideaforge_attempts_per_provider,
+            attempt_share=s.ideaforge_attempt_share,
         ),
         settings,
     )

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     ideaforge_deadline_seconds: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     """One deadline for every attempt of a generation, until an answer starts."""
     ideaforge_attempts_per_provider: int = Field(default=2, ge=1, le=10)
+    ideaforge_attempt_share: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
+    """While another provider is left, the share of the remaining deadline one attempt may use."""
     ideaforge_agno_telemetry: bool = False
     """Let Agno send its usage telemetry to Agno's servers; off unless the operator turns it on."""
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from application.use_cases.generate_reply import GenerateRequest
-from domain.errors import InvalidRequestError, ProviderUnavailableError, StreamInterruptedError
+from domain.errors import InvalidRequestError, ProviderUnavailableError, RateLimitedError, StreamInterruptedError
 from domain.models import ChatMessage, ProviderName, Tier
 from entrypoints.container import Container, close
+from entrypoints.http.errors import status_for
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
 
@@ -89,6 +90,18 @@ async def test_a_long_retry_after_falls_over_at_once(app: Container, gateway: Fa
     assert outcomes(generation.attempts) == [("ai_gateway", "rate_limited"), ("openai", "ok")]
 
 
+async def test_when_every_provider_rate_limits_the_answer_is_to_slow_down(
+    app: Container, gateway: FakeAIGateway, openai: FakeAIGateway
+) -> None:
+    gateway.state.chat_failures, gateway.state.chat_retry_after = [429], "120"
+    openai.state.chat_failures, openai.state.chat_retry_after = [429], "30"
+    with pytest.raises(RateLimitedError, match="every provider rate-limited") as caught:
+        await app.generate_reply().execute(ASK)
+    assert caught.value.retry_after == 30.0  # the soonest any provider expects to take requests
+    assert outcomes(caught.value.attempts) == [("ai_gateway", "rate_limited"), ("openai", "rate_limited")]
+    assert status_for(caught.value) == 429
+
+
 async def test_malformed_json_falls_over(app: Container, gateway: FakeAIGateway) -> None:
     gateway.state.chat_malformed = 2
     generation = await app.generate_reply().execute(ASK)
@@ -127,16 +140,27 @@ async def test_an_invalid_request_stops_the_chain(
     assert openai.state.chat_requests == 0
 
 
-async def test_a_response_slower_than_the_deadline_ends_within_it(
+async def test_a_provider_slower_than_its_share_of_the_deadline_is_left_for_the_next(
     app: Container, gateway: FakeAIGateway, openai: FakeAIGateway
 ) -> None:
     gateway.state.chat_delay = 10
     started = time.monotonic()
+    generation = await app.generate_reply().execute(ASK)
+    assert 1.4 <= time.monotonic() - started < 2.5  # half of the 3 s deadline, then OpenAI's answer
+    assert generation.response.provider is ProviderName.OPENAI
+    assert outcomes(generation.attempts) == [("ai_gateway", "unavailable"), ("openai", "ok")]
+    assert "its share of the deadline" in (generation.attempts[0].error or "")
+
+
+async def test_answers_slower_than_the_deadline_end_within_it(
+    app: Container, gateway: FakeAIGateway, openai: FakeAIGateway
+) -> None:
+    gateway.state.chat_delay = openai.state.chat_delay = 10
+    started = time.monotonic()
     with pytest.raises(ProviderUnavailableError, match="deadline of 3 s") as caught:
         await app.generate_reply().execute(ASK)
     assert 2.9 <= time.monotonic() - started < 4.0
-    assert outcomes(caught.value.attempts) == [("ai_gateway", "deadline")]
-    assert openai.state.chat_requests == 0
+    assert outcomes(caught.value.attempts) == [("ai_gateway", "unavailable"), ("openai", "deadline")]
 
 
 async def test_streaming_falls_over_before_content(app: Container, gateway: FakeAIGateway) -> None:

@@ -3,13 +3,13 @@ from __future__ import annotations
 import random
 
 from domain.errors import InvalidRequestError, ProviderUnavailableError, RateLimitedError
-from domain.policies.fallback import Next, RetryPolicy, decide
+from domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
 
 POLICY = RetryPolicy(attempts_per_provider=3, max_retry_after=5.0)
 
 
 def test_a_refused_connection_moves_on_at_once_while_another_provider_is_left() -> None:
-    refused = ProviderUnavailableError("refused", connection_failed=True)
+    refused = ProviderUnavailableError("refused", looks_down=True)
     assert decide(refused, 1, POLICY).next is Next.NEXT_PROVIDER
     assert decide(refused, 1, POLICY, others_remain=False).next is Next.RETRY
 
@@ -29,3 +29,10 @@ def test_retry_after_is_honoured_up_to_the_cap() -> None:
 
 def test_an_invalid_request_stops() -> None:
     assert decide(InvalidRequestError("400"), 1, POLICY).next is Next.STOP
+
+
+def test_an_attempt_gets_a_share_of_the_remaining_time_unless_it_is_the_last() -> None:
+    policy = RetryPolicy(deadline=60.0, attempt_share=0.5)
+    assert attempt_budget(60.0, policy, others_remain=True) == 30.0
+    assert attempt_budget(30.0, policy, others_remain=False) == 30.0
+    assert attempt_budget(60.0, RetryPolicy(attempt_share=1.0), others_remain=True) == 60.0

@@ -78,7 +78,7 @@ class ScriptedProvider(LLMProvider):
         p = self._provider
         errors: dict[str, GatewayError] = {
             "unavailable": ProviderUnavailableError("503", provider=p),
-            "refused": ProviderUnavailableError("refused", provider=p, connection_failed=True),
+            "refused": ProviderUnavailableError("refused", provider=p, looks_down=True),
             "rate_limited": RateLimitedError("429", provider=p, retry_after=1.0),
             "rate_limited_long": RateLimitedError("429", provider=p, retry_after=600.0),
             "auth": AuthenticationError("401", provider=p),
@@ -280,3 +280,38 @@ async def test_a_stream_that_breaks_after_content_ends_with_an_error_not_a_finis
     assert received == ["half an "]
     assert not world.scripts[ProviderName.GEMINI].calls  # no fallback after content began
     assert [(a.provider, a.outcome) for a in caught.value.attempts] == [(ProviderName.OPENAI, "ok")]
+
+
+class Hanging(ScriptedProvider):
+    """Connected, then never answers: neither a byte nor an error."""
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        self._script.calls.append(self._clock.now)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+        self._script.calls.append(self._clock.now)
+        await asyncio.Event().wait()
+        yield StreamDelta()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_hung_provider_gets_its_share_of_the_deadline_and_the_next_answers(stream: bool) -> None:
+    # Real time here: the share is enforced by the event loop's timer, not by the fake clock.
+    policy = RetryPolicy(deadline=0.4, attempt_share=0.5)
+    world = build_world({ProviderName.OPENAI, ProviderName.GEMINI}, True, list(ProviderName), {}, policy)
+    world.factory.kinds[ProviderName.OPENAI] = Hanging
+    attempts, error = await run(world, stream=stream)
+    assert error is None
+    assert attempts == [(ProviderName.OPENAI, "unavailable"), (ProviderName.GEMINI, "ok")]
+    assert len(world.scripts[ProviderName.OPENAI].calls) == 1  # looks down: not asked again
+
+
+async def test_the_last_provider_may_use_all_that_remains() -> None:
+    policy = RetryPolicy(deadline=0.3, attempt_share=0.5)
+    world = build_world({ProviderName.OPENAI}, True, list(ProviderName), {}, policy)
+    world.factory.kinds[ProviderName.OPENAI] = Hanging
+    attempts, error = await run(world, stream=False)
+    assert attempts == [(ProviderName.OPENAI, "deadline")]
+    assert error is not None and "within the deadline of 0.3 s" in error.message

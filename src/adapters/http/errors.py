@@ -141,7 +141,7 @@ def error_for_transport(provider: ProviderName, exc: httpx.TransportError, *, wh
     return ProviderUnavailableError(
         f"{label} {what} failed: {reason} ({type(exc).__name__})",
         provider=provider,
-        connection_failed=isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError),
+        looks_down=isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError),  # nothing connected
     )
 
 

@@ -7,7 +7,8 @@
 | ProviderUnavailableError (5xx,     | yes, full-jitter backoff,       | next provider   |
 | timeout, reset, malformed)         | Retry-After honoured up to cap  |                 |
 | ... no connection at all (refused) | only if no other provider is    | next provider   |
-|                                    | left: it looks down             |                 |
+| or no answer within the attempt's  | left: it looks down             |                 |
+| share of the deadline (hung)       |                                 |                 |
 | AuthenticationError                | no                              | next provider   |
 | PermissionDeniedError              | no                              | next provider   |
 | ModelNotFoundError                 | no                              | next provider   |
@@ -47,12 +48,25 @@ class RetryPolicy:
     """A Retry-After longer than this is not waited for: the next provider is tried at once."""
     deadline: float = 60.0
     """Seconds for all attempts together, until an answer starts."""
+    attempt_share: float = 0.5
+    """While another provider is left, the most of the remaining deadline one attempt may use
+    (1 = all of it): a hung provider cannot use up the time of a healthy one behind it."""
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     next: Next
     wait: float = 0.0
+
+
+def attempt_budget(remaining: float, policy: RetryPolicy, *, others_remain: bool) -> float:
+    """Seconds the next attempt may take when `remaining` are left of the deadline.
+
+    The trade-off: a non-streaming answer slower than its share (30 s of the default 60) is cut
+    and asked of the next provider; operators who expect slower answers raise the deadline or
+    the share. Streams need their share only until their first content.
+    """
+    return remaining * policy.attempt_share if others_remain else remaining
 
 
 def decide(
@@ -69,7 +83,7 @@ def decide(
         return Decision(Next.STOP)
     if not isinstance(error, RateLimitedError | ProviderUnavailableError):
         return Decision(Next.NEXT_PROVIDER)
-    if isinstance(error, ProviderUnavailableError) and error.connection_failed and others_remain:
+    if isinstance(error, ProviderUnavailableError) and error.looks_down and others_remain:
         return Decision(Next.NEXT_PROVIDER)
     if attempt >= policy.attempts_per_provider:
         return Decision(Next.NEXT_PROVIDER)
