@@ -3,6 +3,7 @@ clients for them, reused while their credentials stay the same."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,7 @@ class ProviderRegistry:
     - Clients (and their token caches) are shared per credential fingerprint and dropped when
       no user resolves to that fingerprint any more; changes made by other processes are seen
       within `revision_interval` seconds.
+    - Resolving is synchronous and may read the store; async callers `await load(user_id)` first.
     """
 
     def __init__(
@@ -133,6 +135,21 @@ class ProviderRegistry:
         built = self._factory.build(credentials)
         with self._lock:
             return self._clients.setdefault(key, built)
+
+    def loaded(self, user_id: str | None) -> bool:
+        """Whether resolving for `user_id` needs no store I/O right now."""
+        if user_id is None or self._store is None:
+            return True
+        if self._clock() - self._revision_checked_at >= self._revision_interval:
+            return False
+        with self._lock:
+            return user_id in self._stored and user_id not in self._stale
+
+    async def load(self, user_id: str | None) -> None:
+        """Read what resolving for `user_id` needs from the store in a worker thread, unless it is
+        cached: an async caller then resolves without blocking its event loop on the database."""
+        if not self.loaded(user_id):
+            await asyncio.to_thread(self._stored_for, user_id)
 
     def forget_user(self, user_id: str) -> None:
         """Drop what is cached for `user_id` (after this process changed their credentials)."""

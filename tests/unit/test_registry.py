@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+
 import pytest
 from pydantic import SecretStr
 
 from application.registry import ProviderRegistry
 from domain.config import GatewayConfig, ProviderDefaults, TierModels
-from domain.credentials import ProviderCredentials
+from domain.credentials import ProviderCredentials, StoredCredential
 from domain.errors import ConfigurationError, CredentialUnreadableError
 from domain.models import ProviderName
 from tests.unit.fakes import FakeCredentialStore, FakeProviderFactory
@@ -147,3 +150,40 @@ def test_a_client_whose_credentials_are_gone_is_dropped() -> None:
     reg.forget_user("alice")
     assert reg.client(reg.require(ProviderName.OPENAI, "alice")) is not first
     assert len(factory.built) == 2
+
+
+class ThreadRecordingStore(FakeCredentialStore):
+    """Notes the thread of every read, to show which ones an event loop would have waited on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read_threads: list[int] = []
+
+    def list(self, user_id: str) -> Sequence[StoredCredential]:
+        self.read_threads.append(threading.get_ident())
+        return super().list(user_id)
+
+    def revision(self) -> int:
+        self.read_threads.append(threading.get_ident())
+        return super().revision()
+
+
+async def test_async_callers_load_off_the_event_loop_then_resolve_from_the_cache() -> None:
+    store = ThreadRecordingStore()
+    store.save("alice", creds(ProviderName.OPENAI, "alice-key"))
+    clock = Clock()
+    reg, _ = registry(config(), store, clock)
+    assert not reg.loaded("alice") and reg.loaded(None)
+
+    await reg.load("alice")
+    assert store.read_threads and threading.get_ident() not in store.read_threads
+    reads = len(store.read_threads)
+    assert reg.loaded("alice")
+    assert [r.source for r in reg.usable("alice")] == ["user"]
+    await reg.load("alice")
+    assert len(store.read_threads) == reads  # cached: no store I/O at all
+
+    clock.now += 1.0  # the revision is due for a check again: that is I/O, so it goes to a thread too
+    assert not reg.loaded("alice")
+    await reg.load("alice")
+    assert threading.get_ident() not in store.read_threads[reads:]

@@ -89,7 +89,9 @@ class ProviderChainModel(PortBackedModel):
         return response
 
     async def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
-        stream: ChainStream = self._reply().stream(self._request(call))
+        reply, request = self._reply(), self._request(call)
+        await reply.prepare(request)
+        stream: ChainStream = reply.stream(request)
         usage: Usage | None = None
         finish: str | None = None
         async for delta in stream.deltas:

@@ -88,7 +88,13 @@ class GenerateReply:
             raise ConfigurationError(f"no configured provider offers model {explicit!r}")
         return steps
 
+    async def prepare(self, request: GenerateRequest) -> None:
+        """Read the user's stored credentials off the event loop, if they are not cached: `execute`
+        does it itself; an async caller of `stream` awaits it first."""
+        await self._registry.load(request.user_id)
+
     async def execute(self, request: GenerateRequest) -> Generation:
+        await self.prepare(request)
         return await self._chain.complete(self.plan(request))
 
     def stream(self, request: GenerateRequest) -> ChainStream:

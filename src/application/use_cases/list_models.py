@@ -30,6 +30,7 @@ class ListModels:
         self._deadline = deadline
 
     async def execute(self, request: ListModelsRequest) -> list[ModelInfo]:
+        await self._registry.load(request.user_id)
         if request.provider is not None:
             resolved = self._registry.require(request.provider, request.user_id)
             return await self._list(resolved)

@@ -75,6 +75,7 @@ async def chat_completions(raw: Request) -> Response:
         headers = _who(generation.response.provider.value, generation.response.model, len(generation.attempts))
         return JSONResponse(_completion(completion_id, created, generation.response), headers=headers)
 
+    await use_case.prepare(request)
     stream = use_case.stream(request)
     deltas = stream.deltas.__aiter__()
     first = await anext(deltas, None)
