@@ -14,6 +14,7 @@ import asyncio
 import http.cookiejar
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import TracebackType
 
 import aiohttp
 import httpx
@@ -99,8 +100,21 @@ class SharedHttpClient(httpx.AsyncClient):
         else:
             self._on_bind.append(callback)
 
+    # httpx closes its transport, which closes the session only if httpx itself used it.
     async def aclose(self) -> None:
         await super().aclose()
+        await self._close_session()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await super().__aexit__(exc_type, exc_value, traceback)
+        await self._close_session()
+
+    async def _close_session(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
 
