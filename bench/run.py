@@ -82,7 +82,7 @@ FULL = Plan(
     fallback_slow_n=30,
     token_callers=1000,
     help_runs=7,
-    restarts=3,
+    restarts=5,
     profile_seconds=8,
 )
 QUICK = Plan(

@@ -8,8 +8,8 @@ after content ends the stream with an `error` event and no `[DONE]`.
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -68,7 +68,7 @@ async def chat_completions(raw: Request) -> Response:
         stop=body.stop_list(),
     )
     use_case = container.generate_reply()
-    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    completion_id = f"chatcmpl-{secrets.token_hex(16)}"  # uuid4 costs 3x as much
     created = int(time.time())
     if not body.stream:
         generation = await use_case.execute(request)
