@@ -20,7 +20,7 @@ from domain.errors import (
     StreamInterruptedError,
 )
 from domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
-from domain.policies.circuit_breaker import CircuitBreaker
+from domain.policies.circuit_breaker import BreakerState, CircuitBreaker
 from domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
 
 CIRCUIT_OPEN = "circuit_open"
@@ -36,7 +36,11 @@ class Step:
 
 
 class ProvidersExhaustedError(ProviderUnavailableError):
-    """Every provider in the chain failed, was skipped, or the deadline passed."""
+    """Every provider in the chain failed, was skipped, or (`deadline_passed`) the deadline passed."""
+
+    def __init__(self, message: str, *, deadline_passed: bool = False) -> None:
+        super().__init__(message)
+        self.deadline_passed = deadline_passed
 
 
 class Breakers:
@@ -173,12 +177,20 @@ class FallbackChain:
                 if remaining <= 0:
                     breaker.record_neutral()
                     raise self._exhausted(errors, attempts, deadline_passed=True)
-                others_remain = index < len(steps) - 1
+                others_remain = self._others_may_answer(steps, index)
                 budget = attempt_budget(remaining, self._policy, others_remain=others_remain)
                 try:
-                    async with asyncio.timeout(budget):
+                    async with asyncio.timeout(budget) as scope:
                         value = await call(step)
                 except TimeoutError:
+                    if not scope.expired():  # not ours: a timeout inside the call is the provider's failure
+                        exc = ProviderUnavailableError(
+                            f"{step.resolved.provider.value} timed out", provider=step.resolved.provider
+                        )
+                        self._record(breaker, exc)
+                        attempts.append(self._attempt(step, started, exc.kind, exc.message))
+                        errors.append(exc)
+                        break
                     if budget >= remaining:
                         breaker.record_neutral()
                         attempts.append(self._attempt(step, started, "deadline", "deadline passed"))
@@ -205,6 +217,10 @@ class FallbackChain:
                 return step, value
         raise self._exhausted(errors, attempts, deadline_passed=False)
 
+    def _others_may_answer(self, steps: Sequence[Step], index: int) -> bool:
+        """Whether a provider after `steps[index]` may be called: one whose circuit is not open."""
+        return any(self._breakers.for_step(s).state is not BreakerState.OPEN for s in steps[index + 1 :])
+
     def _record(self, breaker: CircuitBreaker, error: GatewayError) -> None:
         if error.counts_against_provider:
             breaker.record_failure()
@@ -223,15 +239,18 @@ class FallbackChain:
         summary = "; ".join(f"{a.provider.value}: {a.error or a.outcome}" for a in _last_per_provider(attempts))
         detail = f" ({summary})" if summary else ""
         error: GatewayError
-        if errors and not deadline_passed and all(isinstance(e, RateLimitedError) for e in errors):
+        last_errors = list({e.provider: e for e in errors}.values())  # each provider's latest word
+        if last_errors and not deadline_passed and all(isinstance(e, RateLimitedError) for e in last_errors):
             # Slowing down is the answer: say when the soonest provider expects to take requests again.
-            waits = [e.retry_after for e in errors if isinstance(e, RateLimitedError) and e.retry_after is not None]
+            waits = [
+                e.retry_after for e in last_errors if isinstance(e, RateLimitedError) and e.retry_after is not None
+            ]
             error = RateLimitedError(
                 f"every provider rate-limited this request{detail}", retry_after=min(waits, default=None)
             )
         elif deadline_passed:
             error = ProvidersExhaustedError(
-                f"no provider answered within the deadline of {self._policy.deadline:g} s{detail}"
+                f"no provider answered within the deadline of {self._policy.deadline:g} s{detail}", deadline_passed=True
             )
         elif not attempts:
             error = ProvidersExhaustedError(f"no provider could be tried{detail}")

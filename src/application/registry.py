@@ -68,6 +68,8 @@ class ProviderRegistry:
         self._stale: set[str] = set()
         self._revision: int | None = None
         self._revision_checked_at = float("-inf")
+        self._epoch = 0
+        """Grows with every invalidation; a read that saw it change is not cached."""
 
     @property
     def config(self) -> GatewayConfig:
@@ -154,6 +156,7 @@ class ProviderRegistry:
     def forget_user(self, user_id: str) -> None:
         """Drop what is cached for `user_id` (after this process changed their credentials)."""
         with self._lock:
+            self._epoch += 1
             self._stored.pop(user_id, None)
             self._drop_unused_clients()
 
@@ -165,11 +168,16 @@ class ProviderRegistry:
             cached = self._stored.get(user_id)
             if cached is not None and user_id not in self._stale:
                 return cached
+        with self._lock:
+            epoch = self._epoch
         loaded = {s.provider: s for s in self._store.list(user_id)}
         with self._lock:
-            self._stored[user_id] = loaded
-            self._stale.discard(user_id)
-            self._drop_unused_clients()
+            # Cached only if nothing was invalidated while it was read (reads may overlap, in
+            # worker threads): a slower, older read must not overwrite a newer one.
+            if self._epoch == epoch:
+                self._stored[user_id] = loaded
+                self._stale.discard(user_id)
+                self._drop_unused_clients()
         return loaded
 
     def _check_revision(self) -> None:
@@ -184,6 +192,7 @@ class ProviderRegistry:
                 # Reload each cached user when next asked for: a user whose credentials did not
                 # change keeps their clients and warm token caches.
                 self._revision = revision
+                self._epoch += 1
                 self._stale.update(self._stored)
 
     def _drop_unused_clients(self) -> None:

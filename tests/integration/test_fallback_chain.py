@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from application.fallback_chain import ProvidersExhaustedError
 from application.use_cases.generate_reply import GenerateRequest
 from domain.errors import InvalidRequestError, ProviderUnavailableError, RateLimitedError, StreamInterruptedError
 from domain.models import ChatMessage, ProviderName, Tier
@@ -161,6 +162,13 @@ async def test_answers_slower_than_the_deadline_end_within_it(
         await app.generate_reply().execute(ASK)
     assert 2.9 <= time.monotonic() - started < 4.0
     assert outcomes(caught.value.attempts) == [("ai_gateway", "unavailable"), ("openai", "deadline")]
+    assert status_for(caught.value) == 504
+
+
+def test_only_a_passed_deadline_is_a_504() -> None:
+    hung = ProvidersExhaustedError("every provider failed (a: did not answer within 30 s, its share of the deadline)")
+    assert status_for(hung) == 503
+    assert status_for(ProvidersExhaustedError("no provider answered in time", deadline_passed=True)) == 504
 
 
 async def test_streaming_falls_over_before_content(app: Container, gateway: FakeAIGateway) -> None:

@@ -42,8 +42,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if _FINDINGS:
-        findings = REPORT.section("findings", "Findings", _FINDINGS_INTRO, ["finding", "proved by", "status"])
+    if REPORT:  # this run measured something: its findings replace the last ones, none included
+        intro = _FINDINGS_INTRO if _FINDINGS else _FINDINGS_INTRO + " None is open after this run."
+        header = ["finding", "proved by", "status"] if _FINDINGS else None
+        findings = REPORT.section("findings", "Findings", intro, header)
         for reason, (tests, statuses) in _FINDINGS.items():
             findings.add(reason, ", ".join(f"`{t}`" for t in tests), "; ".join(sorted(statuses)))
     REPORT.write()

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.http.public_only import refusal
 from domain.errors import InvalidRequestError
-from domain.policies.base_url import check_user_base_url, is_public_address
+from domain.policies.base_url import check_user_base_url, is_numeric_host, is_public_address, is_public_host
 
 
 @given(st.ip_addresses())
@@ -34,3 +36,16 @@ def test_mapped_and_metadata_addresses_are_refused() -> None:
         except InvalidRequestError:
             continue
         raise AssertionError(f"{url} was accepted")
+
+
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "0x7f.0.0.1", "0177.0.0.1", "0", "10.1"])
+def test_numeric_hosts_that_are_not_canonical_addresses_are_refused(host: str) -> None:
+    assert is_numeric_host(host) and not is_public_host(host)
+    with pytest.raises(InvalidRequestError, match="public address"):
+        check_user_base_url(f"https://{host}/v1", allow_private=False)
+    assert refusal("https", host) is not None
+
+
+@pytest.mark.parametrize("host", ["api.openai.com", "1password.com", "123.example", "xn--bcher-kva.example"])
+def test_names_with_numbers_are_still_names(host: str) -> None:
+    assert not is_numeric_host(host) and is_public_host(host) and refusal("https", host) is None

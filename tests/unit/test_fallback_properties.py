@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from application.fallback_chain import CIRCUIT_OPEN, Breakers, FallbackChain
+from application.fallback_chain import CIRCUIT_OPEN, Breakers, FallbackChain, ProvidersExhaustedError
 from application.registry import ProviderRegistry
 from application.use_cases.generate_reply import GenerateReply, GenerateRequest
 from domain.config import GatewayConfig, ProviderDefaults, TierModels
@@ -315,3 +315,32 @@ async def test_the_last_provider_may_use_all_that_remains() -> None:
     attempts, error = await run(world, stream=False)
     assert attempts == [(ProviderName.OPENAI, "deadline")]
     assert error is not None and "within the deadline of 0.3 s" in error.message
+
+
+class TimingOutInside(ScriptedProvider):
+    """A timeout of the provider's own making (a token source's wait, a socket), not the chain's."""
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        self._script.calls.append(self._clock.now)
+        raise TimeoutError
+
+
+async def test_a_timeout_inside_the_call_is_the_providers_failure_not_the_deadline() -> None:
+    world = build_world({ProviderName.OPENAI, ProviderName.GEMINI}, True, list(ProviderName), {}, RetryPolicy())
+    world.factory.kinds[ProviderName.OPENAI] = TimingOutInside
+    attempts, error = await run(world, stream=False)
+    assert error is None
+    assert attempts == [(ProviderName.OPENAI, "unavailable"), (ProviderName.GEMINI, "ok")]
+
+
+async def test_a_provider_gets_all_the_time_left_when_the_others_circuits_are_open() -> None:
+    policy = RetryPolicy(deadline=0.3, attempt_share=0.5)
+    world = build_world({ProviderName.OPENAI, ProviderName.GEMINI}, True, list(ProviderName), {}, policy)
+    world.factory.kinds[ProviderName.OPENAI] = Hanging
+    for step in world.reply.plan(REQUEST):
+        if step.resolved.provider is ProviderName.GEMINI:
+            for _ in range(3):
+                world.breakers.for_step(step).record_failure()
+    attempts, error = await run(world, stream=False)
+    assert attempts == [(ProviderName.OPENAI, "deadline")]  # not cut at half for a provider that cannot answer
+    assert isinstance(error, ProvidersExhaustedError) and error.deadline_passed

@@ -187,3 +187,35 @@ async def test_async_callers_load_off_the_event_loop_then_resolve_from_the_cache
     assert not reg.loaded("alice")
     await reg.load("alice")
     assert threading.get_ident() not in store.read_threads[reads:]
+
+
+class GatedStore(FakeCredentialStore):
+    """The first `list` reads the rows, then waits at a gate before handing them back: a slow read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.first = True
+
+    def list(self, user_id: str) -> Sequence[StoredCredential]:
+        rows = super().list(user_id)
+        if self.first:
+            self.first = False
+            self.gate.wait(5)
+        return rows
+
+
+def test_a_slow_read_that_overlaps_a_change_does_not_overwrite_the_newer_one() -> None:
+    store = GatedStore()
+    store.save("alice", creds(ProviderName.OPENAI, "old-key"))
+    reg, _ = registry(config(), store)
+    slow = threading.Thread(target=reg.usable, args=("alice",))
+    slow.start()  # reads the old key, then stalls
+    while store.list_calls == 0:
+        threading.Event().wait(0.001)
+    store.save("alice", creds(ProviderName.OPENAI, "new-key"))
+    reg.forget_user("alice")  # what ConfigureProvider does after saving
+    assert [r.credentials.api_key.get_secret_value() for r in reg.usable("alice")] == ["new-key"]
+    store.gate.set()
+    slow.join()
+    assert [r.credentials.api_key.get_secret_value() for r in reg.usable("alice")] == ["new-key"]

@@ -48,7 +48,7 @@ def test_any_split_of_the_bytes_gives_the_same_events(events: list[str], end: by
 
 
 def test_a_line_that_never_ends_is_refused_at_the_limit() -> None:
-    decoder = SSEDecoder(max_line=64)
+    decoder = SSEDecoder(max_event=64)
     decoder.feed(b"data: " + b"x" * 50)
     with pytest.raises(SSEDecodeError, match="longer than 64 bytes"):
         decoder.feed(b"x" * 50)
@@ -80,3 +80,23 @@ def test_text_read_together_is_joined_and_everything_else_kept_apart() -> None:
         StreamDelta(finish_reason="stop", model="other"),
         StreamDelta(usage=usage, model="other"),
     ]
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 4])
+def test_a_leading_bom_is_skipped_even_split_across_reads(cut: int) -> None:
+    stream = b"\xef\xbb\xbfdata: first\n\ndata: second\n\n"
+    assert _decode([stream[:cut], stream[cut:]]) == ["first", "second"]
+
+
+def test_an_event_of_many_data_lines_is_refused_at_the_limit() -> None:
+    decoder = SSEDecoder(max_event=64)
+    decoder.feed(b"data: " + b"x" * 40 + b"\n")
+    with pytest.raises(SSEDecodeError, match="event is longer than 64 bytes"):
+        decoder.feed(b"data: " + b"x" * 40 + b"\n")
+
+
+def test_a_long_line_in_many_small_reads_arrives_whole() -> None:
+    decoder = SSEDecoder()
+    pieces = [b"data: "] + [b"y" * 10] * 2_000
+    assert [e for p in pieces for e in decoder.feed(p)] == []
+    assert decoder.feed(b"\n\n") == ["y" * 20_000]

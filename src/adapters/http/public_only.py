@@ -15,7 +15,7 @@ import aiohttp
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from domain.policies.base_url import is_public_address
+from domain.policies.base_url import is_numeric_host, is_public_address
 
 BLOCKED = "not a public address"
 
@@ -53,7 +53,7 @@ def refusal(scheme: str, host: str) -> str | None:
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
-        return None
+        return f"{host} is {BLOCKED}" if is_numeric_host(host) else None
     return None if is_public_address(literal) else f"{host} is {BLOCKED}"
 
 

@@ -120,6 +120,8 @@ class OpenAIChatCompletionsProvider(LLMProvider):
                 if response.status != 200:
                     content = await response.read()
                     raise self._error(response.status, response.headers, content, request.model)
+                if response.content_type != "text/event-stream":
+                    raise malformed(self._provider, what="event stream (not text/event-stream)")
                 decoder = SSEDecoder()
                 async for chunk in response.content.iter_any():
                     deltas: list[StreamDelta] = []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from domain.errors import InvalidRequestError
 
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 
 
@@ -59,8 +61,16 @@ def is_public_host(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return True
+        return not is_numeric_host(host)
     return is_public_address(address)
+
+
+def is_numeric_host(host: str) -> bool:
+    """Dot-separated numbers that are not a canonical address ("127.1", "2130706433", "0x7f.1",
+    "0177.0.0.1"): some resolvers read them as addresses, so they are never taken for names (no
+    top-level domain is numeric)."""
+    labels = host.rstrip(".").split(".")
+    return all(_NUMERIC_LABEL.match(label) for label in labels)
 
 
 def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

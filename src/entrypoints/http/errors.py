@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from application.fallback_chain import ProvidersExhaustedError
 from domain.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -47,7 +48,7 @@ def status_for(error: GatewayError) -> int:
         return 429
     if isinstance(error, AuthenticationError | PermissionDeniedError):
         return 502  # the upstream refused our credentials: the caller's own token was fine
-    if "deadline" in error.message:
+    if isinstance(error, ProvidersExhaustedError) and error.deadline_passed:
         return 504
     return 503
 

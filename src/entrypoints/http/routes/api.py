@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
 from pydantic import SecretStr
 
 from application.use_cases.configure_provider import ConfigureRequest
@@ -36,6 +35,7 @@ from entrypoints.http.schemas import (
     VerifyBody,
     error_responses,
 )
+from entrypoints.http.streaming import ClosingStreamingResponse, aclose
 
 router = APIRouter(prefix="/api", tags=["api"], responses=API_ERRORS)
 
@@ -185,6 +185,8 @@ async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDe
         except GatewayError as exc:
             yield sse({"error": exc.message, "kind": exc.kind}, "error")
             return
+        finally:
+            await aclose(texts)
         done = {
             "provider": stream.provider.value if stream.provider else None,
             "model": stream.model,
@@ -194,4 +196,4 @@ async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDe
         }
         yield sse(done, "done")
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return ClosingStreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from application.use_cases.generate_reply import GenerateRequest
 from application.use_cases.list_models import ListModelsRequest
@@ -27,6 +27,7 @@ from entrypoints.http.errors import status_for
 from entrypoints.http.openai_schemas import ChatCompletionBody
 from entrypoints.http.presenters import sse, usage_dict
 from entrypoints.http.schemas import V1_CHAT, V1_ERRORS
+from entrypoints.http.streaming import ClosingStreamingResponse, aclose
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=V1_ERRORS)
 
@@ -97,6 +98,8 @@ async def chat_completions(raw: Request) -> Response:
             error = {"message": exc.message, "type": "api_error", "code": exc.kind}
             yield sse({"error": error, "status": status_for(exc)})
             return
+        finally:
+            await aclose(deltas)
         done = b"data: [DONE]\n\n"
         if include_usage:  # sent with [DONE]: one write for both
             done = sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -105,7 +108,7 @@ async def chat_completions(raw: Request) -> Response:
 
     provider = stream.provider.value if stream.provider else ""
     headers = {"Cache-Control": "no-cache", **_who(provider, model, len(stream.attempts))}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    return ClosingStreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
 def _who(provider: str, model: str, attempts: int) -> dict[str, str]:

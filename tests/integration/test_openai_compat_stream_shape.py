@@ -1,0 +1,52 @@
+"""What the OpenAI-compatible provider does with answers that are not the event stream it asked for."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from adapters.http.client import SharedHttpClient
+from adapters.http.token_auth import HeaderAuth
+from adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
+from domain.errors import ProviderUnavailableError
+from domain.models import ChatMessage, ChatRequest, ProviderName
+from tests.support.loopback_server import LoopbackServer
+
+ASK = ChatRequest(model="gpt-4o", messages=[ChatMessage("user", "hi")])
+
+
+async def _json_even_when_asked_to_stream(request: web.Request) -> web.Response:
+    return web.json_response({"id": "x", "choices": [{"message": {"content": "not a stream"}}]})
+
+
+async def _event_stream_with_a_bom(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    await response.write(b"\xef\xbb\xbf")
+    await response.write(b'data: {"choices": [{"delta": {"content": "hello"}}]}\r\n\r\ndata: [DONE]\r\n\r\n')
+    return response
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [(_json_even_when_asked_to_stream, "malformed event stream"), (_event_stream_with_a_bom, None)],
+)
+async def test_a_stream_answer_must_be_an_event_stream(handler: object, expected: str | None) -> None:
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", handler)  # type: ignore[arg-type]
+    server = LoopbackServer(app).start()
+    http = SharedHttpClient()
+    try:
+        provider = OpenAIChatCompletionsProvider(
+            http, base_url=f"{server.url}/v1", auth=HeaderAuth("Authorization", "Bearer ", SecretStr("k")),
+            provider=ProviderName.OPENAI,
+        )  # fmt: skip
+        if expected is None:
+            assert "".join([d.content or "" async for d in provider.stream(ASK)]) == "hello"
+        else:
+            with pytest.raises(ProviderUnavailableError, match=expected):
+                [d async for d in provider.stream(ASK)]
+    finally:
+        await http.aclose()
+        server.stop()
