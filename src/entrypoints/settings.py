@@ -106,6 +106,8 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not contain a user name or password: credentials have settings of their own")
         return value.rstrip("/")
 
     @field_validator("ideaforge_provider_order")

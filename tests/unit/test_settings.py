@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from domain.credentials import AuthMethod
 from domain.models import ProviderName, Tier
+from entrypoints.cli.commands import _settings_problem
 from entrypoints.settings import Settings
 
 
@@ -54,6 +55,14 @@ def test_a_bad_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AI_GATEWAY_BASE_URL", "ftp://example")
     with pytest.raises(ValidationError, match="http"):
         Settings()
+
+
+def test_a_url_carrying_credentials_is_refused_without_repeating_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # aiohttp refuses to send such a URL with an Authorization header: caught here, not as a 500.
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://user:canary-pw-77@api.example/v1")
+    with pytest.raises(ValidationError, match="user name or password") as caught:
+        Settings()
+    assert "canary-pw-77" not in _settings_problem(caught.value)
 
 
 @given(st.lists(st.sampled_from([p.value for p in ProviderName] + ["nope", "", " "]), max_size=6))
