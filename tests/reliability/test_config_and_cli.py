@@ -88,13 +88,15 @@ def expected_bool(text: str) -> bool | None:
 
 
 def expected_url(text: str) -> str | None:
-    """An http(s) URL with a host and a port that parses (the scheme in any case, as RFC 3986)."""
+    """An http(s) URL with a host and a port that parses (the scheme in any case, as RFC 3986),
+    and no user name or password."""
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         return None
-    return text.rstrip("/") if parts.scheme in ("http", "https") and parts.hostname else None
+    ok = parts.scheme in ("http", "https") and parts.hostname and parts.username is None and parts.password is None
+    return text.rstrip("/") if ok else None
 
 
 def expected_order(text: str) -> tuple[str, ...] | None:
