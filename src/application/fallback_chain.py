@@ -162,8 +162,8 @@ class FallbackChain:
         """Run `call` through the chain until it succeeds; record every attempt in `attempts`."""
         deadline = self._clock() + self._policy.deadline
         errors: list[GatewayError] = []
-        for index, step in enumerate(steps):
-            breaker = self._breakers.for_step(step)
+        breakers = [self._breakers.for_step(step) for step in steps]
+        for index, (step, breaker) in enumerate(zip(steps, breakers, strict=True)):
             try_number = 0
             while True:
                 if not breaker.allow():
@@ -177,49 +177,38 @@ class FallbackChain:
                 if remaining <= 0:
                     breaker.record_neutral()
                     raise self._exhausted(errors, attempts, deadline_passed=True)
-                others_remain = self._others_may_answer(steps, index)
+                # Another provider may answer only if its circuit is not open.
+                others_remain = any(b.state is not BreakerState.OPEN for b in breakers[index + 1 :])
                 budget = attempt_budget(remaining, self._policy, others_remain=others_remain)
+                failure: GatewayError
                 try:
                     async with asyncio.timeout(budget) as scope:
                         value = await call(step)
                 except TimeoutError:
-                    if not scope.expired():  # not ours: a timeout inside the call is the provider's failure
-                        exc = ProviderUnavailableError(
-                            f"{step.resolved.provider.value} timed out", provider=step.resolved.provider
-                        )
-                        self._record(breaker, exc)
-                        attempts.append(self._attempt(step, started, exc.kind, exc.message))
-                        errors.append(exc)
-                        break
-                    if budget >= remaining:
+                    if scope.expired() and budget >= remaining:
                         breaker.record_neutral()
                         attempts.append(self._attempt(step, started, "deadline", "deadline passed"))
                         raise self._exhausted(errors, attempts, deadline_passed=True) from None
-                    exc = _hung(step, budget)
-                    self._record(breaker, exc)
-                    attempts.append(self._attempt(step, started, exc.kind, exc.message))
-                    errors.append(exc)
-                    break  # it looks down: the next provider, not the same one again
+                    # Our budget ran out (it looks down), or a timeout inside the call: the provider's failure.
+                    failure = _hung(step, budget) if scope.expired() else _timed_out(step)
                 except GatewayError as exc:
-                    self._record(breaker, exc)
-                    attempts.append(self._attempt(step, started, exc.kind, exc.message))
-                    errors.append(exc)
-                    decision = decide(exc, try_number, self._policy, self._rng, others_remain=others_remain)
-                    if decision.next is Next.STOP:
-                        exc.attempts = tuple(attempts)
-                        raise
-                    if decision.next is Next.RETRY and self._clock() + decision.wait < deadline:
-                        await self._sleep(decision.wait)
-                        continue
-                    break
-                breaker.record_success()
-                attempts.append(self._attempt(step, started, "ok"))
-                return step, value
+                    failure = exc
+                else:
+                    breaker.record_success()
+                    attempts.append(self._attempt(step, started, "ok"))
+                    return step, value
+                self._record(breaker, failure)
+                attempts.append(self._attempt(step, started, failure.kind, failure.message))
+                errors.append(failure)
+                decision = decide(failure, try_number, self._policy, self._rng, others_remain=others_remain)
+                if decision.next is Next.STOP:
+                    failure.attempts = tuple(attempts)
+                    raise failure
+                if decision.next is Next.RETRY and self._clock() + decision.wait < deadline:
+                    await self._sleep(decision.wait)
+                    continue
+                break
         raise self._exhausted(errors, attempts, deadline_passed=False)
-
-    def _others_may_answer(self, steps: Sequence[Step], index: int) -> bool:
-        """Whether a provider after `steps[index]` may be called: one whose circuit is not open."""
-        return any(self._breakers.for_step(s).state is not BreakerState.OPEN for s in steps[index + 1 :])
 
     def _record(self, breaker: CircuitBreaker, error: GatewayError) -> None:
         if error.counts_against_provider:
@@ -258,6 +247,10 @@ class FallbackChain:
             error = ProvidersExhaustedError(f"every provider failed{detail}")
         error.attempts = tuple(attempts)
         return error
+
+
+def _timed_out(step: Step) -> ProviderUnavailableError:
+    return ProviderUnavailableError(f"{step.resolved.provider.value} timed out", provider=step.resolved.provider)
 
 
 def _hung(step: Step, budget: float) -> ProviderUnavailableError:

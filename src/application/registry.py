@@ -168,7 +168,6 @@ class ProviderRegistry:
             cached = self._stored.get(user_id)
             if cached is not None and user_id not in self._stale:
                 return cached
-        with self._lock:
             epoch = self._epoch
         loaded = {s.provider: s for s in self._store.list(user_id)}
         with self._lock:
