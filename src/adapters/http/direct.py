@@ -11,15 +11,14 @@ so that `errors.error_for_transport` maps both paths alike.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 
 import aiohttp
-import httpx
 from httpx_aiohttp.transport import map_aiohttp_exceptions
 from yarl import URL
 
 from adapters.http.client import SharedHttpClient
-from adapters.http.public_only import BlockedAddressError, as_blocked, refusal
+from adapters.http.public_only import public_only
 from adapters.http.token_auth import AuthHeader, RequestAuth
 
 JSON = "application/json"
@@ -39,10 +38,6 @@ async def send(
 
     Raises httpx's `TransportError` types, also for failures while the block reads the body.
     """
-    if client.public_only:
-        reason = refusal(url.scheme, url.host or "")
-        if reason is not None:
-            raise BlockedAddressError(reason)
     session = client.session()
     headers = {"Accept": accept}
     if json_body is not None:
@@ -58,23 +53,18 @@ async def send(
             timeout=client.direct_timeout,
         )
 
-    try:
-        with map_aiohttp_exceptions():
-            used = await auth.header()
-            response = await attempt(used)
-            try:
-                if response.status == 401:
-                    fresh = await auth.after_rejection(used)
-                    if fresh is not None:
-                        response.release()
-                        response = await attempt(fresh)
-                yield response
-            finally:
-                response.release()
-    except httpx.TransportError as exc:
-        if not client.public_only:
-            raise
-        blocked = as_blocked(exc, url.host or "")
-        if blocked is exc:
-            raise
-        raise blocked from None
+    guard: AbstractContextManager[None] = (
+        public_only(url.scheme, url.host or "") if client.public_only else nullcontext()
+    )
+    with guard, map_aiohttp_exceptions():
+        used = await auth.header()
+        response = await attempt(used)
+        try:
+            if response.status == 401:
+                fresh = await auth.after_rejection(used)
+                if fresh is not None:
+                    response.release()
+                    response = await attempt(fresh)
+            yield response
+        finally:
+            response.release()

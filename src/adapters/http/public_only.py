@@ -10,6 +10,8 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import aiohttp
 import httpx
@@ -45,7 +47,7 @@ class PublicOnlyResolver(AbstractResolver):
         await self._inner.close()
 
 
-def refusal(scheme: str, host: str) -> str | None:
+def _refusal(scheme: str, host: str) -> str | None:
     """Why a request to `scheme://host` must not leave, or None. Names are checked later, as
     `PublicOnlyResolver` resolves them."""
     if scheme != "https":
@@ -57,32 +59,31 @@ def refusal(scheme: str, host: str) -> str | None:
     return None if is_public_address(literal) else f"{host} is {BLOCKED}"
 
 
-def as_blocked(exc: httpx.TransportError, host: str) -> httpx.TransportError:
-    """`exc`, or a `BlockedAddressError` if it is aiohttp's wrapping of the resolver's refusal."""
-    if BLOCKED in str(exc):
-        return BlockedAddressError(f"{host} resolves to {BLOCKED}")
-    return exc
+@contextmanager
+def public_only(scheme: str, host: str, request: httpx.Request | None = None) -> Iterator[None]:
+    """Around a request (httpx's or a direct one) on a session that resolves with
+    `PublicOnlyResolver`: refuse plain http and literal non-public addresses before it leaves,
+    and report the resolver's refusal, which aiohttp wraps as a connection failure, as blocked."""
+    reason = _refusal(scheme, host)
+    if reason is not None:
+        raise BlockedAddressError(reason, request=request)
+    try:
+        yield
+    except httpx.TransportError as exc:
+        if BLOCKED not in str(exc):
+            raise
+        raise BlockedAddressError(f"{host} resolves to {BLOCKED}", request=request) from None
 
 
 class PublicOnlyTransport(httpx.AsyncBaseTransport):
-    """Refuses plain http and literal non-public addresses before the request leaves; the
-    session under `inner` must resolve names with `PublicOnlyResolver`."""
+    """`public_only` around every request of `inner`."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        reason = refusal(url.scheme, url.host)
-        if reason is not None:
-            raise BlockedAddressError(reason, request=request)
-        try:
+        with public_only(request.url.scheme, request.url.host, request):
             return await self._inner.handle_async_request(request)
-        except httpx.TransportError as exc:
-            blocked = as_blocked(exc, url.host)
-            if blocked is exc:
-                raise
-            raise blocked from None
 
     async def aclose(self) -> None:
         await self._inner.aclose()
