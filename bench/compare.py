@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.compare [--rounds 3] [--seconds 2] NAME=SRC_DIR [NAME=SRC_DIR ...]
 
-`SRC_DIR` holds `domain/`, `application/`, `adapters/`, `entrypoints/` (a copy of `src/` with a
-change applied, say); `current` stands for this repository's `src/`. Each variant runs as its own
+`SRC_DIR` holds an `ideaforge_gateway/` package (a checkout of the repository with a change
+applied, say: its `ideaforge_gateway -> src` link); `current` stands for this repository. Each variant runs as its own
 `ideaforge serve` (PYTHONPATH=SRC_DIR, the project's venv, one shared temporary data dir), with the
 naive aiohttp passthrough beside them as the floor; then, in rounds, sequential /v1 calls (the
 variants taking turns in shuffled order) and wrk at 64 clients, JSON and SSE, in rotating order.
@@ -43,7 +43,7 @@ def main() -> None:
     variants: list[tuple[str, Path]] = []
     for spec in args.variants:
         name, _, path = spec.partition("=")
-        variants.append((name, Path(path).resolve() if path else REPO / "src"))
+        variants.append((name, Path(path).resolve() if path else REPO))
 
     server_cpu, load_cpu = pick_cpus()
     if server_cpu is not None:

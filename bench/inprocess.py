@@ -34,11 +34,6 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
-from adapters.http.client import build_http_client
-from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
-from application.fallback_chain import Breakers, FallbackChain, Step
-from application.registry import ProviderRegistry, ResolvedProvider
-from application.use_cases.generate_reply import GenerateReply, GenerateRequest
 from bench.measure import Latency, sequential
 from bench.targets import (
     EXPECTED,
@@ -50,12 +45,17 @@ from bench.targets import (
     raw_httpx_target,
 )
 from bench.upstream import MODEL
-from domain.config import TierModels
-from domain.credentials import AuthMethod, ProviderCredentials
-from domain.models import ChatRequest, ProviderName
-from domain.policies.circuit_breaker import BreakerState
-from domain.policies.fallback import RetryPolicy
-from entrypoints.settings import Settings
+from ideaforge_gateway.adapters.http.client import build_http_client
+from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
+from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain, Step
+from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply, GenerateRequest
+from ideaforge_gateway.domain.config import TierModels
+from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
+from ideaforge_gateway.domain.models import ChatRequest, ProviderName
+from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState
+from ideaforge_gateway.domain.policies.fallback import RetryPolicy
+from ideaforge_gateway.entrypoints.settings import Settings
 
 TIERS = TierModels(MODEL, MODEL, MODEL)
 
@@ -99,7 +99,7 @@ class Worker:
             OPENAI_BASE_URL=f"{self.upstream}/v1",
             AI_GATEWAY_ENABLED="false",
         )
-        from entrypoints.container import Container, close
+        from ideaforge_gateway.entrypoints.container import Container, close
 
         container = Container()
         container.engine()

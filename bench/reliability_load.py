@@ -33,8 +33,8 @@ from pathlib import Path
 
 import aiohttp
 
-from adapters.crypto.aesgcm_cipher import KeyRing
 from bench.reliability_upstream import ANSWER
+from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
 from tests.reliability.report import Section, machine_lines, machine_summary, write_sections
 from tests.support.leaks import open_fds, rss_kib
 

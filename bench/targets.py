@@ -17,12 +17,12 @@ import aiohttp
 import httpx
 from pydantic import SecretStr
 
-from adapters.http.client import HttpTimeouts, build_http_client
-from adapters.http.token_auth import HeaderAuth
-from adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
-from adapters.openai_compat.wire import request_to_wire
 from bench.upstream import MODEL
-from domain.models import ChatMessage, ChatRequest, ProviderName
+from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
+from ideaforge_gateway.adapters.http.token_auth import HeaderAuth
+from ideaforge_gateway.adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
+from ideaforge_gateway.adapters.openai_compat.wire import request_to_wire
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName
 
 Call = Callable[[], Awaitable[None]]
 

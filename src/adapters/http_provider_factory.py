@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.ai_gateway.ai_gateway_client import AIGatewayClient
-from adapters.ai_gateway.oauth2_client_credentials_token_source import (
+from ideaforge_gateway.adapters.ai_gateway.ai_gateway_client import AIGatewayClient
+from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import (
     OAuth2ClientCredentialsTokenSource,
     StaticKeyTokenSource,
 )
-from adapters.anthropic.anthropic_messages_provider import AnthropicMessagesProvider
-from adapters.gemini.gemini_generate_content_provider import GeminiGenerateContentProvider
-from adapters.http.client import SharedHttpClient
-from adapters.http.token_auth import HeaderAuth, TokenSourceAuth
-from adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
-from domain.credentials import AuthMethod, ProviderCredentials
-from domain.errors import ConfigurationError
-from domain.models import ProviderName
-from domain.ports.llm_provider import LLMProvider
-from domain.ports.provider_factory import ProviderFactory
-from domain.ports.token_source import TokenSource
+from ideaforge_gateway.adapters.anthropic.anthropic_messages_provider import AnthropicMessagesProvider
+from ideaforge_gateway.adapters.gemini.gemini_generate_content_provider import GeminiGenerateContentProvider
+from ideaforge_gateway.adapters.http.client import SharedHttpClient
+from ideaforge_gateway.adapters.http.token_auth import HeaderAuth, TokenSourceAuth
+from ideaforge_gateway.adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
+from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
+from ideaforge_gateway.domain.errors import ConfigurationError
+from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
+from ideaforge_gateway.domain.ports.token_source import TokenSource
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from domain.models import ToolCall
+from ideaforge_gateway.domain.models import ToolCall
 
 
 class UnmappableRequestError(ValueError):

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
-from domain.credentials import User
-from domain.ports.user_store import UserStore
+from ideaforge_gateway.domain.credentials import User
+from ideaforge_gateway.domain.ports.user_store import UserStore
 
 
 class Authenticator:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from domain.credentials import ProviderCredentials
-from domain.errors import InvalidRequestError
-from domain.models import ProviderName
-from domain.policies.base_url import check_user_base_url
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.policies.base_url import check_user_base_url
 
 
 def validate_user_credentials(credentials: ProviderCredentials, *, allow_private: bool) -> ProviderCredentials:

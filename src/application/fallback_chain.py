@@ -12,16 +12,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from application.registry import ProviderRegistry, ResolvedProvider
-from domain.errors import (
+from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
+from ideaforge_gateway.domain.errors import (
     GatewayError,
     ProviderUnavailableError,
     RateLimitedError,
     StreamInterruptedError,
 )
-from domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
-from domain.policies.circuit_breaker import BreakerState, CircuitBreaker
-from domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
+from ideaforge_gateway.domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
+from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
+from ideaforge_gateway.domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
 
 CIRCUIT_OPEN = "circuit_open"
 T = TypeVar("T")

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from domain.config import GatewayConfig, TierModels
-from domain.credentials import ProviderCredentials, StoredCredential
-from domain.errors import ConfigurationError, CredentialUnreadableError
-from domain.models import ProviderName
-from domain.ports.credential_store import CredentialStore
-from domain.ports.llm_provider import LLMProvider
-from domain.ports.provider_factory import ProviderFactory
+from ideaforge_gateway.domain.config import GatewayConfig, TierModels
+from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential
+from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError
+from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.ports.credential_store import CredentialStore
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
 
 Source = Literal["user", "environment"]
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.models import Attempt, ProviderName, Tier, ToolCall, Usage
+from ideaforge_gateway.domain.models import Attempt, ProviderName, Tier, ToolCall, Usage
 
 
 @dataclass(frozen=True, slots=True)

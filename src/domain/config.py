@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from domain.credentials import ProviderCredentials
-from domain.models import ProviderName, Tier
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.models import ProviderName, Tier
 
 DEFAULT_PROVIDER_ORDER = (
     ProviderName.AI_GATEWAY,

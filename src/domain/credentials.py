@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import SecretStr
 
-from domain.models import ProviderName
+from ideaforge_gateway.domain.models import ProviderName
 
 
 class AuthMethod(StrEnum):

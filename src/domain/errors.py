@@ -7,7 +7,7 @@ secret, and never echo a vendor's response body.
 
 from __future__ import annotations
 
-from domain.models import Attempt, ProviderName
+from ideaforge_gateway.domain.models import Attempt, ProviderName
 
 
 class GatewayError(Exception):

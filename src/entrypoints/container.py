@@ -9,32 +9,32 @@ from typing import TYPE_CHECKING
 from dependency_injector import containers, providers
 from sqlalchemy import Engine
 
-from adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
-from adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
-from adapters.http.loop_bridge import LoopBridge
-from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
-from adapters.sql.engine import make_engine, upgrade_database
-from adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
-from adapters.sql.sqlmodel_user_store import SqlModelUserStore
-from application.authenticator import Authenticator
-from application.fallback_chain import Breakers, FallbackChain
-from application.registry import ProviderRegistry
-from application.use_cases.configure_provider import ConfigureProvider
-from application.use_cases.generate_reply import GenerateReply
-from application.use_cases.generate_with_agent import GenerateWithAgent
-from application.use_cases.list_models import ListModels
-from application.use_cases.list_providers import ListProviders
-from application.use_cases.remove_provider import RemoveProvider, SetProviderEnabled
-from application.use_cases.verify_credentials import VerifyCredentials
-from domain.errors import ConfigurationError
-from domain.models import Tier
-from domain.policies.fallback import RetryPolicy
-from entrypoints.settings import Settings
+from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
+from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
+from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
+from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
+from ideaforge_gateway.adapters.sql.engine import make_engine, upgrade_database
+from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
+from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
+from ideaforge_gateway.application.authenticator import Authenticator
+from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.use_cases.configure_provider import ConfigureProvider
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply
+from ideaforge_gateway.application.use_cases.generate_with_agent import GenerateWithAgent
+from ideaforge_gateway.application.use_cases.list_models import ListModels
+from ideaforge_gateway.application.use_cases.list_providers import ListProviders
+from ideaforge_gateway.application.use_cases.remove_provider import RemoveProvider, SetProviderEnabled
+from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials
+from ideaforge_gateway.domain.errors import ConfigurationError
+from ideaforge_gateway.domain.models import Tier
+from ideaforge_gateway.domain.policies.fallback import RetryPolicy
+from ideaforge_gateway.entrypoints.settings import Settings
 
 if TYPE_CHECKING:
-    from adapters.agno.agno_agent_runner import AgnoAgentRunner
-    from adapters.agno.ai_gateway_model import AIGatewayModel
-    from adapters.agno.chain_model import ProviderChainModel
+    from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
+    from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
+    from ideaforge_gateway.adapters.agno.chain_model import ProviderChainModel
 
 
 def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
@@ -108,7 +108,7 @@ def _agno_telemetry(settings: Settings) -> bool:
 
 # Agno is imported inside these functions: `import agno.agent` costs about 0.3 s.
 def _agno_agent_runner(reply: GenerateReply, bridge: LoopBridge, settings: Settings) -> AgnoAgentRunner:
-    from adapters.agno.agno_agent_runner import AgnoAgentRunner
+    from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
 
     return AgnoAgentRunner(reply, bridge, telemetry=_agno_telemetry(settings))
 
@@ -122,7 +122,7 @@ def _provider_chain_model(
     tier: Tier | None = None,
     model: str | None = None,
 ) -> ProviderChainModel:
-    from adapters.agno.chain_model import ProviderChainModel
+    from ideaforge_gateway.adapters.agno.chain_model import ProviderChainModel
 
     _agno_telemetry(settings)
     return ProviderChainModel(id=ProviderChainModel.id_for(tier, model), user_id=user_id, reply=reply, bridge=bridge)
@@ -136,7 +136,7 @@ def _ai_gateway_model(
     user_id: str | None = None,
     tier: Tier | None = None,
 ) -> AIGatewayModel:
-    from adapters.agno.ai_gateway_model import AIGatewayModel
+    from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
 
     _agno_telemetry(settings)
     return AIGatewayModel.for_tier(registry, tier, user_id=user_id, bridge=bridge)

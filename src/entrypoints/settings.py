@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
-from domain.credentials import AuthMethod, ProviderCredentials
-from domain.models import ProviderName
+from ideaforge_gateway.domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
+from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
+from ideaforge_gateway.domain.models import ProviderName
 
 
 class Settings(BaseSettings):

@@ -8,8 +8,8 @@ import sys
 _PROBE = """
 import sys
 sys.argv = ["ideaforge", "--help"]
-from entrypoints.cli.app import main
-import entrypoints.container
+from ideaforge_gateway.entrypoints.cli.app import main
+import ideaforge_gateway.entrypoints.container
 try:
     main()
 except SystemExit:

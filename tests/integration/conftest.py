@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from adapters.http.client import HttpTimeouts, build_http_client
+from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
 from tests.support.fake_ai_gateway import FakeAIGateway
 
 

@@ -11,17 +11,19 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from adapters.ai_gateway.ai_gateway_client import AIGatewayClient
-from adapters.ai_gateway.oauth2_client_credentials_token_source import OAuth2ClientCredentialsTokenSource
-from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory
-from domain.credentials import AuthMethod, ProviderCredentials
-from domain.errors import (
+from ideaforge_gateway.adapters.ai_gateway.ai_gateway_client import AIGatewayClient
+from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import (
+    OAuth2ClientCredentialsTokenSource,
+)
+from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory
+from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     ConfigurationError,
     ModelNotFoundError,
     ProviderUnavailableError,
 )
-from domain.models import ChatMessage, ChatRequest, ProviderName, ToolCall, ToolSpec
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName, ToolCall, ToolSpec
 from tests.support.fake_ai_gateway import MODELS, FakeAIGateway
 
 
@@ -327,7 +329,7 @@ async def test_a_refused_connection_is_unavailable(http: httpx.AsyncClient) -> N
 
 
 async def test_a_hanging_upstream_times_out_as_unavailable(gateway: FakeAIGateway) -> None:
-    from adapters.http.client import HttpTimeouts, build_http_client
+    from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
 
     http = build_http_client(HttpTimeouts(connect=1.0, read=0.3))
     try:

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from adapters.ai_gateway.oauth2_client_credentials_token_source import StaticKeyTokenSource
-from adapters.anthropic.anthropic_messages_provider import AnthropicMessagesProvider
-from adapters.http.client import HttpTimeouts, build_http_client
-from adapters.http.token_auth import HeaderAuth, TokenSourceAuth
-from domain.errors import (
+from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import StaticKeyTokenSource
+from ideaforge_gateway.adapters.anthropic.anthropic_messages_provider import AnthropicMessagesProvider
+from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
+from ideaforge_gateway.adapters.http.token_auth import HeaderAuth, TokenSourceAuth
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     GatewayError,
     InvalidRequestError,
@@ -24,7 +24,7 @@ from domain.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from domain.models import ChatMessage, ChatRequest, ProviderName, StreamDelta, ToolCall, ToolSpec
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName, StreamDelta, ToolCall, ToolSpec
 from tests.support.fake_anthropic import MODELS, FakeAnthropic
 
 MODEL = MODELS[0]

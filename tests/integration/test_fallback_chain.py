@@ -8,12 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from application.fallback_chain import ProvidersExhaustedError
-from application.use_cases.generate_reply import GenerateRequest
-from domain.errors import InvalidRequestError, ProviderUnavailableError, RateLimitedError, StreamInterruptedError
-from domain.models import ChatMessage, ProviderName, Tier
-from entrypoints.container import Container, close
-from entrypoints.http.errors import status_for
+from ideaforge_gateway.application.fallback_chain import ProvidersExhaustedError
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
+from ideaforge_gateway.domain.errors import (
+    InvalidRequestError,
+    ProviderUnavailableError,
+    RateLimitedError,
+    StreamInterruptedError,
+)
+from ideaforge_gateway.domain.models import ChatMessage, ProviderName, Tier
+from ideaforge_gateway.entrypoints.container import Container, close
+from ideaforge_gateway.entrypoints.http.errors import status_for
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
 

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from adapters.ai_gateway.oauth2_client_credentials_token_source import StaticKeyTokenSource
-from adapters.gemini.gemini_generate_content_provider import GeminiGenerateContentProvider
-from adapters.http.client import HttpTimeouts, build_http_client
-from adapters.http.token_auth import HeaderAuth, TokenSourceAuth
-from domain.errors import (
+from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import StaticKeyTokenSource
+from ideaforge_gateway.adapters.gemini.gemini_generate_content_provider import GeminiGenerateContentProvider
+from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
+from ideaforge_gateway.adapters.http.token_auth import HeaderAuth, TokenSourceAuth
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     GatewayError,
     InvalidRequestError,
@@ -24,7 +24,7 @@ from domain.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from domain.models import ChatMessage, ChatRequest, ProviderName, StreamDelta, ToolCall, ToolSpec
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName, StreamDelta, ToolCall, ToolSpec
 from tests.support.fake_gemini import CHAT_MODELS, FakeGemini
 
 MODEL = "gemini-2.5-pro"

@@ -6,11 +6,11 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from adapters.http.client import SharedHttpClient
-from adapters.http.token_auth import HeaderAuth
-from adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
-from domain.errors import ProviderUnavailableError
-from domain.models import ChatMessage, ChatRequest, ProviderName
+from ideaforge_gateway.adapters.http.client import SharedHttpClient
+from ideaforge_gateway.adapters.http.token_auth import HeaderAuth
+from ideaforge_gateway.adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
+from ideaforge_gateway.domain.errors import ProviderUnavailableError
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName
 from tests.support.loopback_server import LoopbackServer
 
 ASK = ChatRequest(model="gpt-4o", messages=[ChatMessage("user", "hi")])

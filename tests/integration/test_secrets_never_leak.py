@@ -9,10 +9,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory
-from domain.credentials import AuthMethod, ProviderCredentials
-from domain.errors import GatewayError
-from domain.models import ChatMessage, ChatRequest, ProviderName
+from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory
+from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
+from ideaforge_gateway.domain.errors import GatewayError
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName
 from tests.support.fake_ai_gateway import FakeAIGateway
 
 CANARY_ID = "canary-client-id-5b1e"

@@ -10,13 +10,13 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import SecretStr
 from yarl import URL
 
-from adapters.http import direct
-from adapters.http.client import build_http_client
-from adapters.http.errors import error_for_transport
-from adapters.http.public_only import BlockedAddressError, PublicOnlyResolver
-from adapters.http.token_auth import HeaderAuth
-from domain.errors import ConfigurationError
-from domain.models import ProviderName
+from ideaforge_gateway.adapters.http import direct
+from ideaforge_gateway.adapters.http.client import build_http_client
+from ideaforge_gateway.adapters.http.errors import error_for_transport
+from ideaforge_gateway.adapters.http.public_only import BlockedAddressError, PublicOnlyResolver
+from ideaforge_gateway.adapters.http.token_auth import HeaderAuth
+from ideaforge_gateway.domain.errors import ConfigurationError
+from ideaforge_gateway.domain.models import ProviderName
 from tests.support.fake_ai_gateway import FakeAIGateway
 
 

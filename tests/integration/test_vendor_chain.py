@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from application.use_cases.generate_reply import GenerateRequest
-from domain.models import ChatMessage, ProviderName, Tier
-from entrypoints.container import close
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
+from ideaforge_gateway.domain.models import ChatMessage, ProviderName, Tier
+from ideaforge_gateway.entrypoints.container import close
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.fake_anthropic import FakeAnthropic

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from adapters.crypto.aesgcm_cipher import KeyRing
+from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
 from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.cli import run_cli

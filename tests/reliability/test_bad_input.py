@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from entrypoints.http.app import MAX_BODY_BYTES
-from entrypoints.http.openai_schemas import MAX_MESSAGES
+from ideaforge_gateway.entrypoints.http.app import MAX_BODY_BYTES
+from ideaforge_gateway.entrypoints.http.openai_schemas import MAX_MESSAGES
 from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway

@@ -25,15 +25,15 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from adapters.ai_gateway.oauth2_client_credentials_token_source import basic_credentials
-from adapters.crypto.aesgcm_cipher import KeyRing
-from application.use_cases.configure_provider import ConfigureRequest
-from application.use_cases.generate_reply import GenerateRequest
-from application.use_cases.verify_credentials import VerifyRequest
-from domain.credentials import ProviderCredentials
-from domain.errors import GatewayError
-from domain.models import ChatMessage, ProviderName
-from entrypoints.container import close
+from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import basic_credentials
+from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
+from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
+from ideaforge_gateway.application.use_cases.verify_credentials import VerifyRequest
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.errors import GatewayError
+from ideaforge_gateway.domain.models import ChatMessage, ProviderName
+from ideaforge_gateway.entrypoints.container import close
 from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.cli import CliResult, run_cli

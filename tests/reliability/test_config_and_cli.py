@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from adapters.crypto.aesgcm_cipher import KeyRing
-from domain.errors import ConfigurationError
-from domain.models import ProviderName
-from entrypoints.cli.app import app
-from entrypoints.settings import Settings
+from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
+from ideaforge_gateway.domain.errors import ConfigurationError
+from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.entrypoints.cli.app import app
+from ideaforge_gateway.entrypoints.settings import Settings
 from tests.reliability.report import Report, Section
 from tests.support.cli import run_cli
 

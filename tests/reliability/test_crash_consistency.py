@@ -25,10 +25,10 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing
-from adapters.sql import SqlModelCredentialStore, SqlModelUserStore, make_engine, upgrade_database
-from domain.credentials import ProviderCredentials
-from domain.models import ProviderName
+from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing
+from ideaforge_gateway.adapters.sql import SqlModelCredentialStore, SqlModelUserStore, make_engine, upgrade_database
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.models import ProviderName
 from tests.reliability.report import Report, Section
 from tests.support.postgres import PostgresServer
 
@@ -105,7 +105,7 @@ class Child:
             env={
                 **base,
                 **env,
-                "PYTHONPATH": os.pathsep.join([str(SLOW_COMMIT), str(REPO / "src"), str(REPO)]),
+                "PYTHONPATH": os.pathsep.join([str(SLOW_COMMIT), str(REPO)]),
                 "IDEAFORGE_TEST_COMMIT_DELAY": str(delay),
                 "IDEAFORGE_TEST_COMMIT_MARKS": str(self.marks),
             },

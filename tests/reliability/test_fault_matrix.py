@@ -21,10 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from application.use_cases.generate_reply import GenerateRequest
-from domain.errors import GatewayError
-from domain.models import ChatMessage, Tier
-from entrypoints.container import Container, close
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
+from ideaforge_gateway.domain.errors import GatewayError
+from ideaforge_gateway.domain.models import ChatMessage, Tier
+from ideaforge_gateway.entrypoints.container import Container, close
 from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway, GatewayState
@@ -378,7 +378,7 @@ async def test_a_hung_gateway_falls_over_with_the_default_read_timeout(world: Wo
 
 
 async def test_a_hung_gateway_does_not_hold_up_the_model_list(world: World, tmp_path: Path) -> None:
-    from application.use_cases.list_models import ListModelsRequest
+    from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
 
     world.upstream_via(world.proxy(Fault.HANG).url)
     case = Case("hang", UPSTREAM, "openai", _hang, CHAT, deadline=1.0, read_timeout=30.0)

@@ -7,8 +7,8 @@ from typing import Any
 
 from dependency_injector import providers
 
-from entrypoints.container import Container
-from entrypoints.settings import Settings
+from ideaforge_gateway.entrypoints.container import Container
+from ideaforge_gateway.entrypoints.settings import Settings
 
 
 def container_for(tmp_path: Path, **settings: Any) -> Container:

@@ -10,8 +10,8 @@ from typing import Self
 
 import uvicorn
 
-from entrypoints.container import Container
-from entrypoints.http.app import create_app
+from ideaforge_gateway.entrypoints.container import Container
+from ideaforge_gateway.entrypoints.http.app import create_app
 
 
 def free_port() -> int:

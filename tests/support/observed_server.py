@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from entrypoints.container import Container
+from ideaforge_gateway.entrypoints.container import Container
 from tests.support.live_server import LiveServer
 
 

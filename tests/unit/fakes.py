@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
-from domain.credentials import ProviderCredentials, StoredCredential, Verification
-from domain.errors import GatewayError
-from domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
-from domain.ports.credential_store import CredentialStore
-from domain.ports.llm_provider import LLMProvider
-from domain.ports.provider_factory import ProviderFactory
+from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential, Verification
+from ideaforge_gateway.domain.errors import GatewayError
+from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
+from ideaforge_gateway.domain.ports.credential_store import CredentialStore
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
 
 
 class FakeLLMProvider(LLMProvider):

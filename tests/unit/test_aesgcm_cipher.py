@@ -12,8 +12,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.crypto import AesGcmCipher, DecryptionError, FieldBinding, KeyRing, load_or_create_key_file
-from domain.errors import ConfigurationError, CredentialUnreadableError
+from ideaforge_gateway.adapters.crypto import (
+    AesGcmCipher,
+    DecryptionError,
+    FieldBinding,
+    KeyRing,
+    load_or_create_key_file,
+)
+from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError
 
 K1 = KeyRing.generate_entry("k1")
 K2 = KeyRing.generate_entry("k2")

@@ -12,8 +12,8 @@ from agno.models.message import Message
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.agno.ai_gateway_model import AIGatewayModel
-from adapters.agno.mapping import (
+from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
+from ideaforge_gateway.adapters.agno.mapping import (
     delta_to_agno,
     error_to_agno,
     merge_tool_call_fragments,
@@ -21,7 +21,7 @@ from adapters.agno.mapping import (
     response_to_agno,
     tools_to_domain,
 )
-from domain.errors import (
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     ConfigurationError,
     GatewayError,
@@ -32,7 +32,7 @@ from domain.errors import (
     RateLimitedError,
     StreamInterruptedError,
 )
-from domain.models import (
+from ideaforge_gateway.domain.models import (
     ChatMessage,
     ChatResponse,
     ProviderName,

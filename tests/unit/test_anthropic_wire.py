@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.anthropic.anthropic_messages_provider import StreamAssembler, stream_error
-from adapters.anthropic.wire import (
+from ideaforge_gateway.adapters.anthropic.anthropic_messages_provider import StreamAssembler, stream_error
+from ideaforge_gateway.adapters.anthropic.wire import (
     WireContentBlock,
     WireUsage,
     content_to_domain,
@@ -22,8 +22,8 @@ from adapters.anthropic.wire import (
     request_to_wire,
     tool_choice_to_wire,
 )
-from adapters.tool_arguments import UnmappableRequestError
-from domain.errors import (
+from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     GatewayError,
     InvalidRequestError,
@@ -31,7 +31,15 @@ from domain.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from domain.models import ChatMessage, ChatRequest, ProviderName, StreamDelta, ToolCall, ToolSpec, Usage
+from ideaforge_gateway.domain.models import (
+    ChatMessage,
+    ChatRequest,
+    ProviderName,
+    StreamDelta,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 
 P = ProviderName.ANTHROPIC
 

@@ -6,9 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.http.public_only import BlockedAddressError, public_only
-from domain.errors import InvalidRequestError
-from domain.policies.base_url import check_user_base_url, is_numeric_host, is_public_address, is_public_host
+from ideaforge_gateway.adapters.http.public_only import BlockedAddressError, public_only
+from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.policies.base_url import (
+    check_user_base_url,
+    is_numeric_host,
+    is_public_address,
+    is_public_host,
+)
 
 
 @given(st.ip_addresses())

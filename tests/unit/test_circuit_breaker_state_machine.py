@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from domain.policies.circuit_breaker import BreakerState, CircuitBreaker
+from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
 
 THRESHOLD = 3
 COOLDOWN = 10.0

@@ -5,15 +5,20 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from application.registry import ProviderRegistry
-from application.use_cases.configure_provider import ConfigureProvider, ConfigureRequest
-from application.use_cases.list_providers import ListProviders
-from application.use_cases.remove_provider import EnableRequest, RemoveProvider, RemoveRequest, SetProviderEnabled
-from application.use_cases.verify_credentials import VerifyCredentials, VerifyRequest
-from domain.config import GatewayConfig, ProviderDefaults, TierModels
-from domain.credentials import ProviderCredentials
-from domain.errors import AuthenticationError, InvalidRequestError
-from domain.models import ProviderName
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.use_cases.configure_provider import ConfigureProvider, ConfigureRequest
+from ideaforge_gateway.application.use_cases.list_providers import ListProviders
+from ideaforge_gateway.application.use_cases.remove_provider import (
+    EnableRequest,
+    RemoveProvider,
+    RemoveRequest,
+    SetProviderEnabled,
+)
+from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials, VerifyRequest
+from ideaforge_gateway.domain.config import GatewayConfig, ProviderDefaults, TierModels
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.errors import AuthenticationError, InvalidRequestError
+from ideaforge_gateway.domain.models import ProviderName
 from tests.unit.fakes import FakeCredentialStore, FakeProviderFactory
 
 GW = ProviderName.AI_GATEWAY

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import random
 
-from domain.errors import InvalidRequestError, ProviderUnavailableError, RateLimitedError
-from domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
+from ideaforge_gateway.domain.errors import InvalidRequestError, ProviderUnavailableError, RateLimitedError
+from ideaforge_gateway.domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
 
 POLICY = RetryPolicy(attempts_per_provider=3, max_retry_after=5.0)
 

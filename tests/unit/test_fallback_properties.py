@@ -16,12 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from application.fallback_chain import CIRCUIT_OPEN, Breakers, FallbackChain, ProvidersExhaustedError
-from application.registry import ProviderRegistry
-from application.use_cases.generate_reply import GenerateReply, GenerateRequest
-from domain.config import GatewayConfig, ProviderDefaults, TierModels
-from domain.credentials import ProviderCredentials
-from domain.errors import (
+from ideaforge_gateway.application.fallback_chain import CIRCUIT_OPEN, Breakers, FallbackChain, ProvidersExhaustedError
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply, GenerateRequest
+from ideaforge_gateway.domain.config import GatewayConfig, ProviderDefaults, TierModels
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     GatewayError,
     InvalidRequestError,
@@ -30,10 +30,18 @@ from domain.errors import (
     RateLimitedError,
     StreamInterruptedError,
 )
-from domain.models import ChatMessage, ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta, Tier
-from domain.policies.fallback import RetryPolicy
-from domain.ports.llm_provider import LLMProvider
-from domain.ports.provider_factory import ProviderFactory
+from ideaforge_gateway.domain.models import (
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    ModelInfo,
+    ProviderName,
+    StreamDelta,
+    Tier,
+)
+from ideaforge_gateway.domain.policies.fallback import RetryPolicy
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
 
 OUTCOMES = ["ok", "unavailable", "refused", "rate_limited", "rate_limited_long", "auth", "model_not_found", "invalid"]
 LATENCY = 0.5

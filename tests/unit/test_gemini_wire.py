@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.gemini.gemini_generate_content_provider import StreamAssembler
-from adapters.gemini.wire import (
+from ideaforge_gateway.adapters.gemini.gemini_generate_content_provider import StreamAssembler
+from ideaforge_gateway.adapters.gemini.wire import (
     VendorError,
     WirePart,
     WireUsage,
@@ -25,9 +25,17 @@ from adapters.gemini.wire import (
     tool_config_to_wire,
     vendor_error,
 )
-from adapters.tool_arguments import UnmappableRequestError
-from domain.errors import ProviderUnavailableError
-from domain.models import ChatMessage, ChatRequest, ProviderName, StreamDelta, ToolCall, ToolSpec, Usage
+from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
+from ideaforge_gateway.domain.errors import ProviderUnavailableError
+from ideaforge_gateway.domain.models import (
+    ChatMessage,
+    ChatRequest,
+    ProviderName,
+    StreamDelta,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 
 P = ProviderName.GEMINI
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from application.fallback_chain import Breakers, FallbackChain
-from application.registry import ProviderRegistry
-from application.use_cases.generate_reply import GenerateReply
-from application.use_cases.generate_with_agent import GenerateWithAgent
-from domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
-from domain.config import GatewayConfig, ProviderDefaults, TierModels
-from domain.credentials import ProviderCredentials
-from domain.errors import ConfigurationError, InvalidRequestError
-from domain.models import ProviderName, Tier
-from domain.ports.agent_runner import AgentRunner
+from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply
+from ideaforge_gateway.application.use_cases.generate_with_agent import GenerateWithAgent
+from ideaforge_gateway.domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
+from ideaforge_gateway.domain.config import GatewayConfig, ProviderDefaults, TierModels
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.errors import ConfigurationError, InvalidRequestError
+from ideaforge_gateway.domain.models import ProviderName, Tier
+from ideaforge_gateway.domain.ports.agent_runner import AgentRunner
 from tests.unit.fakes import FakeProviderFactory
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from adapters.http.loop_bridge import LoopBridge, OwnerLoopError
+from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge, OwnerLoopError
 from tests.support.agents import in_thread, in_thread_async
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.config import TierModels
-from domain.models import Tier
-from domain.policies.model_selection import select_model
+from ideaforge_gateway.domain.config import TierModels
+from ideaforge_gateway.domain.models import Tier
+from ideaforge_gateway.domain.policies.model_selection import select_model
 
 TIERS = TierModels("m-fast", "m-standard", "m-premium")
 names = st.text(alphabet="abcdefghij-0123456789", min_size=1, max_size=12)

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 import pytest
 from pydantic import SecretStr
 
-from application.registry import ProviderRegistry
-from domain.config import GatewayConfig, ProviderDefaults, TierModels
-from domain.credentials import ProviderCredentials, StoredCredential
-from domain.errors import ConfigurationError, CredentialUnreadableError
-from domain.models import ProviderName
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.domain.config import GatewayConfig, ProviderDefaults, TierModels
+from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential
+from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError
+from ideaforge_gateway.domain.models import ProviderName
 from tests.unit.fakes import FakeCredentialStore, FakeProviderFactory
 
 GW = ProviderName.AI_GATEWAY

@@ -5,10 +5,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from domain.credentials import AuthMethod
-from domain.models import ProviderName, Tier
-from entrypoints.cli.commands import _settings_problem
-from entrypoints.settings import Settings
+from ideaforge_gateway.domain.credentials import AuthMethod
+from ideaforge_gateway.domain.models import ProviderName, Tier
+from ideaforge_gateway.entrypoints.cli.commands import _settings_problem
+from ideaforge_gateway.entrypoints.settings import Settings
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.http.sse import SSEDecodeError, SSEDecoder
-from adapters.openai_compat.openai_chat_completions_provider import _joined
-from domain.models import StreamDelta, ToolCallDelta, Usage
+from ideaforge_gateway.adapters.http.sse import SSEDecodeError, SSEDecoder
+from ideaforge_gateway.adapters.openai_compat.openai_chat_completions_provider import _joined
+from ideaforge_gateway.domain.models import StreamDelta, ToolCallDelta, Usage
 
 _TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"), max_size=20)
 

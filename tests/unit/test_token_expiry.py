@@ -10,9 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from adapters.ai_gateway.oauth2_client_credentials_token_source import OAuth2ClientCredentialsTokenSource
-from domain.models import AccessToken
-from domain.policies.token_expiry import ASSUMED_LIFETIME_S, MAX_LEEWAY_S, is_fresh, is_usable, token_deadlines
+from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import (
+    OAuth2ClientCredentialsTokenSource,
+)
+from ideaforge_gateway.domain.models import AccessToken
+from ideaforge_gateway.domain.policies.token_expiry import (
+    ASSUMED_LIFETIME_S,
+    MAX_LEEWAY_S,
+    is_fresh,
+    is_usable,
+    token_deadlines,
+)
 
 # Monotonic clocks count seconds since boot; lifetimes are whole-ish seconds, or absent/bogus.
 lifetimes = st.one_of(

@@ -10,13 +10,13 @@ from agno.agent import Agent
 from agno.run.agent import RunContentEvent, RunErrorEvent, RunOutput
 from agno.run.base import RunStatus
 
-from adapters.agno.chain_model import ProviderChainModel, RunLedger
-from adapters.http.loop_bridge import LoopBridge
-from application.use_cases.generate_reply import GenerateReply
-from domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
-from domain.errors import GatewayError, ProviderUnavailableError
-from domain.models import ToolCall
-from domain.ports.agent_runner import AgentRunner
+from ideaforge_gateway.adapters.agno.chain_model import ProviderChainModel, RunLedger
+from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply
+from ideaforge_gateway.domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
+from ideaforge_gateway.domain.errors import GatewayError, ProviderUnavailableError
+from ideaforge_gateway.domain.models import ToolCall
+from ideaforge_gateway.domain.ports.agent_runner import AgentRunner
 
 log = logging.getLogger("ideaforge.agno")
 

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from adapters.agno.port_model import ModelCall, PortBackedModel
-from adapters.http.loop_bridge import LoopBridge
-from application.registry import ProviderRegistry
-from domain.errors import ConfigurationError
-from domain.models import ChatRequest, ChatResponse, ProviderName, StreamDelta, Tier
-from domain.policies.model_selection import select_model
-from domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.adapters.agno.port_model import ModelCall, PortBackedModel
+from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.domain.errors import ConfigurationError
+from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ProviderName, StreamDelta, Tier
+from ideaforge_gateway.domain.policies.model_selection import select_model
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 
 
 @dataclass

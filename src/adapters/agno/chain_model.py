@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from adapters.agno.port_model import ModelCall, PortBackedModel
-from application.fallback_chain import ChainStream
-from application.use_cases.generate_reply import GenerateReply, GenerateRequest
-from domain.errors import ConfigurationError, GatewayError
-from domain.models import Attempt, ChatResponse, Generation, ProviderName, StreamDelta, Tier, Usage
+from ideaforge_gateway.adapters.agno.port_model import ModelCall, PortBackedModel
+from ideaforge_gateway.application.fallback_chain import ChainStream
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply, GenerateRequest
+from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError
+from ideaforge_gateway.domain.models import Attempt, ChatResponse, Generation, ProviderName, StreamDelta, Tier, Usage
 
 DEFAULT_MODEL = "default"
 """As a `ProviderChainModel` id: each provider's default (the user's default model when set)."""

@@ -16,7 +16,7 @@ from agno.metrics import MessageMetrics
 from agno.models.message import Message
 from agno.models.response import ModelResponse
 
-from domain.errors import (
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     ConfigurationError,
     CredentialUnreadableError,
@@ -27,7 +27,7 @@ from domain.errors import (
     RateLimitedError,
     StreamInterruptedError,
 )
-from domain.models import ChatMessage, ChatResponse, Role, StreamDelta, ToolCall, ToolSpec, Usage
+from ideaforge_gateway.domain.models import ChatMessage, ChatResponse, Role, StreamDelta, ToolCall, ToolSpec, Usage
 
 _ROLES: dict[str, Role] = {
     "system": "system",

@@ -17,7 +17,7 @@ from agno.models.base import Model
 from agno.models.message import Message
 from agno.models.response import ModelResponse
 
-from adapters.agno.mapping import (
+from ideaforge_gateway.adapters.agno.mapping import (
     delta_to_agno,
     error_to_agno,
     merge_tool_call_fragments,
@@ -26,9 +26,9 @@ from adapters.agno.mapping import (
     tool_choice_to_domain,
     tools_to_domain,
 )
-from adapters.http.loop_bridge import LoopBridge, default_bridge
-from domain.errors import GatewayError
-from domain.models import ChatMessage, ChatResponse, StreamDelta, ToolSpec
+from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge, default_bridge
+from ideaforge_gateway.domain.errors import GatewayError
+from ideaforge_gateway.domain.models import ChatMessage, ChatResponse, StreamDelta, ToolSpec
 
 
 @dataclass(frozen=True, slots=True)

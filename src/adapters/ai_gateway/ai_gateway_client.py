@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
-from domain.ports.llm_provider import LLMProvider
-from domain.ports.token_source import TokenSource
+from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.ports.token_source import TokenSource
 
 
 class AIGatewayClient(LLMProvider):

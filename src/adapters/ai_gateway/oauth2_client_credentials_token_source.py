@@ -16,17 +16,17 @@ from urllib.parse import quote_plus
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
-from adapters.http.errors import error_for_transport, parse_retry_after
-from domain.credentials import AuthMethod
-from domain.errors import (
+from ideaforge_gateway.adapters.http.errors import error_for_transport, parse_retry_after
+from ideaforge_gateway.domain.credentials import AuthMethod
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     ConfigurationError,
     GatewayError,
     ProviderUnavailableError,
 )
-from domain.models import AccessToken, ProviderName
-from domain.policies.token_expiry import is_fresh, is_usable, token_deadlines
-from domain.ports.token_source import TokenSource
+from ideaforge_gateway.domain.models import AccessToken, ProviderName
+from ideaforge_gateway.domain.policies.token_expiry import is_fresh, is_usable, token_deadlines
+from ideaforge_gateway.domain.ports.token_source import TokenSource
 
 log = logging.getLogger("ideaforge.token")
 

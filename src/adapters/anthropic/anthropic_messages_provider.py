@@ -9,7 +9,7 @@ import httpx
 from httpx_sse import SSEError, aconnect_sse
 from pydantic import ValidationError
 
-from adapters.anthropic.wire import (
+from ideaforge_gateway.adapters.anthropic.wire import (
     ANTHROPIC_VERSION,
     WireContentBlock,
     WireEvent,
@@ -23,9 +23,9 @@ from adapters.anthropic.wire import (
     identifier,
     request_to_wire,
 )
-from adapters.http.errors import error_for_status, error_for_transport, malformed, provider_label
-from adapters.tool_arguments import UnmappableRequestError
-from domain.errors import (
+from ideaforge_gateway.adapters.http.errors import error_for_status, error_for_transport, malformed, provider_label
+from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     GatewayError,
     InvalidRequestError,
@@ -34,8 +34,15 @@ from domain.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta, ToolCallDelta
-from domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.models import (
+    ChatRequest,
+    ChatResponse,
+    ModelInfo,
+    ProviderName,
+    StreamDelta,
+    ToolCallDelta,
+)
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 
 _HEADERS = {"anthropic-version": ANTHROPIC_VERSION}
 _PAGE_SIZE = 1000

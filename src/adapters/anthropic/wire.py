@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from adapters.http.errors import vendor_code
-from adapters.tool_arguments import UnmappableRequestError, tool_arguments
-from domain.models import ChatMessage, ChatRequest, ToolCall, Usage
+from ideaforge_gateway.adapters.http.errors import vendor_code
+from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096

@@ -1,6 +1,6 @@
 """Encryption at rest: AES-256-GCM values bound to their row and field, under a ring of keys."""
 
-from adapters.crypto.aesgcm_cipher import (
+from ideaforge_gateway.adapters.crypto.aesgcm_cipher import (
     AesGcmCipher,
     DecryptionError,
     FieldBinding,

@@ -23,7 +23,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from domain.errors import ConfigurationError, CredentialUnreadableError
+from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError
 
 _VERSION = "v1"
 _NONCE_BYTES = 12

@@ -8,7 +8,7 @@ import httpx
 from httpx_sse import SSEError, aconnect_sse
 from pydantic import ValidationError
 
-from adapters.gemini.wire import (
+from ideaforge_gateway.adapters.gemini.wire import (
     VendorError,
     WireErrorBody,
     WireModelList,
@@ -21,9 +21,9 @@ from adapters.gemini.wire import (
     request_to_wire,
     vendor_error,
 )
-from adapters.http.errors import error_for_status, error_for_transport, malformed, provider_label
-from adapters.tool_arguments import UnmappableRequestError
-from domain.errors import (
+from ideaforge_gateway.adapters.http.errors import error_for_status, error_for_transport, malformed, provider_label
+from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     GatewayError,
     InvalidRequestError,
@@ -32,8 +32,16 @@ from domain.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta, ToolCallDelta, Usage
-from domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.models import (
+    ChatRequest,
+    ChatResponse,
+    ModelInfo,
+    ProviderName,
+    StreamDelta,
+    ToolCallDelta,
+    Usage,
+)
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 
 _PAGE_SIZE = 1000
 _MAX_PAGES = 10

@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from adapters.http.errors import vendor_code
-from adapters.tool_arguments import UnmappableRequestError, tool_arguments
-from domain.models import ChatMessage, ChatRequest, ToolCall, Usage
+from ideaforge_gateway.adapters.http.errors import vendor_code
+from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
 _MODEL_ID = re.compile(r"^(?:models/|tunedModels/)?[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 _FILTERED = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE"})

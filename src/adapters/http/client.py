@@ -20,7 +20,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from adapters.http.public_only import PublicOnlyResolver, PublicOnlyTransport
+from ideaforge_gateway.adapters.http.public_only import PublicOnlyResolver, PublicOnlyTransport
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ import aiohttp
 from httpx_aiohttp.transport import map_aiohttp_exceptions
 from yarl import URL
 
-from adapters.http.client import SharedHttpClient
-from adapters.http.public_only import public_only
-from adapters.http.token_auth import AuthHeader, RequestAuth
+from ideaforge_gateway.adapters.http.client import SharedHttpClient
+from ideaforge_gateway.adapters.http.public_only import public_only
+from ideaforge_gateway.adapters.http.token_auth import AuthHeader, RequestAuth
 
 JSON = "application/json"
 

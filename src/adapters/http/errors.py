@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapters.http.public_only import BlockedAddressError
-from domain.errors import (
+from ideaforge_gateway.adapters.http.public_only import BlockedAddressError
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     ConfigurationError,
     GatewayError,
@@ -24,7 +24,7 @@ from domain.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from domain.models import ProviderName
+from ideaforge_gateway.domain.models import ProviderName
 
 _LABELS = {
     ProviderName.AI_GATEWAY: "AI Gateway",

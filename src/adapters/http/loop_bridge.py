@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from adapters.http.client import SharedHttpClient
+from ideaforge_gateway.adapters.http.client import SharedHttpClient
 
 T = TypeVar("T")
 

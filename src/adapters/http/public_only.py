@@ -17,7 +17,7 @@ import aiohttp
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from domain.policies.base_url import is_numeric_host, is_public_address
+from ideaforge_gateway.domain.policies.base_url import is_numeric_host, is_public_address
 
 BLOCKED = "not a public address"
 

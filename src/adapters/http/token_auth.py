@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import SecretStr
 
-from domain.models import AccessToken
-from domain.ports.token_source import TokenSource
+from ideaforge_gateway.domain.models import AccessToken
+from ideaforge_gateway.domain.ports.token_source import TokenSource
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,12 @@ import httpx
 from pydantic import ValidationError
 from yarl import URL
 
-from adapters.http import direct
-from adapters.http.client import SharedHttpClient
-from adapters.http.errors import error_for_status, error_for_transport, malformed, provider_label
-from adapters.http.sse import SSEDecodeError, SSEDecoder
-from adapters.http.token_auth import RequestAuth
-from adapters.openai_compat.wire import (
+from ideaforge_gateway.adapters.http import direct
+from ideaforge_gateway.adapters.http.client import SharedHttpClient
+from ideaforge_gateway.adapters.http.errors import error_for_status, error_for_transport, malformed, provider_label
+from ideaforge_gateway.adapters.http.sse import SSEDecodeError, SSEDecoder
+from ideaforge_gateway.adapters.http.token_auth import RequestAuth
+from ideaforge_gateway.adapters.openai_compat.wire import (
     WireChunk,
     WireCompletion,
     WireModelList,
@@ -27,9 +27,9 @@ from adapters.openai_compat.wire import (
     tool_call_deltas_to_domain,
     tool_calls_to_domain,
 )
-from domain.errors import GatewayError, ModelNotFoundError, ProviderUnavailableError
-from domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
-from domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.errors import GatewayError, ModelNotFoundError, ProviderUnavailableError
+from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 
 _MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "NotFoundError"})
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from adapters.http.errors import vendor_code
-from domain.models import (
+from ideaforge_gateway.adapters.http.errors import vendor_code
+from ideaforge_gateway.domain.models import (
     ChatMessage,
     ChatRequest,
     ToolCall,

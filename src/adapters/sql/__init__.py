@@ -3,10 +3,10 @@
 SQLite (one file, WAL) for a single host, PostgreSQL (psycopg 3) for several processes or hosts.
 """
 
-from adapters.sql.engine import make_engine, upgrade_database
-from adapters.sql.key_rotation import RotationReport, rotate_keys
-from adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
-from adapters.sql.sqlmodel_user_store import SqlModelUserStore
+from ideaforge_gateway.adapters.sql.engine import make_engine, upgrade_database
+from ideaforge_gateway.adapters.sql.key_rotation import RotationReport, rotate_keys
+from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
+from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
 
 __all__ = [
     "RotationReport",

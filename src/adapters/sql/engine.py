@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from domain.errors import ConfigurationError
+from ideaforge_gateway.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
-from adapters.crypto.aesgcm_cipher import AesGcmCipher, DecryptionError
-from adapters.sql.engine import transaction
-from adapters.sql.sqlmodel_credential_store import binding
-from adapters.sql.tables import API_KEY_FIELD, CLIENT_SECRET_FIELD, UserApiKeyRow
+from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, DecryptionError
+from ideaforge_gateway.adapters.sql.engine import transaction
+from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import binding
+from ideaforge_gateway.adapters.sql.tables import API_KEY_FIELD, CLIENT_SECRET_FIELD, UserApiKeyRow
 
 Progress = Callable[[int, int], None]
 """Called with (rows done, rows in total) after each row's transaction commits."""

@@ -16,18 +16,18 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, exc, select, update
 from sqlmodel import Session, col
 
-from adapters.crypto.aesgcm_cipher import AesGcmCipher, DecryptionError, FieldBinding
-from adapters.sql.engine import transaction
-from adapters.sql.tables import (
+from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, DecryptionError, FieldBinding
+from ideaforge_gateway.adapters.sql.engine import transaction
+from ideaforge_gateway.adapters.sql.tables import (
     API_KEY_FIELD,
     CLIENT_SECRET_FIELD,
     StoreRevisionRow,
     UserApiKeyRow,
 )
-from domain.credentials import AuthMethod, ProviderCredentials, StoredCredential, Verification
-from domain.errors import InvalidRequestError
-from domain.models import ProviderName
-from domain.ports.credential_store import CredentialStore
+from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials, StoredCredential, Verification
+from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 
 _PLAIN_SETTINGS = ("base_url", "default_model", "token_url", "scope", "audience")
 _ORDER = {provider: index for index, provider in enumerate(ProviderName)}

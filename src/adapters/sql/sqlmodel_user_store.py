@@ -18,11 +18,11 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, exc, select, update
 from sqlmodel import col
 
-from adapters.sql.engine import transaction
-from adapters.sql.tables import UserRow
-from domain.credentials import User
-from domain.errors import InvalidRequestError
-from domain.ports.user_store import UserStore
+from ideaforge_gateway.adapters.sql.engine import transaction
+from ideaforge_gateway.adapters.sql.tables import UserRow
+from ideaforge_gateway.domain.credentials import User
+from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.ports.user_store import UserStore
 
 TOKEN_PREFIX = "ifg_"
 _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")

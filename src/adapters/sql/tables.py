@@ -12,7 +12,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from domain.models import ProviderName
+from ideaforge_gateway.domain.models import ProviderName
 
 # Set before any table is defined: constraint names are derived when a table is built, and the
 # migrations spell the same names, so autogenerate and `compare_metadata` see no drift.

@@ -3,11 +3,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from application.credential_rules import validate_user_credentials
-from application.registry import ProviderRegistry
-from application.use_cases.verify_credentials import VerificationResult, VerifyCredentials, VerifyRequest
-from domain.credentials import ProviderCredentials, StoredCredential, Verification
-from domain.ports.credential_store import CredentialStore
+from ideaforge_gateway.application.credential_rules import validate_user_credentials
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.use_cases.verify_credentials import (
+    VerificationResult,
+    VerifyCredentials,
+    VerifyRequest,
+)
+from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential, Verification
+from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from application.fallback_chain import ChainStream, FallbackChain, Step
-from application.registry import ProviderRegistry
-from domain.errors import ConfigurationError, CredentialUnreadableError
-from domain.models import ChatMessage, ChatRequest, Generation, ProviderName, Tier, ToolSpec
-from domain.policies.fallback import serves_model
-from domain.policies.model_selection import select_model
+from ideaforge_gateway.application.fallback_chain import ChainStream, FallbackChain, Step
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, Generation, ProviderName, Tier, ToolSpec
+from ideaforge_gateway.domain.policies.fallback import serves_model
+from ideaforge_gateway.domain.policies.model_selection import select_model
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from application.use_cases.generate_reply import GenerateReply, GenerateRequest
-from domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
-from domain.errors import InvalidRequestError
-from domain.models import ChatMessage
-from domain.ports.agent_runner import AgentRunner
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply, GenerateRequest
+from ideaforge_gateway.domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
+from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.models import ChatMessage
+from ideaforge_gateway.domain.ports.agent_runner import AgentRunner
 
 
 class GenerateWithAgent:

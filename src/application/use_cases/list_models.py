@@ -3,9 +3,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from application.registry import ProviderRegistry, ResolvedProvider
-from domain.errors import GatewayError, ProviderUnavailableError
-from domain.models import ModelInfo, ProviderName
+from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
+from ideaforge_gateway.domain.errors import GatewayError, ProviderUnavailableError
+from ideaforge_gateway.domain.models import ModelInfo, ProviderName
 
 
 @dataclass(frozen=True, slots=True)

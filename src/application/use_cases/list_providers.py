@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from application.registry import ProviderRegistry
-from domain.models import ProviderName
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.domain.models import ProviderName
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.registry import ProviderRegistry
-from domain.models import ProviderName
-from domain.ports.credential_store import CredentialStore
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 
 
 @dataclass(frozen=True, slots=True)

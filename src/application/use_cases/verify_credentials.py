@@ -3,13 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from application.credential_rules import validate_user_credentials
-from application.registry import ProviderRegistry
-from domain.credentials import ProviderCredentials, Verification
-from domain.errors import ConfigurationError, GatewayError
-from domain.models import ModelInfo, ProviderName
-from domain.ports.credential_store import CredentialStore
-from domain.ports.provider_factory import ProviderFactory
+from ideaforge_gateway.application.credential_rules import validate_user_credentials
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.domain.credentials import ProviderCredentials, Verification
+from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError
+from ideaforge_gateway.domain.models import ModelInfo, ProviderName
+from ideaforge_gateway.domain.ports.credential_store import CredentialStore
+from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,8 @@ import random
 from dataclasses import dataclass
 from enum import Enum
 
-from domain.errors import GatewayError, ProviderUnavailableError, RateLimitedError
-from domain.models import ProviderName
+from ideaforge_gateway.domain.errors import GatewayError, ProviderUnavailableError, RateLimitedError
+from ideaforge_gateway.domain.models import ProviderName
 
 
 class Next(Enum):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from domain.config import TierModels
-from domain.models import Tier
+from ideaforge_gateway.domain.config import TierModels
+from ideaforge_gateway.domain.models import Tier
 
 
 def select_model(

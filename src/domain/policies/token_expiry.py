@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.models import AccessToken
+from ideaforge_gateway.domain.models import AccessToken
 
 MAX_LEEWAY_S = 60.0
 """Refresh at most this long before expiry..."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
+from ideaforge_gateway.domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
 
 
 @runtime_checkable

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from domain.credentials import ProviderCredentials, StoredCredential, Verification
-from domain.models import ProviderName
+from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential, Verification
+from ideaforge_gateway.domain.models import ProviderName
 
 
 @runtime_checkable

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
-from domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
+from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
 
 
 @runtime_checkable

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from domain.credentials import ProviderCredentials
-from domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 
 
 @runtime_checkable

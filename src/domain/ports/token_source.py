@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from domain.models import AccessToken
+from ideaforge_gateway.domain.models import AccessToken
 
 
 @runtime_checkable

@@ -5,7 +5,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import SecretStr
 
-from domain.credentials import User
+from ideaforge_gateway.domain.credentials import User
 
 
 @runtime_checkable

@@ -1,3 +1,3 @@
-from entrypoints.cli.app import main
+from ideaforge_gateway.entrypoints.cli.app import main
 
 main()

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.cli import commands
-from entrypoints.cli import credentials_commands as creds
+from ideaforge_gateway.entrypoints.cli import commands
+from ideaforge_gateway.entrypoints.cli import credentials_commands as creds
 
 app = typer.Typer(
     name="ideaforge",

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from domain.models import Attempt, ChatResponse, Usage
-    from entrypoints.container import Container
+    from ideaforge_gateway.domain.models import Attempt, ChatResponse, Usage
+    from ideaforge_gateway.entrypoints.container import Container
 
 T = TypeVar("T")
 
@@ -29,8 +29,8 @@ def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False)
     from pydantic import ValidationError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from domain.errors import GatewayError
-    from entrypoints.container import Container, close
+    from ideaforge_gateway.domain.errors import GatewayError
+    from ideaforge_gateway.entrypoints.container import Container, close
 
     try:
         container = Container()
@@ -70,8 +70,8 @@ def print_json(document: object) -> None:
 
 
 def verify(provider: str, *, user: str | None, as_json: bool) -> None:
-    from application.use_cases.verify_credentials import VerificationResult, VerifyRequest
-    from domain.models import ProviderName
+    from ideaforge_gateway.application.use_cases.verify_credentials import VerificationResult, VerifyRequest
+    from ideaforge_gateway.domain.models import ProviderName
 
     async def work(container: Container) -> VerificationResult:
         user_id = resolve_user(container, user)
@@ -98,8 +98,8 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
 
 
 def models(provider: str | None, *, user: str | None, as_json: bool) -> None:
-    from application.use_cases.list_models import ListModelsRequest
-    from domain.models import ModelInfo, ProviderName
+    from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
+    from ideaforge_gateway.domain.models import ModelInfo, ProviderName
 
     async def work(container: Container) -> list[ModelInfo]:
         request = ListModelsRequest(
@@ -127,8 +127,8 @@ def generate(
 ) -> None:
     """Run an agent for the user and tier, its model the user's provider chain; `--stream`
     prints the answer as it arrives."""
-    from domain.agents import AgentRunRequest, AgentRunResult
-    from domain.models import ChatResponse, Tier
+    from ideaforge_gateway.domain.agents import AgentRunRequest, AgentRunResult
+    from ideaforge_gateway.domain.models import ChatResponse, Tier
 
     async def work(container: Container) -> AgentRunResult:
         request = AgentRunRequest(
@@ -237,7 +237,7 @@ def serve(*, host: str, port: int, workers: int) -> None:
     run(prepare)
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
     uvicorn.run(
-        "entrypoints.http.app:app_from_environment",
+        "ideaforge_gateway.entrypoints.http.app:app_from_environment",
         factory=True,
         host=host,
         port=port,

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from entrypoints.cli.commands import fail, print_json, resolve_user, run
+from ideaforge_gateway.entrypoints.cli.commands import fail, print_json, resolve_user, run
 
 if TYPE_CHECKING:
-    from application.use_cases.list_providers import ProviderStatus
-    from entrypoints.container import Container
+    from ideaforge_gateway.application.use_cases.list_providers import ProviderStatus
+    from ideaforge_gateway.entrypoints.container import Container
 
 SECRET_ENV = "IDEAFORGE_PROVIDER_SECRET"
 
@@ -92,9 +92,9 @@ def providers_configure(
 ) -> None:
     from pydantic import SecretStr
 
-    from application.use_cases.configure_provider import ConfigureRequest
-    from domain.credentials import AuthMethod, ProviderCredentials
-    from domain.models import ProviderName
+    from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
+    from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
+    from ideaforge_gateway.domain.models import ProviderName
 
     name = ProviderName(provider)
     if name is ProviderName.AI_GATEWAY:
@@ -168,8 +168,8 @@ def status_json(s: ProviderStatus) -> dict[str, object]:
 
 
 def providers_remove(provider: str, *, user: str) -> None:
-    from application.use_cases.remove_provider import RemoveRequest
-    from domain.models import ProviderName
+    from ideaforge_gateway.application.use_cases.remove_provider import RemoveRequest
+    from ideaforge_gateway.domain.models import ProviderName
 
     async def work(container: Container) -> bool:
         user_id = resolve_user(container, user)
@@ -182,8 +182,8 @@ def providers_remove(provider: str, *, user: str) -> None:
 
 
 def providers_enable(provider: str, *, user: str, enabled: bool) -> None:
-    from application.use_cases.remove_provider import EnableRequest
-    from domain.models import ProviderName
+    from ideaforge_gateway.application.use_cases.remove_provider import EnableRequest
+    from ideaforge_gateway.domain.models import ProviderName
 
     async def work(container: Container) -> bool:
         user_id = resolve_user(container, user)
@@ -198,8 +198,8 @@ def providers_enable(provider: str, *, user: str, enabled: bool) -> None:
 def keys_generate(kid: str | None) -> None:
     import time
 
-    from adapters.crypto.aesgcm_cipher import KeyRing
-    from domain.errors import ConfigurationError
+    from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
+    from ideaforge_gateway.domain.errors import ConfigurationError
 
     try:
         entry = KeyRing.generate_entry(kid or time.strftime("k%Y%m%d%H%M%S"))
@@ -211,7 +211,7 @@ def keys_generate(kid: str | None) -> None:
 def keys_rotate(*, as_json: bool) -> None:
     from rich.progress import Progress
 
-    from adapters.sql.key_rotation import RotationReport, rotate_keys
+    from ideaforge_gateway.adapters.sql.key_rotation import RotationReport, rotate_keys
 
     async def work(container: Container) -> RotationReport:
         with Progress(transient=True, disable=as_json or not sys.stderr.isatty()) as bar:

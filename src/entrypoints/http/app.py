@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from entrypoints.container import Container, close
-from entrypoints.http.body import document_bodies
-from entrypoints.http.errors import install_error_handlers
-from entrypoints.http.limits import BodySizeLimit
-from entrypoints.http.routes import api, openai_compat, settings_page, system
+from ideaforge_gateway.entrypoints.container import Container, close
+from ideaforge_gateway.entrypoints.http.body import document_bodies
+from ideaforge_gateway.entrypoints.http.errors import install_error_handlers
+from ideaforge_gateway.entrypoints.http.limits import BodySizeLimit
+from ideaforge_gateway.entrypoints.http.routes import api, openai_compat, settings_page, system
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 

@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import SecretStr
 
-from domain.credentials import User
-from entrypoints.container import Container
-from entrypoints.http.errors import ApiError
+from ideaforge_gateway.domain.credentials import User
+from ideaforge_gateway.entrypoints.container import Container
+from ideaforge_gateway.entrypoints.http.errors import ApiError
 
 _bearer = HTTPBearer(auto_error=False, description="A user's API token from `ideaforge users create`.")
 

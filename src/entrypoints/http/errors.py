@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from application.fallback_chain import ProvidersExhaustedError
-from domain.errors import (
+from ideaforge_gateway.application.fallback_chain import ProvidersExhaustedError
+from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     ConfigurationError,
     CredentialUnreadableError,

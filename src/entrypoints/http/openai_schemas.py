@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.errors import InvalidRequestError
-from domain.models import ChatMessage, ToolCall, ToolSpec
+from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.models import ChatMessage, ToolCall, ToolSpec
 
 MAX_MESSAGES = 2_000
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from application.use_cases.list_providers import ProviderStatus
-from domain.models import Attempt, Usage
-from entrypoints.http.schemas import AttemptAnswer, ProviderStatusAnswer, UsageAnswer
+from ideaforge_gateway.application.use_cases.list_providers import ProviderStatus
+from ideaforge_gateway.domain.models import Attempt, Usage
+from ideaforge_gateway.entrypoints.http.schemas import AttemptAnswer, ProviderStatusAnswer, UsageAnswer
 
 
 def status_answer(s: ProviderStatus) -> ProviderStatusAnswer:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from domain.models import ProviderName, Tier
+from ideaforge_gateway.domain.models import ProviderName, Tier
 
 _TEXT = 4096
 

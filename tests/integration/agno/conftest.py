@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.container import Container, close
+from ideaforge_gateway.entrypoints.container import Container, close
 from tests.support.agents import OPENAI_KEY, settings_for
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway

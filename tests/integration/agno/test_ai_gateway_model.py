@@ -13,10 +13,10 @@ from agno.models.openai import OpenAILike
 from agno.run.agent import RunContentEvent, RunOutput
 from agno.run.base import RunStatus
 
-from adapters.agno import AIGatewayModel
-from domain.errors import AuthenticationError
-from domain.models import Tier
-from entrypoints.container import Container
+from ideaforge_gateway.adapters.agno import AIGatewayModel
+from ideaforge_gateway.domain.errors import AuthenticationError
+from ideaforge_gateway.domain.models import Tier
+from ideaforge_gateway.entrypoints.container import Container
 from tests.support.fake_ai_gateway import FakeAIGateway
 
 

@@ -9,9 +9,9 @@ from agno.agent import Agent
 from agno.run.agent import RunContentEvent, RunOutput
 from agno.run.base import RunStatus
 
-from adapters.agno import ProviderChainModel, RunLedger
-from domain.models import Tier
-from entrypoints.container import Container, close
+from ideaforge_gateway.adapters.agno import ProviderChainModel, RunLedger
+from ideaforge_gateway.domain.models import Tier
+from ideaforge_gateway.entrypoints.container import Container, close
 from tests.support.agents import OPENAI_KEY
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway

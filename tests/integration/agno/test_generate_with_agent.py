@@ -6,10 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from domain.agents import AgentRunRequest
-from domain.errors import AuthenticationError, ConfigurationError, ProviderUnavailableError, StreamInterruptedError
-from domain.models import ProviderName, Tier
-from entrypoints.container import Container, close
+from ideaforge_gateway.domain.agents import AgentRunRequest
+from ideaforge_gateway.domain.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ProviderUnavailableError,
+    StreamInterruptedError,
+)
+from ideaforge_gateway.domain.models import ProviderName, Tier
+from ideaforge_gateway.entrypoints.container import Container, close
 from tests.support.agents import settings_for
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway

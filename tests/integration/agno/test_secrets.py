@@ -12,9 +12,9 @@ from agno.agent import Agent
 from agno.exceptions import ModelAuthenticationError
 from agno.models.message import Message
 
-from domain.agents import AgentRunRequest
-from domain.errors import AuthenticationError
-from entrypoints.container import close
+from ideaforge_gateway.domain.agents import AgentRunRequest
+from ideaforge_gateway.domain.errors import AuthenticationError
+from ideaforge_gateway.entrypoints.container import close
 from tests.support.agents import settings_for
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway

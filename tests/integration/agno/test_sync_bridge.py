@@ -11,8 +11,8 @@ from agno.agent import Agent
 from agno.models.message import Message
 from agno.run.base import RunStatus
 
-from adapters.http.loop_bridge import OwnerLoopError
-from entrypoints.container import Container, close
+from ideaforge_gateway.adapters.http.loop_bridge import OwnerLoopError
+from ideaforge_gateway.entrypoints.container import Container, close
 from tests.support.agents import in_thread, in_thread_async
 from tests.support.fake_ai_gateway import FakeAIGateway
 

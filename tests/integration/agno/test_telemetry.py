@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.container import close
+from ideaforge_gateway.entrypoints.container import close
 from tests.support.app import container_for
 
 

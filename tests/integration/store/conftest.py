@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from adapters.crypto import AesGcmCipher, KeyRing
-from adapters.sql import SqlModelCredentialStore, SqlModelUserStore, make_engine, upgrade_database
+from ideaforge_gateway.adapters.crypto import AesGcmCipher, KeyRing
+from ideaforge_gateway.adapters.sql import SqlModelCredentialStore, SqlModelUserStore, make_engine, upgrade_database
 from tests.support.postgres import PostgresServer
 
 KEY_K1 = KeyRing.generate_entry("k1")

@@ -6,12 +6,12 @@ import time
 
 from pydantic import SecretStr
 
-from adapters.crypto import AesGcmCipher
-from adapters.sql import SqlModelCredentialStore, SqlModelUserStore
-from application.registry import ProviderRegistry
-from domain.config import GatewayConfig, ProviderDefaults, TierModels
-from domain.credentials import ProviderCredentials
-from domain.models import ProviderName
+from ideaforge_gateway.adapters.crypto import AesGcmCipher
+from ideaforge_gateway.adapters.sql import SqlModelCredentialStore, SqlModelUserStore
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.domain.config import GatewayConfig, ProviderDefaults, TierModels
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.models import ProviderName
 from tests.integration.store.conftest import Database
 from tests.unit.fakes import FakeProviderFactory
 

@@ -9,12 +9,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from adapters.crypto import AesGcmCipher
-from adapters.sql import SqlModelCredentialStore, SqlModelUserStore
-from domain.credentials import AuthMethod, ProviderCredentials, Verification
-from domain.errors import InvalidRequestError
-from domain.models import ProviderName
-from domain.ports.credential_store import CredentialStore
+from ideaforge_gateway.adapters.crypto import AesGcmCipher
+from ideaforge_gateway.adapters.sql import SqlModelCredentialStore, SqlModelUserStore
+from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials, Verification
+from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 from tests.integration.store.conftest import Database
 
 GATEWAY = ProviderCredentials(

@@ -8,10 +8,10 @@ import uuid
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from adapters.crypto import AesGcmCipher, KeyRing
-from adapters.sql import SqlModelCredentialStore, SqlModelUserStore
-from domain.credentials import ProviderCredentials
-from domain.models import ProviderName
+from ideaforge_gateway.adapters.crypto import AesGcmCipher, KeyRing
+from ideaforge_gateway.adapters.sql import SqlModelCredentialStore, SqlModelUserStore
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.models import ProviderName
 from tests.integration.store.conftest import KEY_K1, KEY_K2, Database
 
 

@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, exc, inspect, text
 
-from adapters.sql import make_engine, upgrade_database
-from adapters.sql.tables import metadata
-from domain.errors import ConfigurationError
+from ideaforge_gateway.adapters.sql import make_engine, upgrade_database
+from ideaforge_gateway.adapters.sql.tables import metadata
+from ideaforge_gateway.domain.errors import ConfigurationError
 from tests.integration.store.conftest import Database
 from tests.support.postgres import PostgresServer
 
@@ -92,6 +92,6 @@ def test_statement_errors_do_not_show_parameters(engine: Engine) -> None:
 def test_the_head_revision_constant_is_alembics_head() -> None:
     from alembic.script import ScriptDirectory
 
-    from adapters.sql.engine import HEAD_REVISION, alembic_config
+    from ideaforge_gateway.adapters.sql.engine import HEAD_REVISION, alembic_config
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION

@@ -12,10 +12,10 @@ from pathlib import Path
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from adapters.crypto import AesGcmCipher, KeyRing
-from adapters.sql import SqlModelCredentialStore, SqlModelUserStore, rotate_keys
-from domain.credentials import ProviderCredentials
-from domain.models import ProviderName
+from ideaforge_gateway.adapters.crypto import AesGcmCipher, KeyRing
+from ideaforge_gateway.adapters.sql import SqlModelCredentialStore, SqlModelUserStore, rotate_keys
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.models import ProviderName
 from tests.integration.store.conftest import KEY_K1, KEY_K2, Database
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -24,8 +24,8 @@ K2_ONLY = AesGcmCipher(KeyRing.parse(KEY_K2))
 
 _ROTATE_SLOWLY = """
 import os, sys, time
-from adapters.crypto import AesGcmCipher, KeyRing
-from adapters.sql import make_engine, rotate_keys
+from ideaforge_gateway.adapters.crypto import AesGcmCipher, KeyRing
+from ideaforge_gateway.adapters.sql import make_engine, rotate_keys
 
 def progress(done: int, total: int) -> None:
     print(done, flush=True)
@@ -120,7 +120,7 @@ def test_a_rotation_killed_half_way_finishes_when_run_again(
     expected = fill(store, users, 60)
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "PYTHONPATH": str(ROOT),
         "ROTATE_DATABASE_URL": database.url,
         "ROTATE_KEYS": f"{KEY_K2},{KEY_K1}",
     }

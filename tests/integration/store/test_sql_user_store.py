@@ -6,9 +6,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from adapters.sql import SqlModelUserStore
-from domain.errors import InvalidRequestError
-from domain.ports.user_store import UserStore
+from ideaforge_gateway.adapters.sql import SqlModelUserStore
+from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.ports.user_store import UserStore
 
 
 def test_it_is_a_user_store(users: SqlModelUserStore) -> None:

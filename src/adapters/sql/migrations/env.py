@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from adapters.sql.engine import make_engine
-from adapters.sql.tables import metadata
+from ideaforge_gateway.adapters.sql.engine import make_engine
+from ideaforge_gateway.adapters.sql.tables import metadata
 
 
 def _run(connection: Connection) -> None:

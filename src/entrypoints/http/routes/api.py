@@ -8,18 +8,18 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import SecretStr
 
-from application.use_cases.configure_provider import ConfigureRequest
-from application.use_cases.list_models import ListModelsRequest
-from application.use_cases.remove_provider import EnableRequest, RemoveRequest
-from application.use_cases.verify_credentials import VerifyRequest
-from domain.agents import AgentRunRequest
-from domain.credentials import ProviderCredentials
-from domain.errors import GatewayError, InvalidRequestError
-from domain.models import ProviderName
-from entrypoints.http.deps import ContainerDep, CurrentUser
-from entrypoints.http.errors import ApiError
-from entrypoints.http.presenters import attempt_answers, sse, status_answer, usage_answer, usage_dict
-from entrypoints.http.schemas import (
+from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
+from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
+from ideaforge_gateway.application.use_cases.remove_provider import EnableRequest, RemoveRequest
+from ideaforge_gateway.application.use_cases.verify_credentials import VerifyRequest
+from ideaforge_gateway.domain.agents import AgentRunRequest
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.errors import GatewayError, InvalidRequestError
+from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.entrypoints.http.deps import ContainerDep, CurrentUser
+from ideaforge_gateway.entrypoints.http.errors import ApiError
+from ideaforge_gateway.entrypoints.http.presenters import attempt_answers, sse, status_answer, usage_answer, usage_dict
+from ideaforge_gateway.entrypoints.http.schemas import (
     API_CHAT_ERRORS,
     API_ERRORS,
     ConfigureAnswer,
@@ -35,7 +35,7 @@ from entrypoints.http.schemas import (
     VerifyBody,
     error_responses,
 )
-from entrypoints.http.streaming import ClosingStreamingResponse, aclose
+from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose
 
 router = APIRouter(prefix="/api", tags=["api"], responses=API_ERRORS)
 

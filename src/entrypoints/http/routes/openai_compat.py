@@ -16,18 +16,18 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from application.use_cases.generate_reply import GenerateRequest
-from application.use_cases.list_models import ListModelsRequest
-from domain.errors import GatewayError
-from domain.models import ChatResponse, StreamDelta, Tier
-from entrypoints.container import Container
-from entrypoints.http.body import documented_body, parse_body
-from entrypoints.http.deps import BEARER_SECURITY, ContainerDep, CurrentUser, user_for_authorization
-from entrypoints.http.errors import status_for
-from entrypoints.http.openai_schemas import ChatCompletionBody
-from entrypoints.http.presenters import sse, usage_dict
-from entrypoints.http.schemas import V1_CHAT, V1_ERRORS
-from entrypoints.http.streaming import ClosingStreamingResponse, aclose
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
+from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
+from ideaforge_gateway.domain.errors import GatewayError
+from ideaforge_gateway.domain.models import ChatResponse, StreamDelta, Tier
+from ideaforge_gateway.entrypoints.container import Container
+from ideaforge_gateway.entrypoints.http.body import documented_body, parse_body
+from ideaforge_gateway.entrypoints.http.deps import BEARER_SECURITY, ContainerDep, CurrentUser, user_for_authorization
+from ideaforge_gateway.entrypoints.http.errors import status_for
+from ideaforge_gateway.entrypoints.http.openai_schemas import ChatCompletionBody
+from ideaforge_gateway.entrypoints.http.presenters import sse, usage_dict
+from ideaforge_gateway.entrypoints.http.schemas import V1_CHAT, V1_ERRORS
+from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=V1_ERRORS)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from entrypoints.http.errors import ApiError
+from ideaforge_gateway.entrypoints.http.errors import ApiError
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
