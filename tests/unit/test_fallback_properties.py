@@ -32,12 +32,14 @@ from ideaforge_gateway.domain.errors import (
 )
 from ideaforge_gateway.domain.models import (
     ChatMessage,
+    ChatOptions,
     ChatRequest,
     ChatResponse,
     ModelInfo,
     ProviderName,
     StreamDelta,
     Tier,
+    ToolSpec,
 )
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
@@ -354,3 +356,20 @@ async def test_a_provider_gets_all_the_time_left_when_the_others_circuits_are_op
     attempts, error = await run(world, stream=False)
     assert attempts == [(ProviderName.OPENAI, "deadline")]  # not cut at half for a provider that cannot answer
     assert isinstance(error, ProvidersExhaustedError) and error.deadline_passed
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    providers_st,
+    order_st,
+    st.dictionaries(st.sampled_from(["top_p", "seed", "user", "logit_bias", "x_custom"]), st.integers(), max_size=5),
+)
+def test_every_step_carries_the_callers_options_unchanged(
+    configured: set[ProviderName], order: list[ProviderName], extra: dict[str, int]
+) -> None:
+    # One options object from the caller to every provider's request: no layer re-lists fields.
+    world = build_world(configured, True, order, {}, RetryPolicy())
+    options = ChatOptions(tools=[ToolSpec("f")], tool_choice="auto", temperature=0.3, max_tokens=9, extra=extra)
+    request = GenerateRequest(messages=[ChatMessage("user", "hi")], tier=Tier.FAST, options=options)
+    steps = world.reply.plan(request) if world.usable_in_order else []
+    assert all(step.request.options is options for step in steps)

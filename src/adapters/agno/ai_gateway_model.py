@@ -70,12 +70,4 @@ class AIGatewayModel(PortBackedModel):
         return self.gateway
 
     def _request(self, call: ModelCall) -> ChatRequest:
-        return ChatRequest(
-            model=self.id,
-            messages=call.messages,
-            tools=call.tools,
-            tool_choice=call.tool_choice,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            stop=self.stop,
-        )
+        return ChatRequest(self.id, call.messages, call.options)

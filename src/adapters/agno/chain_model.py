@@ -125,9 +125,5 @@ class ProviderChainModel(PortBackedModel):
             messages=call.messages,
             model=None if self.id == DEFAULT_MODEL else self.id,
             user_id=self.user_id,
-            tools=call.tools,
-            tool_choice=call.tool_choice,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            stop=self.stop,
+            options=call.options,
         )

@@ -28,16 +28,16 @@ from ideaforge_gateway.adapters.agno.mapping import (
 )
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge, default_bridge
 from ideaforge_gateway.domain.errors import GatewayError
-from ideaforge_gateway.domain.models import ChatMessage, ChatResponse, StreamDelta, ToolSpec
+from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ChatResponse, StreamDelta
 
 
 @dataclass(frozen=True, slots=True)
 class ModelCall:
-    """One model call of an agent run, in the domain's terms."""
+    """One model call of an agent run, in the domain's terms: the conversation, and every option
+    of the call and of the model (its tools, tool choice and settings) in one `ChatOptions`."""
 
     messages: list[ChatMessage]
-    tools: list[ToolSpec]
-    tool_choice: str | dict[str, object] | None
+    options: ChatOptions
 
 
 @dataclass
@@ -52,11 +52,14 @@ class PortBackedModel(Model):
       `_shared_fields` with the copy instead of copying them: providers, token caches, locks and
       the bridge must stay one per process, and Agno's own copy would drop or duplicate them.
     - `response_format` is not forwarded: Agno's JSON-mode instructions in the prompt apply.
+    - `temperature`, `max_tokens` and `stop` are typed options; `request_params` (as Agno's
+      `OpenAIChat` takes them) go as given in the options' `extra`.
     """
 
     temperature: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = None
+    request_params: dict[str, Any] | None = None
     bridge: LoopBridge | None = field(default=None, repr=False, compare=False)
 
     _shared_fields: ClassVar[tuple[str, ...]] = ("bridge",)
@@ -169,11 +172,15 @@ class PortBackedModel(Model):
         compressed: bool,
     ) -> ModelCall:
         try:
-            return ModelCall(
-                messages_to_domain(messages, compressed=compressed),
-                tools_to_domain(tools),
-                tool_choice_to_domain(tool_choice),
+            options = ChatOptions(
+                tools=tools_to_domain(tools),
+                tool_choice=tool_choice_to_domain(tool_choice),
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                stop=self.stop,
+                extra=dict(self.request_params or {}),
             )
+            return ModelCall(messages_to_domain(messages, compressed=compressed), options)
         except GatewayError as exc:
             raise self._agno_error(exc) from exc
 

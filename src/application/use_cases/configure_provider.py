@@ -4,14 +4,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ideaforge_gateway.application.credential_rules import validate_user_credentials
-from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.application.use_cases.verify_credentials import (
     VerificationResult,
     VerifyCredentials,
     VerifyRequest,
 )
 from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential, Verification
-from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +35,18 @@ class ConfigureProvider:
       addresses are allowed by the operator.
     - With `verify_first`, credentials that fail verification are not stored and the result says
       why; with it, the stored row records the successful verification.
-    - The registry forgets this user's cached credentials, so the next request uses the new ones.
+    - The next request uses the new credentials: the store's writes drop the registry's cache
+      for this user (`CredentialWrites`), and never on the event loop.
     """
 
     def __init__(
         self,
-        store: CredentialStore,
-        registry: ProviderRegistry,
+        store: CredentialWrites,
         verify: VerifyCredentials,
         *,
         allow_private_base_urls: bool = False,
     ) -> None:
         self._store = store
-        self._registry = registry
         self._verify = verify
         self._allow_private = allow_private_base_urls
 
@@ -59,12 +57,11 @@ class ConfigureProvider:
             verification = await self._verify.execute(VerifyRequest(credentials.provider, credentials, user_id=None))
             if not verification.valid:
                 return ConfigureResult(stored=None, verification=verification)
-        stored = self._store.save(request.user_id, credentials, enabled=request.enabled)
+        stored = await self._store.save(request.user_id, credentials, enabled=request.enabled)
         if verification is not None:
-            self._store.record_verification(
+            await self._store.record_verification(
                 request.user_id, credentials.provider, Verification(True, datetime.now(UTC))
             )
-        self._registry.forget_user(request.user_id)
         return ConfigureResult(stored=stored, verification=verification)
 
     def validate(self, credentials: ProviderCredentials) -> ProviderCredentials:

@@ -4,11 +4,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ideaforge_gateway.application.credential_rules import validate_user_credentials
+from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.credentials import ProviderCredentials, Verification
 from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError
 from ideaforge_gateway.domain.models import ModelInfo, ProviderName
-from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
 
 
@@ -45,7 +45,7 @@ class VerifyCredentials:
         self,
         registry: ProviderRegistry,
         factory: ProviderFactory,
-        store: CredentialStore | None = None,
+        store: CredentialWrites | None = None,
         *,
         allow_private_base_urls: bool = False,
     ) -> None:
@@ -62,6 +62,7 @@ class VerifyCredentials:
                 given = validate_user_credentials(request.credentials, allow_private=self._allow_private)
                 client = self._factory.build(given)
             else:
+                await self._registry.load(request.user_id)  # off the event loop, if not cached
                 credentials, stored_for_user = self._credentials_to_verify(request)
                 client = self._registry.client_for_credentials(credentials)
             models = await client.list_models()
@@ -70,10 +71,9 @@ class VerifyCredentials:
         else:
             result = VerificationResult(True, provider, models=models)
         if stored_for_user and self._store is not None and request.user_id is not None:
-            self._store.record_verification(
+            await self._store.record_verification(
                 request.user_id, provider, Verification(result.valid, datetime.now(UTC), result.error)
             )
-            self._registry.forget_user(request.user_id)  # its cached status now shows the old result
         return result
 
     def _credentials_to_verify(self, request: VerifyRequest) -> tuple[ProviderCredentials, bool]:

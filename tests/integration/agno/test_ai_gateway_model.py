@@ -146,3 +146,17 @@ async def test_an_unavailable_gateway_is_a_retryable_provider_error(app: Contain
     with pytest.raises(ModelProviderError) as caught:
         await model.ainvoke(messages=[Message(role="user", content="hi")], assistant_message=Message(role="assistant"))
     assert caught.value.status_code == 503 and model._is_retryable_error(caught.value)
+
+
+async def test_the_models_settings_and_request_params_all_reach_the_upstream(
+    app: Container, gateway: FakeAIGateway
+) -> None:
+    model = app.ai_gateway_model()
+    model.temperature, model.max_tokens, model.stop = 0.2, 50, ["END"]
+    model.request_params = {"top_p": 0.5, "seed": 11, "user": "agent-user"}
+    output = await Agent(model=model, telemetry=False).arun("settings")
+    assert output.status is RunStatus.completed
+    sent = gateway.state.last_chat_body
+    assert sent is not None
+    assert (sent["temperature"], sent["max_tokens"], sent["stop"]) == (0.2, 50, ["END"])
+    assert (sent["top_p"], sent["seed"], sent["user"]) == (0.5, 11, "agent-user")

@@ -58,16 +58,7 @@ async def chat_completions(raw: Request) -> Response:
     container: Container = raw.app.state.container
     user = await user_for_authorization(container, raw.headers.get("authorization"))
     body = parse_body(ChatCompletionBody, await raw.body())
-    request = GenerateRequest(
-        messages=body.messages_domain(),
-        model=body.model,
-        user_id=user.id,
-        tools=body.tools_domain(),
-        tool_choice=body.tool_choice,
-        temperature=body.temperature,
-        max_tokens=body.max_completion_tokens or body.max_tokens,
-        stop=body.stop_list(),
-    )
+    request = GenerateRequest(body.messages_domain(), model=body.model, user_id=user.id, options=body.options())
     use_case = container.generate_reply()
     completion_id = f"chatcmpl-{secrets.token_hex(16)}"  # uuid4 costs 3x as much
     created = int(time.time())
