@@ -80,9 +80,10 @@ def provider_target(name: str, http: HttpTransport, base_url: str) -> Target:
 
     async def stream() -> None:
         pieces, usage = 0, False
-        async for delta in provider.stream(REQUEST):
-            pieces += delta.usage is None
-            usage = usage or delta.usage is not None
+        async with provider.stream(REQUEST) as deltas:
+            async for delta in deltas:
+                pieces += delta.usage is None
+                usage = usage or delta.usage is not None
         _check(pieces == STREAM_PIECES and usage, f"stream had {pieces} deltas, usage={usage}")
 
     return Target(name, chat, stream)

@@ -6,13 +6,14 @@ model-listing bodies here serve every format.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 
 from yarl import URL
 
 from ideaforge_gateway.adapters.http.token_auth import RequestAuth
-from ideaforge_gateway.adapters.http.transport import HttpTransport
-from ideaforge_gateway.adapters.wire_format import WireCall, WireFormat
+from ideaforge_gateway.adapters.http.transport import EventStream, HttpTransport
+from ideaforge_gateway.adapters.wire_format import StreamAssembler, WireCall, WireFormat
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
@@ -60,33 +61,37 @@ class HttpLLMProvider(LLMProvider):
             raise self._wire.error(reply.status, reply.headers, reply.body, what=what, model=request.model)
         return self._wire.chat_response(reply.body, request)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+    @asynccontextmanager
+    async def stream(self, request: ChatRequest) -> AsyncIterator[AsyncIterator[StreamDelta]]:
         call = self._wire.chat_call(request, stream=True)
         what = f"streamed {self._wire.chat_what}"
-        assembler = self._wire.stream_assembler(request)
         async with self._transport.stream(
             "POST", self._url(call), provider=self._provider, what=what, auth=self._auth,
             body=call.body, headers=call.headers, params=call.params,
         ) as events:  # fmt: skip
             if events.status != 200:
                 raise self._wire.error(events.status, events.headers, events.body, what=what, model=request.model)
-            async for batch in events.batches():
-                deltas: list[StreamDelta] = []
-                failure: GatewayError | None = None
-                try:
-                    for data in batch:
-                        if data:
-                            deltas += assembler.feed(data)
-                        if assembler.done:
-                            break
-                except GatewayError as exc:
-                    failure = exc  # what came before the error event is still delivered first
-                for delta in joined(deltas) if self._wire.joins_text else deltas:
-                    yield delta
-                if failure is not None:
-                    raise failure
-                if assembler.done:
-                    return
+            async with aclosing(self._deltas(events, self._wire.stream_assembler(request))) as deltas:
+                yield deltas
+
+    async def _deltas(self, events: EventStream, assembler: StreamAssembler) -> AsyncGenerator[StreamDelta, None]:
+        async for batch in events.batches():
+            deltas: list[StreamDelta] = []
+            failure: GatewayError | None = None
+            try:
+                for data in batch:
+                    if data:
+                        deltas += assembler.feed(data)
+                    if assembler.done:
+                        break
+            except GatewayError as exc:
+                failure = exc  # what came before the error event is still delivered first
+            for delta in joined(deltas) if self._wire.joins_text else deltas:
+                yield delta
+            if failure is not None:
+                raise failure
+            if assembler.done:
+                return
         for delta in assembler.at_end():
             yield delta
 

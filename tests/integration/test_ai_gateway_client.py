@@ -24,7 +24,16 @@ from ideaforge_gateway.domain.errors import (
     ModelNotFoundError,
     ProviderUnavailableError,
 )
-from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ChatRequest, ProviderName, ToolCall, ToolSpec
+from ideaforge_gateway.domain.models import (
+    ChatMessage,
+    ChatOptions,
+    ChatRequest,
+    ProviderName,
+    StreamDelta,
+    ToolCall,
+    ToolSpec,
+)
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 from tests.support.fake_ai_gateway import MODELS, FakeAIGateway
 
 
@@ -55,6 +64,11 @@ def gateway_client(
     return client
 
 
+async def collect(source: LLMProvider, request: ChatRequest) -> list[StreamDelta]:
+    async with source.stream(request) as deltas:
+        return [delta async for delta in deltas]
+
+
 def ask(text: str, model: str = "gpt-4o", **kwargs: object) -> ChatRequest:
     return ChatRequest(model=model, messages=[ChatMessage("user", text)], options=ChatOptions(**kwargs))  # type: ignore[arg-type]
 
@@ -77,7 +91,7 @@ async def test_chat_answers_with_content_and_usage(http: HttpTransport, gateway:
 
 
 async def test_stream_yields_deltas_then_usage(http: HttpTransport, gateway: FakeAIGateway) -> None:
-    deltas = [d async for d in gateway_client(http, gateway).stream(ask("one two three"))]
+    deltas = await collect(gateway_client(http, gateway), ask("one two three"))
 
     assert "".join(d.content or "" for d in deltas) == "echo: one two three"
     assert deltas[-1].usage is not None and deltas[-1].usage.total_tokens == 18
@@ -91,12 +105,12 @@ async def test_stream_arrives_incrementally(http: HttpTransport, gateway: FakeAI
     # transport that buffered the whole body would wait here until the read timeout.
     gate = threading.Event()
     gateway.state.stream_gate = gate
-    stream = gateway_client(http, gateway).stream(ask("alpha beta gamma"))
     seen: list[str] = []
-    async for delta in stream:
-        if delta.content:
-            seen.append(delta.content)
-            gate.set()
+    async with gateway_client(http, gateway).stream(ask("alpha beta gamma")) as stream:
+        async for delta in stream:
+            if delta.content:
+                seen.append(delta.content)
+                gate.set()
     assert seen[0] == "echo: "  # what was sent before the gate, handed on without waiting for more
     assert "".join(seen) == "echo: alpha beta gamma"
 
@@ -105,8 +119,9 @@ async def test_stream_cut_short_is_an_error_not_a_finish(http: HttpTransport, ga
     gateway.state.stream_cut_after = 2
     received: list[str] = []
     with pytest.raises(ProviderUnavailableError, match="ended before it was complete"):
-        async for delta in gateway_client(http, gateway).stream(ask("a b c d e")):
-            received.append(delta.content or "")
+        async with gateway_client(http, gateway).stream(ask("a b c d e")) as deltas:
+            async for delta in deltas:
+                received.append(delta.content or "")
     assert received  # content arrived before the cut: the caller must not mistake it for a finish
 
 
@@ -139,14 +154,10 @@ async def test_tool_call_round_trip(http: HttpTransport, gateway: FakeAIGateway)
 
 async def test_streamed_tool_call_fragments_share_an_index(http: HttpTransport, gateway: FakeAIGateway) -> None:
     weather = ToolSpec(name="get_weather")
-    deltas = [
-        d
-        async for d in gateway_client(http, gateway).stream(
-            ChatRequest(
-                model="gpt-4o", messages=[ChatMessage("user", "Weather?")], options=ChatOptions(tools=[weather])
-            )
-        )
-    ]
+    request = ChatRequest(
+        model="gpt-4o", messages=[ChatMessage("user", "Weather?")], options=ChatOptions(tools=[weather])
+    )
+    deltas = await collect(gateway_client(http, gateway), request)
     fragments = [f for d in deltas for f in d.tool_calls]
     assert {f.index for f in fragments} == {0}
     assert json.loads("".join(f.arguments for f in fragments)) == {"city": "Paris"}
@@ -208,7 +219,7 @@ async def test_a_revoked_token_in_a_stream_is_replaced_too(http: HttpTransport, 
     await client.list_models()
     gateway.revoke_all_tokens()
 
-    text = "".join([d.content or "" async for d in client.stream(ask("again"))])
+    text = "".join(d.content or "" for d in await collect(client, ask("again")))
 
     assert text == "echo: again"
     assert gateway.state.token_requests == 2

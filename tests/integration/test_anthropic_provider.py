@@ -60,7 +60,8 @@ def ask(text: str, model: str = MODEL, **kwargs: object) -> ChatRequest:
 
 
 async def collect(stream_of: HttpLLMProvider, request: ChatRequest) -> list[StreamDelta]:
-    return [delta async for delta in stream_of.stream(request)]
+    async with stream_of.stream(request) as deltas:
+        return [delta async for delta in deltas]
 
 
 async def test_chat_speaks_the_messages_format(http: HttpTransport, anthropic: FakeAnthropic) -> None:
@@ -253,8 +254,9 @@ async def test_a_cut_stream_is_unavailable_after_some_deltas(http: HttpTransport
     anthropic.state.stream_cut_after = 5  # message_start, ping, block start, two words
     received: list[StreamDelta] = []
     with pytest.raises(ProviderUnavailableError, match="ended before it was complete"):
-        async for delta in provider(http, anthropic).stream(ask("a b c d e")):
-            received.append(delta)
+        async with provider(http, anthropic).stream(ask("a b c d e")) as deltas:
+            async for delta in deltas:
+                received.append(delta)
     assert [d.content for d in received] == ["echo: ", "a "]
     assert all(d.finish_reason is None for d in received)
 
@@ -274,8 +276,9 @@ async def test_an_error_event_mid_stream_maps_to_its_domain_error(
     anthropic.state.stream_error_type = kind
     received: list[StreamDelta] = []
     with pytest.raises(error, match=kind):
-        async for delta in provider(http, anthropic).stream(ask("a b c")):
-            received.append(delta)
+        async with provider(http, anthropic).stream(ask("a b c")) as deltas:
+            async for delta in deltas:
+                received.append(delta)
     assert received and received[0].content == "echo: "
 
 

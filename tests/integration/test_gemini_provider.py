@@ -72,7 +72,8 @@ def ask(text: str, model: str = MODEL, **kwargs: object) -> ChatRequest:
 
 
 async def collect(stream_of: HttpLLMProvider, request: ChatRequest) -> list[StreamDelta]:
-    return [delta async for delta in stream_of.stream(request)]
+    async with stream_of.stream(request) as deltas:
+        return [delta async for delta in deltas]
 
 
 async def test_chat_speaks_the_generate_content_format(http: HttpTransport, gemini: FakeGemini) -> None:
@@ -266,8 +267,9 @@ async def test_a_stream_without_a_finish_reason_is_unavailable_after_some_deltas
     gemini.state.stream_cut_after = 2
     received: list[StreamDelta] = []
     with pytest.raises(ProviderUnavailableError, match="ended before it was complete"):
-        async for delta in provider(http, gemini).stream(ask("a b c d e")):
-            received.append(delta)
+        async with provider(http, gemini).stream(ask("a b c d e")) as deltas:
+            async for delta in deltas:
+                received.append(delta)
     assert [d.content for d in received] == ["echo: ", "a "]
 
 
@@ -275,8 +277,9 @@ async def test_an_error_chunk_mid_stream_is_unavailable(http: HttpTransport, gem
     gemini.state.stream_error_after = 1
     received: list[StreamDelta] = []
     with pytest.raises(ProviderUnavailableError, match="UNAVAILABLE"):
-        async for delta in provider(http, gemini).stream(ask("a b c")):
-            received.append(delta)
+        async with provider(http, gemini).stream(ask("a b c")) as deltas:
+            async for delta in deltas:
+                received.append(delta)
     assert [d.content for d in received] == ["echo: "]
 
 

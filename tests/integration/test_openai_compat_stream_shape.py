@@ -45,10 +45,12 @@ async def test_a_stream_answer_must_be_an_event_stream(handler: object, expected
             wire=OpenAIChatCompletionsFormat(ProviderName.OPENAI),
         )  # fmt: skip
         if expected is None:
-            assert "".join([d.content or "" async for d in provider.stream(ASK)]) == "hello"
+            async with provider.stream(ASK) as deltas:
+                assert "".join([d.content or "" async for d in deltas]) == "hello"
         else:
             with pytest.raises(ProviderUnavailableError, match=expected):
-                [d async for d in provider.stream(ASK)]
+                async with provider.stream(ASK) as deltas:
+                    [d async for d in deltas]
     finally:
         await http.aclose()
         server.stop()

@@ -158,7 +158,8 @@ def ask(case: Case, text: str, **options: Any) -> ChatRequest:
 
 
 async def collect(source: HttpLLMProvider, request: ChatRequest) -> list[StreamDelta]:
-    return [delta async for delta in source.stream(request)]
+    async with source.stream(request) as deltas:
+        return [delta async for delta in deltas]
 
 
 async def test_chat_answers_with_content_finish_and_usage(case: Case, fake: Any, http: HttpTransport) -> None:
@@ -258,8 +259,9 @@ async def test_a_cut_stream_is_an_error_never_a_finish(case: Case, fake: Any, ht
     case.cut_stream_after(fake, 2)
     received: list[StreamDelta] = []
     with pytest.raises(ProviderUnavailableError, match="ended before it was complete"):
-        async for delta in provider(case, fake, http).stream(ask(case, "a b c d e f")):
-            received.append(delta)
+        async with provider(case, fake, http).stream(ask(case, "a b c d e f")) as deltas:
+            async for delta in deltas:
+                received.append(delta)
     assert not any(d.finish_reason for d in received)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -102,7 +103,12 @@ class ScriptedProvider(LLMProvider):
         self._outcome()
         return ChatResponse(provider=self._provider, model=request.model, content="answer")
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+    @asynccontextmanager
+    async def stream(self, request: ChatRequest) -> AsyncIterator[AsyncIterator[StreamDelta]]:
+        async with aclosing(self.deltas(request)) as deltas:
+            yield deltas
+
+    async def deltas(self, request: ChatRequest) -> AsyncGenerator[StreamDelta, None]:
         self._outcome()
         yield StreamDelta(content="ans")
         yield StreamDelta(content="wer", finish_reason="stop")
@@ -276,7 +282,7 @@ def test_open_circuits_are_skipped_without_a_call(
 
 async def test_a_stream_that_breaks_after_content_ends_with_an_error_not_a_finish() -> None:
     class Breaking(ScriptedProvider):
-        async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+        async def deltas(self, request: ChatRequest) -> AsyncGenerator[StreamDelta, None]:
             yield StreamDelta(content="half an ")
             raise ProviderUnavailableError("connection reset", provider=ProviderName.OPENAI)
 
@@ -300,7 +306,7 @@ class Hanging(ScriptedProvider):
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+    async def deltas(self, request: ChatRequest) -> AsyncGenerator[StreamDelta, None]:
         self._script.calls.append(self._clock.now)
         await asyncio.Event().wait()
         yield StreamDelta()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -57,8 +57,10 @@ class AIGatewayModel(PortBackedModel):
     async def _complete(self, call: ModelCall) -> ChatResponse:
         return await self._gateway().chat(self._request(call))
 
-    def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
-        return self._gateway().stream(self._request(call))
+    async def _stream(self, call: ModelCall) -> AsyncGenerator[StreamDelta, None]:
+        async with self._gateway().stream(self._request(call)) as deltas:
+            async for delta in deltas:
+                yield delta
 
     def _gateway(self) -> LLMProvider:
         if self.gateway is None:

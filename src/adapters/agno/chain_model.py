@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -88,7 +88,7 @@ class ProviderChainModel(PortBackedModel):
         self._record(response.provider, response.model, generation.attempts, response.usage, response.finish_reason)
         return response
 
-    async def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
+    async def _stream(self, call: ModelCall) -> AsyncGenerator[StreamDelta, None]:
         reply, request = self._reply(), self._request(call)
         await reply.prepare(request)
         stream: ChainStream = reply.stream(request)

@@ -8,7 +8,8 @@ Subclasses say only how to get a `ChatResponse` or a stream of `StreamDelta`s fo
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self, cast
 
@@ -70,8 +71,8 @@ class PortBackedModel(Model):
         """The whole answer to `call`; raises `GatewayError`."""
 
     @abstractmethod
-    def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
-        """The answer to `call` as it arrives; raises `GatewayError`."""
+    def _stream(self, call: ModelCall) -> AsyncGenerator[StreamDelta, None]:
+        """The answer to `call` as it arrives; raises `GatewayError`. Closed when left early."""
 
     def _failed(self, error: GatewayError) -> None:
         """Called with each domain error before it is raised to Agno as Agno's."""
@@ -191,17 +192,12 @@ class PortBackedModel(Model):
             raise self._agno_error(exc) from exc
 
     async def _deltas(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
-        source: AsyncIterator[StreamDelta] | None = None
         try:
-            source = self._stream(call)
-            async for delta in source:
-                yield delta
+            async with aclosing(self._stream(call)) as source:
+                async for delta in source:
+                    yield delta
         except GatewayError as exc:
             raise self._agno_error(exc) from exc
-        finally:
-            aclose = getattr(source, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
     def _agno_error(self, error: GatewayError) -> AgnoError:
         self._failed(error)

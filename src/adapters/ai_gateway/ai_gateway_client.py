@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 
 from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
 from ideaforge_gateway.domain.policies.model_families import family_of
@@ -61,5 +62,5 @@ class AIGatewayClient(LLMProvider):
     async def chat(self, request: ChatRequest) -> ChatResponse:
         return await self.route(request.model).chat(request)
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+    def stream(self, request: ChatRequest) -> AbstractAsyncContextManager[AsyncIterator[StreamDelta]]:
         return self.route(request.model).stream(request)
