@@ -8,7 +8,7 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -69,7 +69,7 @@ class ChainStream:
     """A streamed answer. `provider`, `model` and `attempts` are known once content has begun;
     iterating `deltas` drives the fallback."""
 
-    deltas: AsyncIterator[StreamDelta]
+    deltas: AsyncGenerator[StreamDelta, None]
     provider: ProviderName | None = None
     model: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
@@ -124,7 +124,7 @@ class FallbackChain:
         result.deltas = self._stream(steps, result)
         return result
 
-    async def _stream(self, steps: Sequence[Step], result: ChainStream) -> AsyncIterator[StreamDelta]:
+    async def _stream(self, steps: Sequence[Step], result: ChainStream) -> AsyncGenerator[StreamDelta, None]:
         step, (opened, upstream, head, ended) = await self._first_success(steps, result.attempts, self._open_stream)
         # Committed: content has begun, so this provider's answer is the answer.
         result.provider, result.model = step.resolved.provider, step.request.model
@@ -277,6 +277,6 @@ async def _read_until_content(upstream: AsyncIterator[StreamDelta], head: list[S
     return True
 
 
-async def _empty() -> AsyncIterator[StreamDelta]:
+async def _empty() -> AsyncGenerator[StreamDelta, None]:
     return
     yield  # pragma: no cover

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import cast
 
@@ -67,7 +67,7 @@ class AgnoAgentRunner(AgentRunner):
         result.text = self._stream(request, result)
         return result
 
-    async def _stream(self, request: AgentRunRequest, result: AgentRunStream) -> AsyncIterator[str]:
+    async def _stream(self, request: AgentRunRequest, result: AgentRunStream) -> AsyncGenerator[str, None]:
         ledger = RunLedger()
         # `arun(stream=True)` is an async generator; Agno annotates it as an AsyncIterator only.
         events = cast(

@@ -191,7 +191,7 @@ class PortBackedModel(Model):
         except GatewayError as exc:
             raise self._agno_error(exc) from exc
 
-    async def _deltas(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
+    async def _deltas(self, call: ModelCall) -> AsyncGenerator[StreamDelta, None]:
         try:
             async with aclosing(self._stream(call)) as source:
                 async for delta in source:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from ideaforge_gateway.adapters.http.client import SharedHttpClient
@@ -91,7 +91,7 @@ class LoopBridge:
             return await factory()
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(factory(), owner))
 
-    async def aiterate(self, factory: Callable[[], AsyncIterator[T]]) -> AsyncIterator[T]:
+    async def aiterate(self, factory: Callable[[], AsyncGenerator[T, None]]) -> AsyncIterator[T]:
         """Iterate `factory()` on the owner loop; closing this iterator closes that one there."""
         owner = self._owner_for_async()
         source = factory()
@@ -100,7 +100,7 @@ class LoopBridge:
                 async for item in source:
                     yield item
             finally:
-                await _aclose(source)
+                await source.aclose()
             return
         try:
             while True:
@@ -109,7 +109,7 @@ class LoopBridge:
                     return
                 yield step[0]
         finally:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_aclose(source), owner))
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(source.aclose(), owner))
 
     # Sync callers.
     def call(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -117,7 +117,7 @@ class LoopBridge:
         owner = self._owner_for_sync()
         return _wait(asyncio.run_coroutine_threadsafe(factory(), owner), owner)
 
-    def iterate(self, factory: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
+    def iterate(self, factory: Callable[[], AsyncGenerator[T, None]]) -> Iterator[T]:
         """Iterate `factory()` on the owner loop from this thread, one item at a time."""
         owner = self._owner_for_sync()
         source = factory()
@@ -129,7 +129,7 @@ class LoopBridge:
                 yield step[0]
         finally:
             if owner.is_running():
-                _wait(asyncio.run_coroutine_threadsafe(_aclose(source), owner), owner)
+                _wait(asyncio.run_coroutine_threadsafe(source.aclose(), owner), owner)
 
     def close(self) -> None:
         """Stop the background loop and its thread, if started; later sync calls start another."""
@@ -208,12 +208,6 @@ async def _step(source: AsyncIterator[T]) -> tuple[T] | None:
         return (await anext(source),)
     except StopAsyncIteration:
         return None
-
-
-async def _aclose(source: AsyncIterator[Any]) -> None:
-    aclose = getattr(source, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 def _wait(future: concurrent.futures.Future[T], owner: asyncio.AbstractEventLoop) -> T:

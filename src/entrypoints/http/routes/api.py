@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
@@ -35,7 +35,7 @@ from ideaforge_gateway.entrypoints.http.schemas import (
     VerifyBody,
     error_responses,
 )
-from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose
+from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse
 
 router = APIRouter(prefix="/api", tags=["api"], responses=API_ERRORS)
 
@@ -174,10 +174,10 @@ async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDe
         )
     await use_case.prepare(request)
     stream = use_case.stream(request)
-    texts = stream.text.__aiter__()
+    texts = stream.text
     first = await anext(texts, None)  # fall over (or fail with a status) before the 200 is sent
 
-    async def events() -> AsyncIterator[bytes]:
+    async def events() -> AsyncGenerator[bytes, None]:
         try:
             text = first
             while text is not None:
@@ -187,7 +187,7 @@ async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDe
             yield sse({"error": exc.message, "kind": exc.kind}, "error")
             return
         finally:
-            await aclose(texts)
+            await texts.aclose()
         done = {
             "provider": stream.provider.value if stream.provider else None,
             "model": stream.model,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -27,7 +27,7 @@ from ideaforge_gateway.entrypoints.http.errors import status_for
 from ideaforge_gateway.entrypoints.http.openai_schemas import ChatCompletionBody
 from ideaforge_gateway.entrypoints.http.presenters import sse, usage_dict
 from ideaforge_gateway.entrypoints.http.schemas import V1_CHAT, V1_ERRORS
-from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose
+from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=V1_ERRORS)
 
@@ -70,12 +70,12 @@ async def chat_completions(raw: Request) -> Response:
 
     await use_case.prepare(request)
     stream = use_case.stream(request)
-    deltas = stream.deltas.__aiter__()
+    deltas = stream.deltas
     first = await anext(deltas, None)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     model = stream.model or body.model
 
-    async def events() -> AsyncIterator[bytes]:
+    async def events() -> AsyncGenerator[bytes, None]:
         usage = None
         delta: StreamDelta | None = first
         role_sent = False
@@ -91,7 +91,7 @@ async def chat_completions(raw: Request) -> Response:
             yield sse({"error": error, "status": status_for(exc)})
             return
         finally:
-            await aclose(deltas)
+            await deltas.aclose()
         done = b"data: [DONE]\n\n"
         if include_usage:  # sent with [DONE]: one write for both
             done = sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
