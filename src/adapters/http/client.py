@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Self
 
 import aiohttp
+import certifi
 
 from ideaforge_gateway.adapters.http.public_only import PublicOnlyResolver
 
@@ -67,7 +68,8 @@ class SharedHttpClient:
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections,
                 keepalive_timeout=self._keepalive_expiry,
-                ssl=ssl.create_default_context(),
+                # Mozilla's CA bundle, as httpx used before: the same trust on every machine.
+                ssl=ssl.create_default_context(cafile=certifi.where()),
                 resolver=PublicOnlyResolver() if self.public_only else None,
             )
             self._session = aiohttp.ClientSession(
