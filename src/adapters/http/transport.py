@@ -27,7 +27,6 @@ the block ends, however it ends.
 
 from __future__ import annotations
 
-import errno
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -37,16 +36,10 @@ import aiohttp
 from yarl import URL
 
 from ideaforge_gateway.adapters.http.client import SharedHttpClient
-from ideaforge_gateway.adapters.http.errors import malformed, provider_label
-from ideaforge_gateway.adapters.http.public_only import BlockedAddressError, blocked_by_resolver, check_url
+from ideaforge_gateway.adapters.http.failures import CallFailure
+from ideaforge_gateway.adapters.http.public_only import BlockedAddressError, check_url
 from ideaforge_gateway.adapters.http.sse import SSEDecodeError, SSEDecoder
 from ideaforge_gateway.adapters.http.token_auth import AuthHeader, RequestAuth
-from ideaforge_gateway.domain.errors import (
-    ConfigurationError,
-    GatewayError,
-    InvalidRequestError,
-    ProviderUnavailableError,
-)
 from ideaforge_gateway.domain.models import ProviderName
 
 log = logging.getLogger("ideaforge.http")
@@ -73,7 +66,7 @@ class EventStream:
     """An answer being streamed. With a status other than 200, `body` holds its (cut) body and
     there are no events; with 200, the answer was checked to be `text/event-stream`."""
 
-    def __init__(self, response: aiohttp.ClientResponse, body: bytes, fail: _Failure) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, body: bytes, fail: CallFailure) -> None:
         self.status = response.status
         self.headers: Headers = response.headers
         self.body = body
@@ -132,7 +125,7 @@ class HttpTransport:
         `what` names the call in errors ("chat completion"). Raises a `GatewayError` for every
         failure to get an answer; an answer with any status is returned, for the caller to map.
         """
-        fail = _Failure(provider, what, url.host or "")
+        fail = CallFailure(provider, what, url.host or "")
         limit = min(max_bytes or self.max_response_bytes, self.max_response_bytes)
         async with self._exchange(method, url, fail, auth, body, content_type, JSON, headers, params) as response:
             try:
@@ -158,7 +151,7 @@ class HttpTransport:
         params: Mapping[str, str] | None = None,
     ) -> AsyncIterator[EventStream]:
         """The answer as an `EventStream`; the connection is released when the block ends."""
-        fail = _Failure(provider, what, url.host or "")
+        fail = CallFailure(provider, what, url.host or "")
         async with self._exchange(method, url, fail, auth, body, JSON, EVENT_STREAM, headers, params) as response:
             content = b""
             if response.status != 200:
@@ -175,7 +168,7 @@ class HttpTransport:
         self,
         method: str,
         url: URL,
-        fail: _Failure,
+        fail: CallFailure,
         auth: RequestAuth | None,
         body: bytes | None,
         content_type: str,
@@ -225,66 +218,7 @@ class HttpTransport:
             response.release()
 
 
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    """Names failures of one call: whose, what, to which host."""
-
-    provider: ProviderName
-    what: str
-    host: str
-
-    def malformed(self, what: str) -> ProviderUnavailableError:
-        return malformed(self.provider, what=what)
-
-    def transport(self, exc: BaseException) -> GatewayError:
-        """The domain error for a request that got no usable answer."""
-        label = provider_label(self.provider)
-        blocked = exc if isinstance(exc, BlockedAddressError) else blocked_by_resolver(exc, self.host)
-        if blocked is not None:
-            return ConfigurationError(
-                f"{label} {self.what} refused: {blocked}; user-supplied URLs must be https and reach public addresses",
-                provider=self.provider,
-            )
-        if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
-            return InvalidRequestError(f"{label} base URL is not an http(s) URL", provider=self.provider)
-        looks_down = False  # no connection could be made at all: the next provider is a better try
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            cause = getattr(exc, "os_error", None)
-            refused = isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
-            reason = f"could not connect to {self.host}" + (": connection refused" if refused else "")
-            looks_down = True
-        elif isinstance(exc, aiohttp.ConnectionTimeoutError):
-            reason, looks_down = f"timed out connecting to {self.host}", True
-        elif isinstance(exc, aiohttp.SocketTimeoutError):
-            reason = "timed out waiting for data"
-        elif isinstance(exc, TimeoutError):
-            reason = "timed out"
-        elif isinstance(exc, aiohttp.ServerDisconnectedError):
-            # Closed before answering, or mid-way: no answer, like a connection that never came.
-            reason, looks_down = f"{self.host} closed the connection without a complete answer", True
-        elif isinstance(exc, aiohttp.ClientPayloadError):
-            reason = "the answer was cut short"
-        elif isinstance(exc, aiohttp.ClientResponseError):
-            reason = "the answer was not valid HTTP"
-        elif isinstance(exc, aiohttp.ClientOSError):
-            reason, looks_down = "the connection failed (reset)", True
-        else:
-            reason = "the connection failed"
-        return ProviderUnavailableError(
-            f"{label} {self.what} failed: {reason} ({type(exc).__name__})",
-            provider=self.provider,
-            looks_down=looks_down,
-        )
-
-    def too_large(self, limit: int) -> ProviderUnavailableError:
-        return ProviderUnavailableError(
-            f"{provider_label(self.provider)} {self.what} failed: the answer is too large (over {limit} bytes; "
-            "IDEAFORGE_MAX_RESPONSE_BYTES sets the bound)",
-            provider=self.provider,
-        )
-
-
-async def _read_bounded(response: aiohttp.ClientResponse, limit: int, fail: _Failure) -> bytes:
+async def _read_bounded(response: aiohttp.ClientResponse, limit: int, fail: CallFailure) -> bytes:
     """The whole body, or `too_large` as soon as it passes `limit` (the connection dropped)."""
     declared = response.content_length
     if declared is not None and declared <= limit:
