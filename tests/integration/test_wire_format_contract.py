@@ -276,8 +276,9 @@ async def test_a_refused_connection_says_so_and_looks_down(case: Case, fake: Any
 
 
 async def test_a_hung_upstream_times_out_as_unavailable(case: Case, fake: Any) -> None:
-    impatient = HttpTransport(build_http_client(HttpTimeouts(connect=1.0, read=0.2)))
-    fake.state.__dict__["chat_delay" if case.name == "openai_compat" else "delay"] = 1.0
+    impatient = HttpTransport(build_http_client(HttpTimeouts(connect=1.0, read=0.3)))
+    # Outlasts the read timeout, and ends before the server stops.
+    fake.state.__dict__["chat_delay" if case.name == "openai_compat" else "delay"] = 0.6
     try:
         with pytest.raises(ProviderUnavailableError, match="timed out waiting for data"):
             await provider(case, fake, impatient).chat(ask(case, "slow"))

@@ -31,7 +31,7 @@ from ideaforge_gateway.adapters.http.errors import (
     provider_label,
     stream_failure,
 )
-from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
+from ideaforge_gateway.adapters.tool_arguments import refused_as_invalid
 from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
@@ -63,12 +63,8 @@ class AnthropicMessagesFormat(WireFormat):
     joins_text: ClassVar[bool] = False
 
     def chat_call(self, request: ChatRequest, *, stream: bool) -> WireCall:
-        try:
+        with refused_as_invalid(self.provider):
             body = request_to_wire(request, stream=stream)
-        except UnmappableRequestError as exc:
-            raise InvalidRequestError(
-                f"{provider_label(self.provider)} cannot take this request: {exc}", provider=self.provider
-            ) from None
         return WireCall("/v1/messages", json_body(body), headers=_HEADERS)
 
     def chat_response(self, body: bytes, request: ChatRequest) -> ChatResponse:

@@ -30,7 +30,7 @@ from ideaforge_gateway.adapters.http.errors import (
     provider_label,
     stream_failure,
 )
-from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
+from ideaforge_gateway.adapters.tool_arguments import refused_as_invalid
 from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
@@ -70,12 +70,8 @@ class GeminiGenerateContentFormat(WireFormat):
                 f"{provider_label(self.provider)} has no model {request.model!r}: not a Gemini model id",
                 provider=self.provider,
             )
-        try:
+        with refused_as_invalid(self.provider):
             body = json_body(request_to_wire(request))
-        except UnmappableRequestError as exc:
-            raise InvalidRequestError(
-                f"{provider_label(self.provider)} cannot take this request: {exc}", provider=self.provider
-            ) from None
         if stream:
             return WireCall(f"/v1beta/{path}:streamGenerateContent", body, params=_STREAM)
         return WireCall(f"/v1beta/{path}:generateContent", body)
