@@ -213,11 +213,10 @@ class Container(containers.DeclarativeContainer):
 
 
 async def close(container: Container) -> None:
-    """Release what the container opened: the shared HTTP client (its session opens lazily)
-    and the database engine, if one was made. The clients are closed on the loop they run on,
-    which is not this one when synchronous agent runs started the bridge's own loop."""
-    bridge = container.loop_bridge()
-    await bridge.acall(container.http_client().aclose)
-    await bridge.acall(container.user_url_http_client().aclose)
+    """Release what the container opened: the shared HTTP clients' sessions (on every loop that
+    opened one), the bridge's background loop if synchronous calls started it, and the database
+    engine, if one was made. The container stays usable: what is used again is opened again."""
+    await container.http_client().aclose()
+    await container.user_url_http_client().aclose()
     container.shutdown_resources()
-    bridge.close()
+    container.loop_bridge().close()
