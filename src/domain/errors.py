@@ -91,6 +91,19 @@ class ConfigurationError(GatewayError):
     """This product is configured in a way that cannot work; an operator must change it."""
 
 
+class UnknownUserError(ConfigurationError):
+    """A user id names no user of this gateway, or a revoked one: nothing is answered for it,
+    not even with the environment's credentials."""
+
+    def __init__(self, user_id: str, *, revoked: bool = False) -> None:
+        state = "has been revoked" if revoked else "does not exist"
+        super().__init__(
+            f"user {user_id!r} {state}: use the id of an active user "
+            "(`ideaforge users list`; create one with `ideaforge users create NAME`)"
+        )
+        self.user_id = user_id
+
+
 class StreamInterruptedError(GatewayError):
     """A stream failed after content had been delivered; it cannot be retried elsewhere."""
 
@@ -113,6 +126,7 @@ _KINDS: dict[type[GatewayError], str] = {
     ModelNotFoundError: "model_not_found",
     InvalidRequestError: "invalid_request",
     ConfigurationError: "configuration",
+    UnknownUserError: "unknown_user",
     StreamInterruptedError: "stream_interrupted",
     CredentialUnreadableError: "needs_reconfiguration",
 }

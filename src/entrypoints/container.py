@@ -167,7 +167,15 @@ class Container(containers.DeclarativeContainer):
     credential_store = providers.Singleton(SqlModelCredentialStore, engine, cipher)
     user_store = providers.Singleton(SqlModelUserStore, engine)
 
-    registry = providers.Singleton(ProviderRegistry, gateway_config, provider_factory, credential_store)
+    # The store and users as providers, resolved on first need: the environment alone never opens
+    # the database (the seed's `provider_registry.has_ai_gateway()` in a host application).
+    registry = providers.Singleton(
+        ProviderRegistry,
+        gateway_config,
+        provider_factory,
+        credential_store.provider,
+        users=user_store.provider,
+    )
     authenticator = providers.Singleton(Authenticator, user_store)
 
     allow_private_base_urls = providers.Callable(lambda s: s.ideaforge_allow_private_base_urls, settings)

@@ -20,18 +20,23 @@ class AIGatewayModel(PortBackedModel):
     """`Agent(model=AIGatewayModel(...))`: chat through the AI Gateway, sync or async, streamed
     or not, with tool calls and usage.
 
-    `gateway` is this project's AI Gateway provider (`registry.get_ai_gateway_client(user_id)`),
-    so token refresh, error mapping and the HTTP client are the project's; copies of the model
-    share it. One attempt per call: for fallback to other providers, use `ProviderChainModel`,
-    or list other models in Agno's `fallback_models` (this model may be one of them).
+    The AI Gateway answering is `gateway` when given (a provider such as
+    `registry.get_ai_gateway_client(user_id)`), else the one `registry` resolves for `user_id`
+    at each call (the user's own credentials, else the environment's; an unknown user is an
+    error), so token refresh, error mapping and the HTTP client are the project's. Copies of
+    the model share `gateway`, `registry` and `bridge`. One attempt per call: for fallback to
+    other providers, use `ProviderChainModel`, or list other models in Agno's
+    `fallback_models` (this model may be one of them).
     """
 
     id: str = "gpt-4o"
     name: str = "AIGatewayModel"
     provider: str = "AI Gateway"
     gateway: LLMProvider | None = field(default=None, repr=False, compare=False)
+    registry: ProviderRegistry | None = field(default=None, repr=False, compare=False)
+    user_id: str | None = None
 
-    _shared_fields: ClassVar[tuple[str, ...]] = ("bridge", "gateway")
+    _shared_fields: ClassVar[tuple[str, ...]] = ("bridge", "gateway", "registry")
 
     @classmethod
     def for_tier(
@@ -55,19 +60,36 @@ class AIGatewayModel(PortBackedModel):
         return cls(id=model, gateway=registry.client(resolved), bridge=bridge)
 
     async def _complete(self, call: ModelCall) -> ChatResponse:
-        return await self._gateway().chat(self._request(call))
+        gateway = await self._gateway()
+        return await gateway.chat(self._request(call))
 
-    def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
-        return self._gateway().stream(self._request(call))
+    async def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
+        gateway = await self._gateway()
+        source = gateway.stream(self._request(call))
+        try:
+            async for delta in source:
+                yield delta
+        finally:
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
-    def _gateway(self) -> LLMProvider:
-        if self.gateway is None:
+    async def _gateway(self) -> LLMProvider:
+        """The provider answering this call (see the class docstring)."""
+        if self.gateway is not None:
+            return self.gateway
+        registry = self._registry()
+        await registry.load(self.user_id)  # the user's credentials, read off the event loop
+        return registry.get_ai_gateway_client(self.user_id)
+
+    def _registry(self) -> ProviderRegistry:
+        if self.registry is None:
             raise ConfigurationError(
-                "AIGatewayModel has no gateway: build it with AIGatewayModel.for_tier(registry, tier) "
-                "or pass gateway=registry.get_ai_gateway_client()",
+                "AIGatewayModel has no gateway: use ideaforge_gateway.AIGatewayModel (the environment's "
+                "AI Gateway), or pass gateway= or registry=",
                 provider=ProviderName.AI_GATEWAY,
             )
-        return self.gateway
+        return self.registry
 
     def _request(self, call: ModelCall) -> ChatRequest:
         return ChatRequest(

@@ -36,6 +36,7 @@ class ConfigureProvider:
       addresses are allowed by the operator.
     - With `verify_first`, credentials that fail verification are not stored and the result says
       why; with it, the stored row records the successful verification.
+    - The user must exist and be active (`UnknownUserError` otherwise).
     - The registry forgets this user's cached credentials, so the next request uses the new ones.
     """
 
@@ -53,6 +54,7 @@ class ConfigureProvider:
         self._allow_private = allow_private_base_urls
 
     async def execute(self, request: ConfigureRequest) -> ConfigureResult:
+        self._registry.require_user(request.user_id)
         credentials = self.validate(request.credentials)
         verification = None
         if request.verify_first:

@@ -38,7 +38,8 @@ class VerifyCredentials:
     - Otherwise the user's stored credentials are checked (even when disabled), else the
       environment's (even when `AI_GATEWAY_ENABLED` is false); the outcome is recorded on a
       stored credential.
-    - A failure is a result (`valid=False` and a message without secrets), not an exception.
+    - A failure is a result (`valid=False` and a message without secrets), not an exception;
+      an unknown or revoked user is raised (`UnknownUserError`), as everywhere.
     """
 
     def __init__(
@@ -55,6 +56,8 @@ class VerifyCredentials:
         self._allow_private = allow_private_base_urls
 
     async def execute(self, request: VerifyRequest) -> VerificationResult:
+        if request.user_id is not None:
+            self._registry.require_user(request.user_id)  # not a verdict on credentials: raised
         provider = request.provider
         stored_for_user = False
         try:
