@@ -179,16 +179,16 @@ class Container(containers.DeclarativeContainer):
     authenticator = providers.Singleton(Authenticator, user_store)
 
     allow_private_base_urls = providers.Callable(lambda s: s.ideaforge_allow_private_base_urls, settings)
+    deadline = providers.Callable(lambda s: s.ideaforge_deadline_seconds, settings)
     verify_credentials = providers.Factory(
         VerifyCredentials,
         registry,
         provider_factory,
         credential_store,
         allow_private_base_urls=allow_private_base_urls,
+        deadline=deadline,
     )
-    list_models = providers.Factory(
-        ListModels, registry, deadline=providers.Callable(lambda s: s.ideaforge_deadline_seconds, settings)
-    )
+    list_models = providers.Factory(ListModels, registry, deadline=deadline)
     retry_policy = providers.Singleton(
         lambda s: RetryPolicy(
             deadline=s.ideaforge_deadline_seconds,
