@@ -96,7 +96,7 @@ def _loop_bridge(*clients: SharedHttpClient) -> LoopBridge:
     return bridge
 
 
-def _agno_telemetry(settings: Settings) -> bool:
+def agno_telemetry(settings: Settings) -> bool:
     """Whether Agno may post its usage telemetry to Agno's servers: only if the operator sets
     IDEAFORGE_AGNO_TELEMETRY=true. While it is off, `AGNO_TELEMETRY` (read by Agno at every run,
     overriding each agent's own setting) defaults to false as well, so agents built in the users'
@@ -110,7 +110,7 @@ def _agno_telemetry(settings: Settings) -> bool:
 def _agno_agent_runner(reply: GenerateReply, bridge: LoopBridge, settings: Settings) -> AgnoAgentRunner:
     from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
 
-    return AgnoAgentRunner(reply, bridge, telemetry=_agno_telemetry(settings))
+    return AgnoAgentRunner(reply, bridge, telemetry=agno_telemetry(settings))
 
 
 def _provider_chain_model(
@@ -124,7 +124,7 @@ def _provider_chain_model(
 ) -> ProviderChainModel:
     from ideaforge_gateway.adapters.agno.chain_model import ProviderChainModel
 
-    _agno_telemetry(settings)
+    agno_telemetry(settings)
     return ProviderChainModel(id=ProviderChainModel.id_for(tier, model), user_id=user_id, reply=reply, bridge=bridge)
 
 
@@ -138,7 +138,7 @@ def _ai_gateway_model(
 ) -> AIGatewayModel:
     from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
 
-    _agno_telemetry(settings)
+    agno_telemetry(settings)
     return AIGatewayModel.for_tier(registry, tier, user_id=user_id, bridge=bridge)
 
 

@@ -16,6 +16,7 @@ from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel as A
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.entrypoints.container import agno_telemetry
 from ideaforge_gateway.entrypoints.python_api import AIGatewayClient, get_container, user_id_for
 
 _direct_lock = threading.Lock()
@@ -43,6 +44,7 @@ class AIGatewayModel(AgnoAIGatewayModel):
 
     def __post_init__(self) -> None:
         super().__post_init__()  # type: ignore[no-untyped-call]  # Agno's is untyped
+        agno_telemetry(get_container().settings())  # off unless the operator turned it on
         if (self.client_id is None) != (self.client_secret is None):
             raise ConfigurationError("AIGatewayModel takes client_id and client_secret together, or neither")
         for name in ("client_id", "client_secret"):

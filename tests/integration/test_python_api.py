@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -133,8 +134,12 @@ async def test_a_client_made_directly_from_credentials(environment: Path, gatewa
         AIGatewayClient("a", "b", auth_method="guess")
 
 
-def test_the_model_from_an_id_alone_sync_and_async(environment: Path, gateway: FakeAIGateway) -> None:
-    agent = Agent(model=AIGatewayModel(id="gpt-4o"), telemetry=False)
+def test_the_model_from_an_id_alone_sync_and_async(
+    environment: Path, gateway: FakeAIGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AGNO_TELEMETRY")
+    agent = Agent(model=AIGatewayModel(id="gpt-4o"))
+    assert os.environ["AGNO_TELEMETRY"] == "false"  # Agno's telemetry stays off unless the operator says
     assert agent.run("sync").content == "echo: sync"
     assert asyncio.run(agent.arun("async")).content == "echo: async"
     assert asyncio.run(agent.arun("async again")).content == "echo: async again"
