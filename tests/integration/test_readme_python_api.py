@@ -4,36 +4,14 @@ AI Gateway: what a host application's developer would paste."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.fake_ai_gateway import MODELS, FakeAIGateway
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def python_api_snippets() -> list[str]:
-    text = README.read_text()
-    section = text.split("\n## Python API\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-
-
-SNIPPETS = python_api_snippets()
-EXPECTED = [
-    [repr(MODELS)],
-    [
-        "echo: Hello from sync code",
-        "echo: Hello from a loop",
-        "echo: Hello from another loop",
-        "echo: Hi",
-        "echo: Hi",
-    ],
-    [f"{len(MODELS)} models"],
-]
+from tests.support.fake_ai_gateway import FakeAIGateway
+from tests.support.readme import EXPECTED, SNIPPETS
 
 
 def test_the_section_has_the_snippets_this_test_expects() -> None:
