@@ -139,7 +139,9 @@ def _ai_gateway_model(
     from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
 
     agno_telemetry(settings)
-    return AIGatewayModel.for_tier(registry, tier, user_id=user_id, bridge=bridge)
+    return AIGatewayModel.for_tier(
+        registry, tier, user_id=user_id, bridge=bridge, deadline=settings.ideaforge_deadline_seconds
+    )
 
 
 class Container(containers.DeclarativeContainer):

@@ -33,6 +33,8 @@ class AIGatewayModel(AgnoAIGatewayModel):
       `_BASE_URL`, ... with `AI_GATEWAY_ENABLED=true`), looked up at each call.
     - `user_id=`: that user's AI Gateway (their own credentials, else the environment's); an id
       or a user name; an unknown or revoked user fails the call with an error naming them.
+    - `deadline` (seconds) bounds each call until its answer starts; by default
+      `IDEAFORGE_DEADLINE_SECONDS`, as everywhere.
     - `client_id=`, `client_secret=` (and `base_url=`): these credentials, as
       `AIGatewayClient(client_id, client_secret, base_url)`; for its other options pass
       `gateway=AIGatewayClient(...)`. The secrets never appear in `repr`.
@@ -44,7 +46,10 @@ class AIGatewayModel(AgnoAIGatewayModel):
 
     def __post_init__(self) -> None:
         super().__post_init__()  # type: ignore[no-untyped-call]  # Agno's is untyped
-        agno_telemetry(get_container().settings())  # off unless the operator turned it on
+        settings = get_container().settings()
+        agno_telemetry(settings)  # off unless the operator turned it on
+        if self.deadline is None:
+            self.deadline = settings.ideaforge_deadline_seconds
         if (self.client_id is None) != (self.client_secret is None):
             raise ConfigurationError("AIGatewayModel takes client_id and client_secret together, or neither")
         for name in ("client_id", "client_secret"):

@@ -1,5 +1,6 @@
 """Verify ends within the deadline, like every other operation, even when the token endpoint
-accepts the connection and never answers (three read timeouts, 180 s, before)."""
+accepts the connection and never answers (three read timeouts, 180 s, before); so does a call
+of the AI Gateway's own Agno model."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from agno.agent import Agent
+from agno.run.base import RunStatus
 from pydantic import SecretStr
 
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
@@ -88,3 +91,27 @@ def test_the_cli_stops_at_the_deadline(tmp_path: Path, gateway: FakeAIGateway, s
     done = run_cli("providers", "verify", "ai_gateway", env=env, cwd=tmp_path, timeout=GUARD)
     assert done.code == 1, done.output
     assert done.stderr.strip() == "error: ai_gateway did not answer within 1 s (IDEAFORGE_DEADLINE_SECONDS)"
+
+
+def test_the_ai_gateway_model_stops_at_the_deadline_too(
+    tmp_path: Path, gateway: FakeAIGateway, silent: FaultProxy
+) -> None:
+    # A sibling: the AI Gateway alone, one attempt per call, bounded like the provider chain.
+    container = container_for(
+        tmp_path,
+        ai_gateway_client_id=gateway.state.client_id,
+        ai_gateway_client_secret=gateway.state.client_secret,
+        ai_gateway_base_url=gateway.url,
+        ai_gateway_token_url=f"{silent.url}/oauth/token",
+        ai_gateway_enabled=True,
+        ideaforge_deadline_seconds=DEADLINE,
+    )
+    try:
+        agent = Agent(model=container.ai_gateway_model(), telemetry=False)
+        output = agent.run("anyone?")
+        assert output.status is RunStatus.error and "did not answer within 0.5 s" in str(output.content)
+        events = list(agent.run("anyone, streamed?", stream=True))
+        assert any("did not answer within 0.5 s" in str(getattr(e, "content", "")) for e in events)
+        assert gateway.state.chat_requests == 0
+    finally:
+        asyncio.run(close(container))

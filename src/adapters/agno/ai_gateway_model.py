@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ideaforge_gateway.adapters.agno.port_model import ModelCall, PortBackedModel
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
 from ideaforge_gateway.application.registry import ProviderRegistry
-from ideaforge_gateway.domain.errors import ConfigurationError
+from ideaforge_gateway.domain.errors import ConfigurationError, ProviderUnavailableError
 from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ProviderName, StreamDelta, Tier
 from ideaforge_gateway.domain.policies.model_selection import select_model
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
@@ -26,7 +28,9 @@ class AIGatewayModel(PortBackedModel):
     error), so token refresh, error mapping and the HTTP client are the project's. Copies of
     the model share `gateway`, `registry` and `bridge`. One attempt per call: for fallback to
     other providers, use `ProviderChainModel`, or list other models in Agno's
-    `fallback_models` (this model may be one of them).
+    `fallback_models` (this model may be one of them). `deadline` (seconds, None for none)
+    bounds each call until its answer starts, token request included: past it, the call fails
+    as unavailable (`ModelProviderError` 503 to Agno, so its retries and fallback apply).
     """
 
     id: str = "gpt-4o"
@@ -35,6 +39,7 @@ class AIGatewayModel(PortBackedModel):
     gateway: LLMProvider | None = field(default=None, repr=False, compare=False)
     registry: ProviderRegistry | None = field(default=None, repr=False, compare=False)
     user_id: str | None = None
+    deadline: float | None = None
 
     _shared_fields: ClassVar[tuple[str, ...]] = ("bridge", "gateway", "registry")
 
@@ -46,6 +51,7 @@ class AIGatewayModel(PortBackedModel):
         *,
         user_id: str | None = None,
         bridge: LoopBridge | None = None,
+        deadline: float | None = None,
     ) -> AIGatewayModel:
         """The model a user's agent of `tier` gets: the user's default model when set, else the
         tier's (`AI_GATEWAY_{FAST,STANDARD,PREMIUM}_MODEL`), else `AI_GATEWAY_DEFAULT_MODEL`.
@@ -57,22 +63,44 @@ class AIGatewayModel(PortBackedModel):
             user_default_model=resolved.user_default_model,
             default_model=resolved.default_model,
         )
-        return cls(id=model, gateway=registry.client(resolved), bridge=bridge)
+        return cls(id=model, gateway=registry.client(resolved), bridge=bridge, deadline=deadline)
 
     async def _complete(self, call: ModelCall) -> ChatResponse:
-        gateway = await self._gateway()
-        return await gateway.chat(self._request(call))
+        async with self._until_the_answer_starts():
+            gateway = await self._gateway()
+            return await gateway.chat(self._request(call))
 
     async def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
-        gateway = await self._gateway()
-        source = gateway.stream(self._request(call))
+        source: AsyncIterator[StreamDelta] | None = None
         try:
+            async with self._until_the_answer_starts():
+                gateway = await self._gateway()
+                source = gateway.stream(self._request(call))
+                first = await anext(source, None)
+            if first is None:
+                return
+            yield first
             async for delta in source:
                 yield delta
         finally:
             aclose = getattr(source, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+    @asynccontextmanager
+    async def _until_the_answer_starts(self) -> AsyncIterator[None]:
+        if self.deadline is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self.deadline):
+                yield
+        except TimeoutError:
+            raise ProviderUnavailableError(
+                f"the AI Gateway did not answer within {self.deadline:g} s (IDEAFORGE_DEADLINE_SECONDS)",
+                provider=ProviderName.AI_GATEWAY,
+                looks_down=True,
+            ) from None
 
     async def _gateway(self) -> LLMProvider:
         """The provider answering this call (see the class docstring)."""
