@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import threading
 from collections.abc import AsyncIterator
 
@@ -56,7 +57,7 @@ def get_container() -> Container:
         if _container is None:
             _container = Container()
             if not _close_at_exit:
-                atexit.register(close)
+                atexit.register(_close_at_interpreter_exit)
                 _close_at_exit = True
         return _container
 
@@ -91,6 +92,14 @@ def close() -> None:
         container.shutdown_resources()
         container.loop_bridge().close()
     default_bridge().close()
+
+
+def _close_at_interpreter_exit() -> None:
+    """`close()`, at exit: a failure there could only print a traceback after the program's end."""
+    try:
+        close()
+    except Exception:  # nothing is left to report it to but the debug log
+        logging.getLogger("ideaforge").debug("closing at exit failed", exc_info=True)
 
 
 def user_id_for(container: Container, user: str) -> str:
