@@ -24,6 +24,7 @@ HOST_PACKAGES = ("domain", "application", "adapters", "entrypoints")
 
 HOST_APP = """
 import asyncio
+import sys
 
 import domain
 import application
