@@ -67,6 +67,8 @@ class ProviderRegistry:
         self._factory = factory
         self._store_source = store
         self._users_source = users
+        self._lazy_lock = threading.Lock()
+        """Held while a lazy store is built: once, even if threads ask at the same time."""
         self._revision_interval = revision_interval
         self._clock = clock
         self._lock = threading.Lock()
@@ -169,18 +171,21 @@ class ProviderRegistry:
 
     @property
     def _store(self) -> CredentialStore | None:
-        source = self._store_source
-        if callable(source):  # a store itself is not callable: this is the lazy form
-            source = self._store_source = source()
-        return source
+        if callable(self._store_source):  # a store itself is not callable: this is the lazy form
+            with self._lazy_lock:
+                if callable(self._store_source):
+                    self._store_source = self._store_source()
+        return self._store_source
 
     def require_user(self, user_id: str) -> None:
         """Raise `UnknownUserError` unless `user_id` is an active user (or users are not known here)."""
+        if callable(self._users_source):
+            with self._lazy_lock:
+                if callable(self._users_source):
+                    self._users_source = self._users_source()
         source = self._users_source
         if source is None:
             return
-        if callable(source):
-            source = self._users_source = source()
         user = source.get(user_id)
         if user is None or not user.active:
             raise UnknownUserError(user_id, revoked=user is not None)
