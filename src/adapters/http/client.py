@@ -58,6 +58,8 @@ class LoopSessions:
         # Weak keys, and entries dropped as their loop shuts down: a finished loop is not kept alive.
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = weakref.WeakKeyDictionary()
         self.on_new_loop: list[Callable[[asyncio.AbstractEventLoop], None]] = []
+        # The last answer, read without the lock: every request asks, almost always on the same loop.
+        self._last: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
         self.opened = 0
         """Sessions made so far: for tests and diagnostics."""
 
@@ -73,12 +75,17 @@ class LoopSessions:
 
     def current(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0] is loop and not last[1].closed:
+            return last[1]
         with self._lock:
             entry = self._by_loop.get(loop)
             if entry is not None and not entry.session.closed:
+                self._last = (loop, entry.session)
                 return entry.session
             stale = self._drop_closed_loops()
             entry = self._by_loop[loop] = _LoopSession(self._make(), self)
+            self._last = (loop, entry.session)
             self.opened += 1
         _release(stale)
         entry.close_at_shutdown()
@@ -109,6 +116,8 @@ class LoopSessions:
 
     def forget(self, entry: _LoopSession) -> None:
         with self._lock:
+            if self._last is not None and self._last[1] is entry.session:
+                self._last = None  # it must not keep a finished loop alive
             for loop, known in list(self._by_loop.items()):
                 if known is entry:
                     del self._by_loop[loop]
