@@ -9,6 +9,7 @@ from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.domain.policies.base_url import check_user_base_url
+from ideaforge_gateway.domain.policies.model_selection import check_model_id
 
 
 def validate_user_credentials(credentials: ProviderCredentials, *, allow_private: bool) -> ProviderCredentials:
@@ -48,4 +49,9 @@ def validate_user_credentials(credentials: ProviderCredentials, *, allow_private
             raise InvalidRequestError(f"{name}: {exc.message.replace('base URL', label)}", provider=provider) from None
     if credentials.default_model is not None and not credentials.default_model.strip():
         changes["default_model"] = None
+    elif credentials.default_model is not None:
+        try:
+            check_model_id(credentials.default_model, param="default_model")
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"{name}: {exc.message}", provider=provider, param=exc.param) from None
     return replace(credentials, **changes) if changes else credentials

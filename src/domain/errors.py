@@ -82,9 +82,15 @@ class ModelNotFoundError(GatewayError):
 
 
 class InvalidRequestError(GatewayError):
-    """The request itself is wrong; every provider would refuse it, so nothing falls over."""
+    """The request itself is wrong; every provider would refuse it, so nothing falls over.
+
+    `param` names the request parameter at fault, when one is (OpenAI's error `param`)."""
 
     may_fall_over = False
+
+    def __init__(self, message: str, *, provider: ProviderName | None = None, param: str | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.param = param
 
 
 class ConfigurationError(GatewayError):

@@ -72,6 +72,31 @@ class Settings(BaseSettings):
     """Let Agno send its usage telemetry to Agno's servers; off unless the operator turns it on."""
 
     @field_validator(
+        "ai_gateway_client_id",
+        "ai_gateway_client_secret",
+        "openai_api_key",
+        "anthropic_api_key",
+        "gemini_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _header_safe_secret(cls, value: object) -> object:
+        """Surrounding whitespace (the newline that `.env` files and secret mounts add) is cut;
+        blank means unset. What is left goes into HTTP headers on every request, so anything
+        but printable ASCII is refused here, at start, rather than failing every request. The
+        message never repeats the value."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None
+        if not (value.isascii() and value.isprintable()):
+            raise ValueError("must be printable ASCII (a secret with a control character or a non-ASCII letter)")
+        return value
+
+    @field_validator(
         "ai_gateway_token_url",
         "ai_gateway_scope",
         "ai_gateway_audience",

@@ -25,7 +25,7 @@ from ideaforge_gateway.entrypoints.http.body import documented_body, parse_body
 from ideaforge_gateway.entrypoints.http.deps import BEARER_SECURITY, ContainerDep, CurrentUser, user_for_authorization
 from ideaforge_gateway.entrypoints.http.errors import status_for
 from ideaforge_gateway.entrypoints.http.openai_schemas import ChatCompletionBody
-from ideaforge_gateway.entrypoints.http.presenters import sse, usage_dict
+from ideaforge_gateway.entrypoints.http.presenters import header_value, sse, usage_dict
 from ideaforge_gateway.entrypoints.http.schemas import V1_CHAT, V1_ERRORS
 from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose
 
@@ -112,7 +112,13 @@ async def chat_completions(raw: Request) -> Response:
 
 
 def _who(provider: str, model: str, attempts: int) -> dict[str, str]:
-    return {"X-IdeaForge-Provider": provider, "X-IdeaForge-Model": model, "X-IdeaForge-Attempts": str(attempts)}
+    """The headers that say who answered; `model` may be whatever an upstream said, so every
+    value goes through `header_value`."""
+    return {
+        "X-IdeaForge-Provider": header_value(provider),
+        "X-IdeaForge-Model": header_value(model),
+        "X-IdeaForge-Attempts": str(attempts),
+    }
 
 
 def _tool_calls(response: ChatResponse) -> list[dict[str, Any]]:
