@@ -73,7 +73,10 @@ TRANSPORT_FINDING = (
 
 @pytest.mark.parametrize(
     "access_token",
-    [pytest.param("tok\r\nX-Injected: 1", marks=pytest.mark.xfail(strict=True, reason=TRANSPORT_FINDING)), "tok-ünï-模型"],
+    [
+        pytest.param("tok\r\nX-Injected: 1", marks=pytest.mark.xfail(strict=True, reason=TRANSPORT_FINDING)),
+        "tok-ünï-模型",
+    ],
 )
 def test_a_token_that_cannot_be_a_header_falls_over_to_the_next_provider(tmp_path: Path, access_token: str) -> None:
     with (

@@ -87,7 +87,9 @@ def test_an_echoed_credential_is_withheld_from_answers_and_the_store(tmp_path: P
 
 
 def test_documented_codes_pass_and_other_words_are_withheld() -> None:
-    kept = AuthenticationError("OpenAI rejected the credentials (HTTP 401) (invalid_api_key)", provider=ProviderName.OPENAI)
+    kept = AuthenticationError(
+        "OpenAI rejected the credentials (HTTP 401) (invalid_api_key)", provider=ProviderName.OPENAI
+    )
     assert kept.message.endswith("(invalid_api_key)")
     gone = AuthenticationError("OpenAI rejected the credentials (HTTP 401) (sk_live_abc)", provider=ProviderName.OPENAI)
     assert "sk_live_abc" not in gone.message and WITHHELD in gone.message

@@ -63,29 +63,40 @@ async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep) -
 async def configure(body: ConfigureBody, user: CurrentUser, container: ContainerDep) -> ConfigureAnswer:
     """Store the credentials in the body for this user (each provider on its own); with
     `verify`, only those that verify."""
-    wanted = await run_in_threadpool(_credentials_from, body, user.id, container)
+    wanted = _credentials_from(body)
     if not wanted:
         raise ApiError(400, "nothing to configure: give at least one provider's credentials", "invalid_body")
     configure_provider = container.configure_provider()
     stored: list[ProviderName] = []
     errors: dict[str, str] = {}
+    params: dict[str, str | None] = {}
     for credentials in wanted:
         try:
             result = await configure_provider.execute(ConfigureRequest(user.id, credentials, verify_first=body.verify))
         except InvalidRequestError as exc:
             errors[credentials.provider.value] = exc.message
+            params[credentials.provider.value] = _BODY_FIELDS.get((credentials.provider, exc.param or ""))
             continue
         if result.stored is None:
             errors[credentials.provider.value] = (result.verification and result.verification.error) or "not stored"
         else:
             stored.append(credentials.provider)
     if errors and not stored and len(wanted) == 1:
-        raise ApiError(400, next(iter(errors.values())), "invalid_credentials")
+        provider, message = next(iter(errors.items()))
+        raise ApiError(400, message, "invalid_credentials", param=params.get(provider))
     statuses = await run_in_threadpool(container.list_providers().execute, user.id)
     return ConfigureAnswer(configured=stored, providers=[status_answer(s) for s in statuses], errors=errors)
 
 
-def _credentials_from(body: ConfigureBody, user_id: str, container: ContainerDep) -> list[ProviderCredentials]:
+_BODY_FIELDS = {
+    (ProviderName.AI_GATEWAY, "client_secret"): "aiGatewayClientSecret",
+    (ProviderName.AI_GATEWAY, "client_id"): "aiGatewayClientId",
+    (ProviderName.AI_GATEWAY, "default_model"): "aiGatewayDefaultModel",
+}
+"""The body field a use case's `param` stands for, to name it in a 400."""
+
+
+def _credentials_from(body: ConfigureBody) -> list[ProviderCredentials]:
     wanted: list[ProviderCredentials] = []
     gateway_fields = (
         body.aiGatewayClientId,
@@ -94,21 +105,13 @@ def _credentials_from(body: ConfigureBody, user_id: str, container: ContainerDep
         body.aiGatewayDefaultModel,
     )
     if any(field is not None for field in gateway_fields):
-        secret = body.aiGatewayClientSecret
-        client_id = body.aiGatewayClientId
-        stored = container.credential_store().get(user_id, ProviderName.AI_GATEWAY)
-        current = stored.credentials if stored is not None else None
-        if client_id is None and current is not None:
-            client_id = current.api_key.get_secret_value()
-        if secret is None and current is not None and current.api_key.get_secret_value() == client_id:
-            secret = current.client_secret  # the same service account: keep its secret
-        if not client_id:
-            raise ApiError(400, "aiGatewayClientId is required to configure the AI Gateway", "invalid_body")
+        # A left-out client id or secret means the stored one; the configure use case decides
+        # whether it may be kept (only for the destination it was stored with).
         wanted.append(
             ProviderCredentials(
                 provider=ProviderName.AI_GATEWAY,
-                api_key=SecretStr(client_id),
-                client_secret=secret,
+                api_key=SecretStr(body.aiGatewayClientId or ""),
+                client_secret=body.aiGatewayClientSecret,
                 base_url=body.aiGatewayBaseUrl,
                 default_model=body.aiGatewayDefaultModel,
             )
