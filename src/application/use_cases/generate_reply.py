@@ -85,7 +85,7 @@ class GenerateReply:
                 max_tokens=request.max_tokens,
                 stop=request.stop,
             )
-            steps.append(Step(resolved, chat))
+            steps.append(Step(resolved, chat, request.user_id))
         if not steps:
             raise ConfigurationError(f"no configured provider offers model {explicit!r}")
         return steps
