@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     ideaforge_database_url: str | None = None
     ideaforge_encryption_keys: SecretStr | None = None
     ideaforge_allow_private_base_urls: bool = False
+    ideaforge_accept_unreadable_credentials: bool = False
+    """Start although the keys do not read some stored credentials (a key lost for good): they
+    then show as "needs reconfiguration". Off: such a start is refused with one line."""
     # Positive and finite: aiohttp takes 0 or less as "no timeout at all".
     ideaforge_http_connect_timeout: float = Field(default=5.0, gt=0, allow_inf_nan=False)
     ideaforge_http_read_timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
