@@ -20,6 +20,7 @@ from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import SqlModelCre
 from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
 from ideaforge_gateway.application.authenticator import Authenticator
 from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain
+from ideaforge_gateway.application.rate_limiter import WindowLimiter
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureProvider
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply
@@ -194,6 +195,12 @@ class Container(containers.DeclarativeContainer):
 
     registry = providers.Singleton(ProviderRegistry, gateway_config, provider_factory, credential_store)
     authenticator = providers.Singleton(Authenticator, user_store)
+    sign_in_limiter = providers.Singleton(
+        WindowLimiter, providers.Callable(lambda s: s.ideaforge_sign_in_failures_per_minute, settings), 60.0
+    )
+    verify_limiter = providers.Singleton(
+        WindowLimiter, providers.Callable(lambda s: s.ideaforge_verify_per_minute, settings), 60.0
+    )
 
     allow_private_base_urls = providers.Callable(lambda s: s.ideaforge_allow_private_base_urls, settings)
     verify_credentials = providers.Factory(

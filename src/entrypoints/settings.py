@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     ideaforge_attempts_per_provider: int = Field(default=2, ge=1, le=10)
     ideaforge_attempt_share: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
     """While another provider is left, the share of the remaining deadline one attempt may use."""
+    ideaforge_sign_in_failures_per_minute: int = Field(default=20, ge=1)
+    """Failed sign-ins (bad API tokens) allowed per client address and per token prefix."""
+    ideaforge_verify_per_minute: int = Field(default=20, ge=1)
+    """`POST /api/providers/verify` calls allowed per user and per client address."""
     ideaforge_agno_telemetry: bool = False
     """Let Agno send its usage telemetry to Agno's servers; off unless the operator turns it on."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import SecretStr
 
@@ -16,7 +17,7 @@ from ideaforge_gateway.domain.agents import AgentRunRequest
 from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError, InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
-from ideaforge_gateway.entrypoints.http.deps import ContainerDep, CurrentUser
+from ideaforge_gateway.entrypoints.http.deps import ContainerDep, CurrentUser, client_address
 from ideaforge_gateway.entrypoints.http.errors import ApiError
 from ideaforge_gateway.entrypoints.http.presenters import attempt_answers, sse, status_answer, usage_answer, usage_dict
 from ideaforge_gateway.entrypoints.http.schemas import (
@@ -40,10 +41,18 @@ from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingRespons
 router = APIRouter(prefix="/api", tags=["api"], responses=API_ERRORS)
 
 
-@router.post("/providers/verify", response_model=VerifyAnswer)
-async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep) -> VerifyAnswer:
+@router.post("/providers/verify", response_model=VerifyAnswer, responses=error_responses(ErrorAnswer, 429))
+async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep, request: Request) -> VerifyAnswer:
     """Obtain a token, then list models, with the given credentials (nothing is stored), or
-    with the user's stored ones when `api_key` is left out."""
+    with the user's stored ones when `api_key` is left out. At most
+    IDEAFORGE_VERIFY_PER_MINUTE per user and per client address (else 429 with Retry-After):
+    it must not be an oracle for testing stolen credentials."""
+    wait = container.verify_limiter().hit(f"user:{user.id}", f"address:{client_address(request)}")
+    if wait is not None:
+        seconds = str(math.ceil(wait))
+        raise ApiError(
+            429, f"too many verifications: retry after {seconds} s", "rate_limited", {"Retry-After": seconds}
+        )
     credentials = None
     if body.api_key is not None:
         credentials = ProviderCredentials(

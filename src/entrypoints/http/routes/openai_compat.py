@@ -22,7 +22,13 @@ from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ChatResponse, StreamDelta, Tier
 from ideaforge_gateway.entrypoints.container import Container
 from ideaforge_gateway.entrypoints.http.body import documented_body, parse_body
-from ideaforge_gateway.entrypoints.http.deps import BEARER_SECURITY, ContainerDep, CurrentUser, user_for_authorization
+from ideaforge_gateway.entrypoints.http.deps import (
+    BEARER_SECURITY,
+    ContainerDep,
+    CurrentUser,
+    client_address,
+    user_for_authorization,
+)
 from ideaforge_gateway.entrypoints.http.errors import status_for
 from ideaforge_gateway.entrypoints.http.openai_schemas import ChatCompletionBody
 from ideaforge_gateway.entrypoints.http.presenters import header_value, sse, usage_dict
@@ -56,7 +62,7 @@ async def chat_completions(raw: Request) -> Response:
     over the body's bytes and the bearer token read inline, where FastAPI's body field and
     dependencies cost ~15 % of the request's CPU (bench/analysis.md). The same checks and errors."""
     container: Container = raw.app.state.container
-    user = await user_for_authorization(container, raw.headers.get("authorization"))
+    user = await user_for_authorization(container, raw.headers.get("authorization"), client_address(raw))
     body = parse_body(ChatCompletionBody, await raw.body())
     request = GenerateRequest(
         messages=body.messages_domain(),
