@@ -53,3 +53,13 @@ class GatewayConfig:
 
     def defaults(self, provider: ProviderName) -> ProviderDefaults:
         return self.providers[provider]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamBounds:
+    """What an operator allows one streamed answer (IDEAFORGE_MAX_STREAM_SECONDS / _BYTES), and
+    how often the caller's API token is checked again while it flows."""
+
+    max_seconds: float = 900.0
+    max_bytes: int = 32 * 1024 * 1024
+    recheck_seconds: float = 5.0

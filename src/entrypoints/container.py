@@ -29,6 +29,7 @@ from ideaforge_gateway.application.use_cases.list_models import ListModels
 from ideaforge_gateway.application.use_cases.list_providers import ListProviders
 from ideaforge_gateway.application.use_cases.remove_provider import RemoveProvider, SetProviderEnabled
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials
+from ideaforge_gateway.domain.config import StreamBounds
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import Tier
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
@@ -195,6 +196,12 @@ class Container(containers.DeclarativeContainer):
 
     registry = providers.Singleton(ProviderRegistry, gateway_config, provider_factory, credential_store)
     authenticator = providers.Singleton(Authenticator, user_store)
+    stream_bounds = providers.Singleton(
+        lambda s: StreamBounds(
+            s.ideaforge_max_stream_seconds, s.ideaforge_max_stream_bytes, s.ideaforge_stream_recheck_seconds
+        ),
+        settings,
+    )
     sign_in_limiter = providers.Singleton(
         WindowLimiter, providers.Callable(lambda s: s.ideaforge_sign_in_failures_per_minute, settings), 60.0
     )

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     ideaforge_attempts_per_provider: int = Field(default=2, ge=1, le=10)
     ideaforge_attempt_share: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
     """While another provider is left, the share of the remaining deadline one attempt may use."""
+    ideaforge_max_stream_seconds: float = Field(default=900.0, gt=0, allow_inf_nan=False)
+    """A streamed answer ends (with an error event) after this long, flowing or not."""
+    ideaforge_max_stream_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    """A streamed answer ends (with an error event) before it would send more than this."""
+    ideaforge_stream_recheck_seconds: float = Field(default=5.0, ge=0, allow_inf_nan=False)
+    """How often a flowing stream checks that its caller's API token still authenticates."""
     ideaforge_sign_in_failures_per_minute: int = Field(default=20, ge=1)
     """Failed sign-ins (bad API tokens) allowed per client address and per token prefix."""
     ideaforge_verify_per_minute: int = Field(default=20, ge=1)

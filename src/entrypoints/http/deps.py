@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -96,6 +97,26 @@ async def user_for_token(container: Container, bearer: str | None, client: str =
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def bearer_of(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, as `HTTPBearer` reads it."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def authorization_check(container: Container, authorization: str | None) -> Callable[[], Awaitable[bool]]:
+    """Whether the token in `authorization` still authenticates, asked off the event loop: a
+    stream calls it now and then, and ends when the token has been revoked."""
+    bearer = bearer_of(authorization)
+
+    async def still_authorized() -> bool:
+        if bearer is None:
+            return False
+        return await run_in_threadpool(container.authenticator().authenticate, SecretStr(bearer)) is not None
+
+    return still_authorized
+
 
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"HTTPBearer": []}]
 """What `CurrentUser` declares in OpenAPI, for a route that authenticates with

@@ -17,7 +17,7 @@ from ideaforge_gateway.domain.agents import AgentRunRequest
 from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError, InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
-from ideaforge_gateway.entrypoints.http.deps import ContainerDep, CurrentUser, client_address
+from ideaforge_gateway.entrypoints.http.deps import ContainerDep, CurrentUser, authorization_check, client_address
 from ideaforge_gateway.entrypoints.http.errors import ApiError
 from ideaforge_gateway.entrypoints.http.presenters import attempt_answers, sse, status_answer, usage_answer, usage_dict
 from ideaforge_gateway.entrypoints.http.schemas import (
@@ -36,7 +36,7 @@ from ideaforge_gateway.entrypoints.http.schemas import (
     VerifyBody,
     error_responses,
 )
-from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose
+from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose, bounded
 
 router = APIRouter(prefix="/api", tags=["api"], responses=API_ERRORS)
 
@@ -168,7 +168,9 @@ async def list_models(user: CurrentUser, container: ContainerDep) -> ModelsAnswe
 
 
 @router.post("/generate", response_model=GenerateAnswer, responses=API_CHAT_ERRORS)
-async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDep) -> Response | GenerateAnswer:
+async def generate(
+    body: GenerateBody, user: CurrentUser, container: ContainerDep, raw: Request
+) -> Response | GenerateAnswer:
     """Run an agent for this user: its model is the user's provider chain (AI Gateway first), with
     the tier's model or the user's default. With `stream`, server-sent events: `delta`s, then
     `done` (who answered, usage, attempts) or `error`."""
@@ -208,4 +210,11 @@ async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDe
         }
         yield sse(done, "done")
 
-    return ClosingStreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    still_authorized = authorization_check(container, raw.headers.get("authorization"))
+    body_events = bounded(events(), container.stream_bounds(), still_authorized, _error_event)
+    return ClosingStreamingResponse(body_events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _error_event(message: str, kind: str) -> bytes:
+    """The `error` event of this route's streams."""
+    return sse({"error": message, "kind": kind}, "error")

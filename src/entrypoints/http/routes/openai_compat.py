@@ -26,6 +26,7 @@ from ideaforge_gateway.entrypoints.http.deps import (
     BEARER_SECURITY,
     ContainerDep,
     CurrentUser,
+    authorization_check,
     client_address,
     user_for_authorization,
 )
@@ -33,7 +34,7 @@ from ideaforge_gateway.entrypoints.http.errors import status_for
 from ideaforge_gateway.entrypoints.http.openai_schemas import ChatCompletionBody
 from ideaforge_gateway.entrypoints.http.presenters import header_value, sse, usage_dict
 from ideaforge_gateway.entrypoints.http.schemas import V1_CHAT, V1_ERRORS
-from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose
+from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose, bounded
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=V1_ERRORS)
 
@@ -114,7 +115,15 @@ async def chat_completions(raw: Request) -> Response:
 
     provider = stream.provider.value if stream.provider else ""
     headers = {"Cache-Control": "no-cache", **_who(provider, model, len(stream.attempts))}
-    return ClosingStreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    still_authorized = authorization_check(container, raw.headers.get("authorization"))
+    body_events = bounded(events(), container.stream_bounds(), still_authorized, _error_event)
+    return ClosingStreamingResponse(body_events, media_type="text/event-stream", headers=headers)
+
+
+def _error_event(message: str, kind: str) -> bytes:
+    """The error event of this route's streams (no `[DONE]` follows it)."""
+    status = 401 if kind == "unauthorized" else 503
+    return sse({"error": {"message": message, "type": "api_error", "code": kind}, "status": status})
 
 
 def _who(provider: str, model: str, attempts: int) -> dict[str, str]:
