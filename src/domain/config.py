@@ -63,3 +63,6 @@ class StreamBounds:
     max_seconds: float = 900.0
     max_bytes: int = 32 * 1024 * 1024
     recheck_seconds: float = 5.0
+    idle_timeout: float | None = None
+    """The transport's read (idle) timeout, when known: no wait for the next event outlasts it,
+    so a stream needs its own timer only once less than this remains of `max_seconds`."""

@@ -198,7 +198,10 @@ class Container(containers.DeclarativeContainer):
     authenticator = providers.Singleton(Authenticator, user_store)
     stream_bounds = providers.Singleton(
         lambda s: StreamBounds(
-            s.ideaforge_max_stream_seconds, s.ideaforge_max_stream_bytes, s.ideaforge_stream_recheck_seconds
+            max_seconds=s.ideaforge_max_stream_seconds,
+            max_bytes=s.ideaforge_max_stream_bytes,
+            recheck_seconds=s.ideaforge_stream_recheck_seconds,
+            idle_timeout=s.ideaforge_http_read_timeout,
         ),
         settings,
     )

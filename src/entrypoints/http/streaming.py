@@ -64,14 +64,19 @@ async def bounded(
             if remaining <= 0:
                 yield error_event(_too_long(bounds), "stream_limit")
                 return
-            try:
-                async with asyncio.timeout(remaining) as scope:
-                    chunk = await anext(events, None)
-            except TimeoutError:
-                if not scope.expired():
-                    raise
-                yield error_event(_too_long(bounds), "stream_limit")
-                return
+            if bounds.idle_timeout is not None and remaining > bounds.idle_timeout:
+                # The idle timeout ends any wait before the maximum could pass: no timer needed
+                # (one per event costs ~6 us, more than the rest of this loop together).
+                chunk = await anext(events, None)
+            else:
+                try:
+                    async with asyncio.timeout(remaining) as scope:
+                        chunk = await anext(events, None)
+                except TimeoutError:
+                    if not scope.expired():
+                        raise
+                    yield error_event(_too_long(bounds), "stream_limit")
+                    return
             if chunk is None:
                 return
             if sent + len(chunk) > bounds.max_bytes:
