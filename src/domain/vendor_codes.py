@@ -82,8 +82,9 @@ KNOWN_VENDOR_CODES = frozenset(
 )
 
 WITHHELD = "(vendor code withheld)"
-_CODE_IN_MESSAGE = re.compile(r"\(([A-Za-z][A-Za-z0-9_.-]{0,127})\)")
-"""How adapters name a code in a message: one word in parentheses, e.g. `(invalid_api_key)`."""
+_CODE_IN_MESSAGE = re.compile(r"(?<= )\(([A-Za-z][A-Za-z0-9_.-]{0,127})\)")
+"""How adapters name a code in a message: one word in parentheses after a space, e.g.
+` (invalid_api_key)` (not the `(s)` of "http(s)")."""
 
 
 def withhold_unknown_codes(message: str) -> str:

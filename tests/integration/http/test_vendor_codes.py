@@ -95,3 +95,8 @@ def test_documented_codes_pass_and_other_words_are_withheld() -> None:
     assert "sk_live_abc" not in gone.message and WITHHELD in gone.message
     ours = GatewayError("no provider answered (see_attempts)")  # not a provider's: left as written
     assert ours.message.endswith("(see_attempts)")
+
+
+def test_words_in_parentheses_that_are_not_codes_are_left_alone() -> None:
+    error = GatewayError("OpenAI base URL is not an http(s) URL", provider=ProviderName.OPENAI)
+    assert error.message == "OpenAI base URL is not an http(s) URL"
