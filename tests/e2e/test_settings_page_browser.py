@@ -221,14 +221,19 @@ def test_a_new_base_url_asks_for_the_secret_again(server: LiveServer, gateway: F
         hint = gw.locator('[data-field="secret-hint"]')
         expect(hint).to_be_hidden()
 
+        posted: list[str] = []
+        page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
         gw.get_by_label("Base URL").fill("https://attacker.example.com")
         expect(gw.get_by_label("Client secret")).to_have_attribute("placeholder", "Required: the base URL changed")
         expect(hint).to_contain_text("The base URL changed: enter the client ID and secret again")
+        message = gw.locator('[data-field="message"]')
+        gw.get_by_role("button", name="Verify").click()  # not the saved credentials at the old URL
+        expect(message).to_contain_text("Enter the client ID and client secret again: the base URL changed")
         gw.get_by_label("Verify before saving").uncheck()
         gw.get_by_role("button", name="Save").click()
-        message = gw.locator('[data-field="message"]')
         expect(message).to_contain_text("Enter the client ID and client secret again: the base URL changed")
         expect(gw.locator('[data-field="base_url"]')).to_have_text(gateway.url)
+        assert posted == []  # neither the verify nor the save left the page
 
         gw.get_by_label("Base URL").fill(gateway.url + "/")  # the same destination again
         expect(hint).to_be_hidden()

@@ -136,6 +136,9 @@ function normalUrl(url) {
   return url.trim().replace(/\/+$/, "");
 }
 
+const NEW_DESTINATION =
+  "Enter the client ID and client secret again: the base URL changed, and a stored secret is only sent to the base URL it was saved with.";
+
 function destinationChanged(card) {
   // A stored secret is only ever sent to the destination it was stored with (the server refuses
   // otherwise): a new base URL needs the secret again.
@@ -268,7 +271,7 @@ function configureBody(provider, v) {
   const body = { verify: v.verifyFirst };
   if (provider === "ai_gateway") {
     if (destinationChanged(cardFor(provider)) && !(v.clientId && v.secret)) {
-      return [null, "Enter the client ID and client secret again: the base URL changed, and a stored secret is only sent to the base URL it was saved with."];
+      return [null, NEW_DESTINATION];
     }
     if (v.clientId) body.aiGatewayClientId = v.clientId;
     if (v.secret) body.aiGatewayClientSecret = v.secret;
@@ -293,6 +296,11 @@ function modelSummary(models) {
 const actions = {
   async verify(provider, card, message) {
     const v = values(card);
+    if (destinationChanged(card) && !(v.clientId && v.secret)) {
+      // Verifying the saved credentials would ignore the new base URL: say what it needs instead.
+      show(message, NEW_DESTINATION, "error");
+      return;
+    }
     const body = verifyBody(provider, v);
     const what = body.api_key === undefined ? "the saved credentials" : "the credentials entered";
     show(message, `Verifying ${what}…`, "info");
