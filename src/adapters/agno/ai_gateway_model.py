@@ -13,7 +13,7 @@ from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.errors import ConfigurationError, ProviderUnavailableError
 from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ProviderName, StreamDelta, Tier
-from ideaforge_gateway.domain.policies.model_selection import select_model
+from ideaforge_gateway.domain.policies.model_selection import check_model_id, select_model
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 
 
@@ -121,7 +121,7 @@ class AIGatewayModel(PortBackedModel):
 
     def _request(self, call: ModelCall) -> ChatRequest:
         return ChatRequest(
-            model=self.id,
+            model=check_model_id(self.id),
             messages=call.messages,
             tools=call.tools,
             tool_choice=call.tool_choice,
