@@ -319,7 +319,7 @@ def test_a_stream_that_ends_without_a_finish_reason_is_incomplete() -> None:
     ],
 )
 def test_an_error_chunk_raises_its_domain_error(status: str | None, error: type[GatewayError]) -> None:
-    with pytest.raises(error, match=status or "unknown") as raised:
+    with pytest.raises(error, match=status or "stream failed mid-way") as raised:
         StreamAssembler(P, "m").feed(json.dumps({"error": {"code": 503, "status": status}}))
     assert raised.value.provider is P
 

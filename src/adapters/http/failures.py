@@ -69,9 +69,20 @@ class CallFailure:
         else:
             reason = "the connection failed"
         return ProviderUnavailableError(
-            f"{label} {self.what} failed: {reason} ({type(exc).__name__})",
+            f"{label} {self.what} failed: {reason}",
             provider=self.provider,
             looks_down=looks_down,
+        )
+
+    def unsendable(self) -> ProviderUnavailableError:
+        """A request aiohttp would not send: a header value (a credential) that no HTTP header can
+        carry. Nothing was sent and asking again would fail alike (`looks_down`); another
+        provider may answer."""
+        return ProviderUnavailableError(
+            f"{provider_label(self.provider)} {self.what} failed: a credential or header value cannot be sent "
+            "in an HTTP header (it holds a line break or other forbidden character)",
+            provider=self.provider,
+            looks_down=True,
         )
 
     def too_large(self, limit: int) -> ProviderUnavailableError:

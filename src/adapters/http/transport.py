@@ -210,6 +210,10 @@ class HttpTransport:
             error = fail.transport(exc)
             log.debug("%s %s %s: %s", fail.what, method, url.with_query(None), error)
             raise error from None
+        except ValueError:
+            # aiohttp refuses a header value with CR or LF (an access token the token endpoint
+            # sent, say) before anything is sent; the value itself is never repeated.
+            raise fail.unsendable() from None
         if log.isEnabledFor(logging.DEBUG):  # the URL without its query; never a header
             log.debug("%s %s %s -> HTTP %d", fail.what, method, url.with_query(None), response.status)
         try:

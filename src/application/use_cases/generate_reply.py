@@ -16,7 +16,7 @@ from ideaforge_gateway.domain.models import (
     Tier,
 )
 from ideaforge_gateway.domain.policies.model_families import serves_model
-from ideaforge_gateway.domain.policies.model_selection import select_model
+from ideaforge_gateway.domain.policies.model_selection import check_model_id, select_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,8 @@ class GenerateReply:
         self._chain = chain
 
     def plan(self, request: GenerateRequest) -> list[Step]:
+        if request.model:
+            check_model_id(request.model)  # before anything else: no provider may see it
         if request.provider is not None:
             candidates = [self._registry.require(request.provider, request.user_id)]
         else:
@@ -79,7 +81,7 @@ class GenerateReply:
                 user_default_model=resolved.user_default_model,
                 default_model=resolved.default_model,
             )
-            steps.append(Step(resolved, ChatRequest(model, request.messages, request.options)))
+            steps.append(Step(resolved, ChatRequest(model, request.messages, request.options), request.user_id))
         if not steps:
             raise ConfigurationError(f"no configured provider offers model {explicit!r}")
         return steps

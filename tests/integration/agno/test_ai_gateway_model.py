@@ -160,3 +160,19 @@ async def test_the_models_settings_and_request_params_all_reach_the_upstream(
     assert sent is not None
     assert (sent["temperature"], sent["max_tokens"], sent["stop"]) == (0.2, 50, ["END"])
     assert (sent["top_p"], sent["seed"], sent["user"]) == (0.5, 11, "agent-user")
+
+
+@pytest.mark.parametrize("model_id", ["gpt-4o\r\nX-Injected: 1", "gemini-2.5-pro\n", "модель"])
+async def test_a_model_id_unfit_for_a_header_is_refused_before_the_gateway_is_called(
+    app: Container, gateway: FakeAIGateway, openai: FakeAIGateway, model_id: str
+) -> None:
+    """Issue 18, case 5, for both Agno models."""
+    before = gateway.state.chat_requests + openai.state.chat_requests
+    output = await Agent(
+        model=AIGatewayModel(id=model_id, gateway=app.registry().get_ai_gateway_client()), telemetry=False
+    ).arun("hi")
+    chained = await Agent(model=app.agent_model(model=model_id), telemetry=False).arun("hi")
+    for run in (output, chained):
+        assert run.status is RunStatus.error
+        assert "model: a model id is printable ASCII" in str(run.content)
+    assert gateway.state.chat_requests + openai.state.chat_requests == before

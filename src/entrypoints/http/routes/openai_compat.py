@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -22,12 +22,19 @@ from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ChatResponse, StreamDelta, Tier
 from ideaforge_gateway.entrypoints.container import Container
 from ideaforge_gateway.entrypoints.http.body import documented_body, parse_body
-from ideaforge_gateway.entrypoints.http.deps import BEARER_SECURITY, ContainerDep, CurrentUser, user_for_authorization
+from ideaforge_gateway.entrypoints.http.deps import (
+    BEARER_SECURITY,
+    ContainerDep,
+    CurrentUser,
+    authorization_check,
+    client_address,
+    user_for_authorization,
+)
 from ideaforge_gateway.entrypoints.http.errors import status_for
 from ideaforge_gateway.entrypoints.http.openai_schemas import ChatCompletionBody
-from ideaforge_gateway.entrypoints.http.presenters import sse, usage_dict
+from ideaforge_gateway.entrypoints.http.presenters import header_value, sse, usage_dict
 from ideaforge_gateway.entrypoints.http.schemas import V1_CHAT, V1_ERRORS
-from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse
+from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose, bounded
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=V1_ERRORS)
 
@@ -57,7 +64,7 @@ async def chat_completions(raw: Request) -> Response:
     dependencies cost a measurable share of the request's CPU (bench/analysis.md). The same
     checks and errors."""
     container: Container = raw.app.state.container
-    user = await user_for_authorization(container, raw.headers.get("authorization"))
+    user = await user_for_authorization(container, raw.headers.get("authorization"), client_address(raw))
     body = parse_body(ChatCompletionBody, await raw.body())
     request = GenerateRequest(body.messages_domain(), model=body.model, user_id=user.id, options=body.options())
     use_case = container.generate_reply()
@@ -70,12 +77,12 @@ async def chat_completions(raw: Request) -> Response:
 
     await use_case.prepare(request)
     stream = use_case.stream(request)
-    deltas = stream.deltas
+    deltas = stream.deltas.__aiter__()
     first = await anext(deltas, None)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     model = stream.model or body.model
 
-    async def events() -> AsyncGenerator[bytes, None]:
+    async def events() -> AsyncIterator[bytes]:
         usage = None
         delta: StreamDelta | None = first
         role_sent = False
@@ -91,7 +98,7 @@ async def chat_completions(raw: Request) -> Response:
             yield sse({"error": error, "status": status_for(exc)})
             return
         finally:
-            await deltas.aclose()
+            await aclose(deltas)
         done = b"data: [DONE]\n\n"
         if include_usage:  # sent with [DONE]: one write for both
             done = sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -100,11 +107,25 @@ async def chat_completions(raw: Request) -> Response:
 
     provider = stream.provider.value if stream.provider else ""
     headers = {"Cache-Control": "no-cache", **_who(provider, model, len(stream.attempts))}
-    return ClosingStreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    still_authorized = authorization_check(container, raw.headers.get("authorization"))
+    body_events = bounded(events(), container.stream_bounds(), still_authorized, _error_event)
+    return ClosingStreamingResponse(body_events, media_type="text/event-stream", headers=headers)
+
+
+def _error_event(message: str, kind: str) -> bytes:
+    """The error event of this route's streams (no `[DONE]` follows it)."""
+    status = 401 if kind == "unauthorized" else 503
+    return sse({"error": {"message": message, "type": "api_error", "code": kind}, "status": status})
 
 
 def _who(provider: str, model: str, attempts: int) -> dict[str, str]:
-    return {"X-IdeaForge-Provider": provider, "X-IdeaForge-Model": model, "X-IdeaForge-Attempts": str(attempts)}
+    """The headers that say who answered; `model` may be whatever an upstream said, so every
+    value goes through `header_value`."""
+    return {
+        "X-IdeaForge-Provider": header_value(provider),
+        "X-IdeaForge-Model": header_value(model),
+        "X-IdeaForge-Attempts": str(attempts),
+    }
 
 
 def _tool_calls(response: ChatResponse) -> list[dict[str, Any]]:
