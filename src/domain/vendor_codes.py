@@ -87,16 +87,7 @@ _CODE_IN_MESSAGE = re.compile(r"(?<= )\(([A-Za-z][A-Za-z0-9_.-]{0,127})\)")
 ` (invalid_api_key)` (not the `(s)` of "http(s)")."""
 
 
-_OWN_SETTING = re.compile(r"(?:IDEAFORGE|AI_GATEWAY)_[A-Z][A-Z_]{1,60}")
-"""The product's own setting names, which messages cite as what to check
-(`(IDEAFORGE_DEADLINE_SECONDS)`): this product's words, never an upstream's."""
-
-
 def withhold_unknown_codes(message: str) -> str:
-    """`message` with every parenthesised code that is neither a known vendor code nor one of the
-    product's setting names replaced by `WITHHELD`: a code that is really an echoed credential
-    never reaches a message."""
-    return _CODE_IN_MESSAGE.sub(
-        lambda m: m.group(0) if m.group(1) in KNOWN_VENDOR_CODES or _OWN_SETTING.fullmatch(m.group(1)) else WITHHELD,
-        message,
-    )
+    """`message` with every parenthesised code that is not a known vendor code replaced by
+    `WITHHELD`: a code that is really an echoed credential never reaches a message."""
+    return _CODE_IN_MESSAGE.sub(lambda m: m.group(0) if m.group(1) in KNOWN_VENDOR_CODES else WITHHELD, message)
