@@ -23,6 +23,7 @@ from ideaforge_gateway.domain.errors import (
 from ideaforge_gateway.domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
 from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
 from ideaforge_gateway.domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
+from ideaforge_gateway.domain.tenancy import acting_for
 
 CIRCUIT_OPEN = "circuit_open"
 T = TypeVar("T")
@@ -195,7 +196,8 @@ class FallbackChain:
                 failure: GatewayError
                 try:
                     async with asyncio.timeout(budget) as scope:
-                        value = await call(step)
+                        with acting_for(step.user_id):  # the transport bounds each user's requests
+                            value = await call(step)
                 except TimeoutError:
                     if scope.expired() and budget >= remaining:
                         breaker.record_neutral()

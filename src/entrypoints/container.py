@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 from sqlalchemy import Engine
 
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
+from ideaforge_gateway.adapters.http.bounds import ConcurrencyBounds
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
 from ideaforge_gateway.adapters.http.transport import HttpTransport
@@ -180,8 +181,22 @@ class Container(containers.DeclarativeContainer):
         public_only=providers.Callable(lambda s: not s.ideaforge_allow_private_base_urls, settings),
     )
     max_response_bytes = providers.Callable(lambda s: s.ideaforge_max_response_bytes, settings)
-    transport = providers.Singleton(HttpTransport, http_client, max_response_bytes=max_response_bytes)
-    user_url_transport = providers.Singleton(HttpTransport, user_url_http_client, max_response_bytes=max_response_bytes)
+    # Per user on both transports (a user's traffic must not starve the operator's upstreams
+    # either); per host only for users' URLs, where one host's requests come from many users.
+    user_bounds = providers.Singleton(
+        ConcurrencyBounds, per_user=providers.Callable(lambda s: s.ideaforge_user_max_concurrent_requests, settings)
+    )
+    user_url_bounds = providers.Singleton(
+        ConcurrencyBounds,
+        per_user=providers.Callable(lambda s: s.ideaforge_user_max_concurrent_requests, settings),
+        per_host=providers.Callable(lambda s: s.ideaforge_max_connections_per_host, settings),
+    )
+    transport = providers.Singleton(
+        HttpTransport, http_client, max_response_bytes=max_response_bytes, bounds=user_bounds
+    )
+    user_url_transport = providers.Singleton(
+        HttpTransport, user_url_http_client, max_response_bytes=max_response_bytes, bounds=user_url_bounds
+    )
     provider_factory = providers.Singleton(
         HttpProviderFactory,
         transport,

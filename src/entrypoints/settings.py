@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     ideaforge_max_response_bytes: int = Field(default=8 << 20, ge=1024)
     """The most bytes of a non-streamed upstream answer the gateway reads; past it, the answer is
     refused as too large (and the next provider asked)."""
+    ideaforge_user_max_concurrent_requests: int = Field(default=64, ge=1)
+    """Upstream requests (streams included) one user may have in flight at once; past it, a 429."""
+    ideaforge_max_connections_per_host: int = Field(default=100, ge=1)
+    """Requests in flight to one host of a user-supplied base URL, across users; past it, the
+    request is refused (and the next provider asked)."""
     ideaforge_deadline_seconds: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     """One deadline for every attempt of a generation, until an answer starts."""
     ideaforge_attempts_per_provider: int = Field(default=2, ge=1, le=10)

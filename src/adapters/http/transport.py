@@ -9,6 +9,9 @@ once, for every caller (providers, the OAuth2 token source, discovery):
   refused before the request leaves, names as they resolve (`public_only.py`); either is a
   `ConfigurationError` saying why. Redirects are never followed: every request may carry
   credentials.
+- **Concurrency bounds**: a slot per request for the user it is made for and its host
+  (`bounds.py`), held until the answer is released; past a bound, the request is refused at
+  once with an error naming the setting.
 - **Timeouts**: the client's (`HttpTimeouts`): connecting, and each wait for bytes.
 - **Bounded bodies**: a non-streamed answer is read up to `max_bytes` (the transport's
   `max_response_bytes`, `IDEAFORGE_MAX_RESPONSE_BYTES`, unless the call names a smaller cap);
@@ -35,12 +38,14 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
+from ideaforge_gateway.adapters.http.bounds import ConcurrencyBounds
 from ideaforge_gateway.adapters.http.client import SharedHttpClient
 from ideaforge_gateway.adapters.http.failures import CallFailure
 from ideaforge_gateway.adapters.http.public_only import BlockedAddressError, check_url
 from ideaforge_gateway.adapters.http.sse import SSEDecodeError, SSEDecoder
 from ideaforge_gateway.adapters.http.token_auth import AuthHeader, RequestAuth
 from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.tenancy import acting_user
 
 log = logging.getLogger("ideaforge.http")
 
@@ -96,9 +101,16 @@ class EventStream:
 class HttpTransport:
     """Requests on a `SharedHttpClient`'s session, with the rules above."""
 
-    def __init__(self, client: SharedHttpClient, *, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+    def __init__(
+        self,
+        client: SharedHttpClient,
+        *,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        bounds: ConcurrencyBounds | None = None,
+    ) -> None:
         self.client = client
         self.max_response_bytes = max_response_bytes
+        self.bounds = bounds or ConcurrencyBounds()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.client!r}, max_response_bytes={self.max_response_bytes})"
@@ -165,6 +177,24 @@ class HttpTransport:
 
     @asynccontextmanager
     async def _exchange(
+        self,
+        method: str,
+        url: URL,
+        fail: CallFailure,
+        auth: RequestAuth | None,
+        body: bytes | None,
+        content_type: str,
+        accept: str,
+        extra: Headers | None,
+        params: Mapping[str, str] | None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """`_send`, holding a slot of the concurrency bounds until the response is released."""
+        with self.bounds.slot(acting_user(), f"{url.host}:{url.port}", fail.provider, fail.what):
+            async with self._send(method, url, fail, auth, body, content_type, accept, extra, params) as response:
+                yield response
+
+    @asynccontextmanager
+    async def _send(
         self,
         method: str,
         url: URL,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
 from ideaforge_gateway.domain.errors import GatewayError, ProviderUnavailableError
 from ideaforge_gateway.domain.models import ModelInfo, ProviderName
+from ideaforge_gateway.domain.tenancy import acting_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,10 @@ class ListModels:
         self._deadline = deadline
 
     async def execute(self, request: ListModelsRequest) -> list[ModelInfo]:
+        with acting_for(request.user_id):  # the transport bounds each user's requests
+            return await self._execute(request)
+
+    async def _execute(self, request: ListModelsRequest) -> list[ModelInfo]:
         await self._registry.load(request.user_id)
         if request.provider is not None:
             resolved = self._registry.require(request.provider, request.user_id)

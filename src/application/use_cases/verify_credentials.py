@@ -11,6 +11,7 @@ from ideaforge_gateway.domain.credentials import ProviderCredentials, Verificati
 from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError, ProviderUnavailableError
 from ideaforge_gateway.domain.models import ModelInfo, ProviderName
 from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
+from ideaforge_gateway.domain.tenancy import acting_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,8 @@ class VerifyCredentials:
                 credentials, stored_for_user = self._credentials_to_verify(request)
                 client = self._registry.client_for_credentials(credentials)
             async with asyncio.timeout(self._deadline):
-                models = await client.list_models()
+                with acting_for(request.user_id):
+                    models = await client.list_models()
         except TimeoutError:
             late = ProviderUnavailableError(
                 f"{provider.value} did not answer within the deadline of {self._deadline:g} s"
