@@ -1,10 +1,12 @@
 """An OpenAI-compatible upstream for the reliability benchmarks, in a process of its own.
 
-    python -m bench.reliability_upstream --mode ok|storm|drip [--drip-seconds S]
+    python -m bench.reliability_upstream --mode ok|storm|drip|huge [--drip-seconds S]
 
 Binds 127.0.0.1 on a free port and prints `READY <port>` once it accepts connections.
 - `ok`: answers at once; a stream is a role chunk, the words of `ANSWER`, a finish, usage, `[DONE]`.
 - `storm`: every chat request is a 429 with `Retry-After: 1` (a rate-limit storm).
+- `huge`: a non-streamed chat answer is `HUGE_BYTES` (200 MB) of JSON, sent chunked with no
+  length announced, so a client can only refuse it by counting as it reads (issue 18, case 1).
 - `drip`: for model `drip`, streams `ANSWER` one word per `--drip-seconds / words` seconds (a slow
   drip); other models answer at once, for warming up.
 `GET /_stats` reports requests seen and this process's CPU seconds.
@@ -24,6 +26,8 @@ from aiohttp import web
 MODEL = "gpt-4o-mini"
 ANSWER = "The quick brown fox jumps over the lazy dog while the gateway keeps every stream intact."
 WORDS = [w + " " for w in ANSWER.split(" ")[:-1]] + [ANSWER.split(" ")[-1]]
+HUGE_BYTES = 200 * 1000 * 1000
+_HUGE_CHUNK = b" " * (1 << 20)
 USAGE = {"prompt_tokens": 11, "completion_tokens": len(WORDS), "total_tokens": 11 + len(WORDS)}
 
 
@@ -58,6 +62,8 @@ class Upstream:
         if self.mode == "storm":
             error = {"error": {"message": "slow down", "type": "rate_limit", "code": "rate_limit_exceeded"}}
             return web.json_response(error, status=429, headers={"Retry-After": "1"})
+        if self.mode == "huge" and not body.get("stream"):
+            return await self._huge(request)
         if not body.get("stream"):
             message = {"role": "assistant", "content": ANSWER}
             completion = {"id": "c", "object": "chat.completion", "model": MODEL, "usage": USAGE,
@@ -70,6 +76,20 @@ class Upstream:
                 await asyncio.sleep(self.gap)
             await response.write(event)
         await response.write_eof()
+        return response
+
+    async def _huge(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        sent = 0
+        with contextlib.suppress(ConnectionError):  # the client hanging up is the expected end
+            await response.write(b'{"id": "c", "padding": "')
+            while sent < HUGE_BYTES:
+                await response.write(_HUGE_CHUNK)
+                sent += len(_HUGE_CHUNK)
+            await response.write(b'"}')
+            await response.write_eof()
         return response
 
     async def models(self, request: web.Request) -> web.Response:
@@ -98,7 +118,7 @@ async def serve(mode: str, drip_seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["ok", "storm", "drip"], default="ok")
+    parser.add_argument("--mode", choices=["ok", "storm", "drip", "huge"], default="ok")
     parser.add_argument("--drip-seconds", type=float, default=60.0)
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):

@@ -48,6 +48,7 @@ ORDER = (
     "workers",
     "load",
     "long-faults",
+    "memory",
     "bad-input",
     "hardening",
     "findings",

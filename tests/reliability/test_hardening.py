@@ -2,7 +2,10 @@
 row each in `docs/reliability.md`'s "hardening" section. The detailed proofs are the tests named
 in each row; here each case is shown failing closed, as an attacker or an unlucky operator would
 meet it. Cases 1 and 3's first half (upstream body caps, per-host and per-user bounds on users'
-base URLs) belong to the transport and are not probed here."""
+base URLs) belong to the transport: probed here through the app, proved in detail in
+`tests/integration/test_transport_bounds.py` and `test_tenant_bounds.py`; the memory a 200 MB answer
+costs a real `ideaforge serve` is measured by `python -m bench.reliability_memory` (the `memory`
+section)."""
 
 from __future__ import annotations
 
@@ -12,19 +15,24 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiohttp import web
+from pydantic import SecretStr
 
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
+from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError, ProviderUnavailableError
 from ideaforge_gateway.domain.models import ChatMessage, ProviderName
 from ideaforge_gateway.domain.policies.base_url import is_public_address
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
 from ideaforge_gateway.domain.vendor_codes import WITHHELD
+from tests.integration.test_tenant_bounds import Upstream
 from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.cli import run_cli
 from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.live_server import LiveServer
+from tests.support.loopback_server import LoopbackServer
 from tests.unit.test_fallback_properties import build_world
 
 KEY = "sk-hardening"
@@ -234,3 +242,77 @@ async def test_case_3_breakers_are_per_user_for_shared_credentials(table: Sectio
         "✓" if ok else "✗",
     )  # fmt: skip
     assert ok, outcomes
+
+
+async def _endless(request: web.Request) -> web.StreamResponse:
+    """A chat answer of 64 MiB, chunked with no length announced (case 1's 200 MB, shortened)."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    try:
+        await response.write(b'{"padding": "')
+        for _ in range(64):
+            await response.write(b" " * (1 << 20))
+    except ConnectionError:
+        pass  # the gateway hung up: what this probe expects
+    return response
+
+
+def test_case_1_a_huge_upstream_answer_is_refused(tmp_path: Path, table: Section) -> None:
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", _endless)
+    with LoopbackServer(app) as upstream:
+        container = container_for(tmp_path, ideaforge_allow_private_base_urls=True)
+        with LiveServer(container) as server:
+            user, token = container.user_store().create("case1")
+            credentials = ProviderCredentials(ProviderName.OPENAI, SecretStr("sk-1"), base_url=f"{upstream.url}/v1")
+            container.credential_store().save(user.id, credentials)
+            answer = httpx.post(
+                f"{server.url}/v1/chat/completions", json=CHAT, headers=_auth(token.get_secret_value()), timeout=60
+            )
+    ok = answer.status_code == 503 and "too large" in answer.text and "IDEAFORGE_MAX_RESPONSE_BYTES" in answer.text
+    table.add(
+        "1 unbounded bodies", "a user's base URL answering 64 MiB, chunked, no length",
+        f"{answer.status_code}: {answer.json()['error']['message']}",
+        "`tests/integration/test_transport_bounds.py`; RSS: the `memory` section", "✓" if ok else "✗",
+    )  # fmt: skip
+    assert ok, answer.text
+
+
+def test_case_3_one_user_cannot_take_every_connection(tmp_path: Path, table: Section) -> None:
+    hog, healthy = Upstream(hold=True), Upstream(hold=False)
+    with hog.server, healthy.server:
+        container = container_for(
+            tmp_path, ideaforge_allow_private_base_urls=True, ideaforge_user_max_concurrent_requests=1
+        )
+        with LiveServer(container) as server:
+            tokens = []
+            for name, upstream in (("case3hog", hog), ("case3other", healthy)):
+                user, token = container.user_store().create(name)
+                credentials = ProviderCredentials(
+                    ProviderName.OPENAI, SecretStr(f"sk-{name}"), base_url=f"{upstream.server.url}/v1"
+                )
+                container.credential_store().save(user.id, credentials)
+                tokens.append(token.get_secret_value())
+            stream = {**CHAT, "stream": True}
+            url = f"{server.url}/v1/chat/completions"
+            try:
+                with httpx.stream("POST", url, json=stream, headers=_auth(tokens[0]), timeout=60) as held:
+                    chunks = held.iter_bytes()  # kept: dropping it would close the stream
+                    next(chunks)  # the first stream is open and held at the upstream
+                    second = httpx.post(url, json=stream, headers=_auth(tokens[0]), timeout=60)
+                    other = httpx.post(url, json=CHAT, headers=_auth(tokens[1]), timeout=60)
+                    hog.let_go()
+            finally:
+                hog.let_go()
+    ok = second.status_code == 429 and "IDEAFORGE_USER_MAX_CONCURRENT_REQUESTS" in second.text
+    ok = ok and other.status_code == 200
+    table.add(
+        "3 one tenant starves the others",
+        "`IDEAFORGE_USER_MAX_CONCURRENT_REQUESTS=1`: a user holds a stream and asks again; another user asks",
+        f"second stream {second.status_code}: {second.json()['error']['message']}; the other user: "
+        f"{other.status_code}",
+        "`tests/integration/test_tenant_bounds.py` (300 held streams), `tests/unit/test_concurrency_bounds.py`",
+        "✓" if ok else "✗",
+    )  # fmt: skip
+    assert ok, (second.text, other.text)
