@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
@@ -56,10 +57,28 @@ def _vendor_defaults(settings: Settings) -> VendorDefaults:
     )
 
 
+def _data_dir(settings: Settings) -> Path:
+    """`IDEAFORGE_DATA_DIR`, made if missing; a path that is a file, or that cannot be made or
+    written, is a `ConfigurationError` naming it (not an OSError from deep inside the store)."""
+    path = settings.ideaforge_data_dir.expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigurationError(f"IDEAFORGE_DATA_DIR {path} is a file, not a folder: point it at a folder") from None
+    except OSError as exc:
+        raise ConfigurationError(
+            f"IDEAFORGE_DATA_DIR {path} cannot be made ({exc.strerror or type(exc).__name__}): "
+            "point it at a folder this user can create"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigurationError(f"IDEAFORGE_DATA_DIR {path} is not writable by this user: point it at one that is")
+    return path
+
+
 def _database_url(settings: Settings) -> str:
     if settings.ideaforge_database_url:
         return settings.ideaforge_database_url
-    return f"sqlite:///{settings.ideaforge_data_dir.expanduser().resolve() / 'ideaforge.db'}"
+    return f"sqlite:///{_data_dir(settings) / 'ideaforge.db'}"
 
 
 def _keyring(settings: Settings, database_url: str) -> KeyRing:
@@ -67,7 +86,7 @@ def _keyring(settings: Settings, database_url: str) -> KeyRing:
     if settings.ideaforge_encryption_keys is not None:
         return KeyRing.parse(settings.ideaforge_encryption_keys.get_secret_value())
     if database_url.startswith("sqlite"):
-        return load_or_create_key_file(settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key")
+        return load_or_create_key_file(_data_dir(settings) / "encryption.key")
     raise ConfigurationError(
         "IDEAFORGE_ENCRYPTION_KEYS must be set when the database is not SQLite: "
         "make a key with `ideaforge keys generate`"

@@ -57,6 +57,9 @@ class GenerateReply:
                         f"the stored credentials for {names} need reconfiguration: they cannot be decrypted "
                         "with the configured keys; configure them again"
                     )
+            idle = self._registry.idle_environment_providers()
+            if not candidates and idle:
+                raise ConfigurationError("no provider is usable: " + "; ".join(idle))
             if not candidates:
                 raise ConfigurationError(
                     "no provider is configured: set AI_GATEWAY_ENABLED=true with AI_GATEWAY_CLIENT_ID and "
