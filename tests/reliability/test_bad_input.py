@@ -104,7 +104,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], range]] = [
         "POST",
         json.dumps({"model": "fast", "messages": [{"role": "user", "content": "x"}] * (MAX_MESSAGES + 1)}).encode(),
         _json(),
-        range(422, 423),
+        range(400, 401),
     ),
     (
         "257 tools",
@@ -114,7 +114,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], range]] = [
             {**CHAT, "tools": [{"type": "function", "function": {"name": f"f{i}"}} for i in range(257)]}
         ).encode(),
         _json(),
-        range(422, 423),
+        range(400, 401),
     ),
     (
         "prompt of 200,001 characters",
@@ -133,7 +133,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], range]] = [
         "POST",
         b'{"model": "fast", "temperature": NaN, "messages": []}',
         _json(),
-        range(422, 423),
+        range(400, 401),
     ),
     (
         "non-ASCII bytes in the bearer token",
