@@ -249,15 +249,20 @@ def resolve_user(container: Container, name: str | None) -> str | None:
 
 
 def serve(*, host: str, port: int, workers: int) -> None:
+    """Check settings, keys and the database once, then run uvicorn; log one line when it answers."""
     import logging
 
     import uvicorn
 
-    async def prepare(container: Container) -> None:
+    from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line
+
+    async def prepare(container: Container) -> str:
         # Settings, keys and migrations are checked once, before any worker starts.
         container.engine()
+        return startup_line(container, host=host, port=port, workers=workers)
 
-    run(prepare)
+    line = run(prepare)
+    announce_when_ready(host, port, line)
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
     uvicorn.run(
         "ideaforge_gateway.entrypoints.http.app:app_from_environment",

@@ -13,7 +13,7 @@ from ideaforge_gateway.entrypoints.container import Container, close
 from ideaforge_gateway.entrypoints.http.body import document_bodies
 from ideaforge_gateway.entrypoints.http.errors import install_error_handlers
 from ideaforge_gateway.entrypoints.http.limits import BodySizeLimit
-from ideaforge_gateway.entrypoints.http.routes import api, openai_compat, settings_page, system
+from ideaforge_gateway.entrypoints.http.routes import api, docs, openai_compat, settings_page, system
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -41,6 +41,9 @@ def create_app(container: Container | None = None, *, owns_process: bool = False
         version="0.1.0",
         description="AI Gateway first, OpenAI, Gemini and Claude behind it; each user's credentials encrypted.",
         lifespan=lifespan,
+        # Served by `routes.docs` from this server's own copies of the assets, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's built-in OpenTelemetry hooks look up the tracer, meter and logger providers
         # (os.environ reads) on every request; off unless someone wires OpenTelemetry in.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -51,6 +54,7 @@ def create_app(container: Container | None = None, *, owns_process: bool = False
     app.include_router(api.router)
     app.include_router(openai_compat.router)
     app.include_router(settings_page.router)
+    app.include_router(docs.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     document_bodies(app)
     return app
