@@ -1,9 +1,10 @@
-"""The API docs (Swagger UI at `/docs`, ReDoc at `/redoc`) and `/`, all served by the product itself.
+"""The API docs (Swagger UI at `/docs`) and `/`, served by the product itself.
 
-FastAPI's own docs pages load Swagger UI and ReDoc from a public CDN, so they render blank where
-enterprise gateways run: on networks without internet access. These pages load the same assets
-from this server instead, as shipped by the `fastapi-offline` package (MIT; Swagger UI 5 under
-Apache-2.0, ReDoc under MIT). None of them needs a token. `/` sends a person to the Settings page.
+FastAPI's own docs pages load Swagger UI from a public CDN, so they render blank where enterprise
+gateways run: on networks without internet access. This page loads the same assets from this
+server instead, as shipped by the `fastapi-offline` package (MIT; Swagger UI 5 under Apache-2.0).
+ReDoc is not offered: even with its script served here, it fetches its logo from its own CDN.
+None of these needs a token. `/` sends a person to the Settings page, which links the docs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from ideaforge_gateway.entrypoints.http.errors import ApiError
@@ -22,7 +23,6 @@ ASSETS_PATH = "/docs/assets"
 _ASSETS = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "swagger-ui.css": "text/css; charset=utf-8",
-    "redoc.standalone.js": "text/javascript; charset=utf-8",
     "favicon.png": "image/png",
 }
 
@@ -54,18 +54,6 @@ async def swagger_ui(request: Request) -> HTMLResponse:
         swagger_css_url=f"{root}{ASSETS_PATH}/swagger-ui.css",
         swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
         swagger_ui_parameters=request.app.swagger_ui_parameters,
-    )
-
-
-@router.get("/redoc")
-async def redoc(request: Request) -> HTMLResponse:
-    root = request.scope.get("root_path", "")
-    return get_redoc_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
-        title=f"{request.app.title} · API reference",
-        redoc_js_url=f"{root}{ASSETS_PATH}/redoc.standalone.js",
-        redoc_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
-        with_google_fonts=False,
     )
 
 
