@@ -18,7 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from bench.upstream import MODEL
-from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
+from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
 from ideaforge_gateway.adapters.http.token_auth import HeaderAuth
 from ideaforge_gateway.adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
 from ideaforge_gateway.adapters.openai_compat.wire import request_to_wire
@@ -63,7 +63,9 @@ def default_httpx_client() -> httpx.AsyncClient:
     )
 
 
-def provider_target(name: str, http: httpx.AsyncClient, base_url: str) -> Target:
+def provider_target(name: str, http: SharedHttpClient, base_url: str) -> Target:
+    """The provider on the project's own client (its calls go straight to that client's aiohttp
+    session, so a plain `httpx.AsyncClient` cannot carry them)."""
     provider = OpenAIChatCompletionsProvider(
         http,
         base_url=base_url,
@@ -133,7 +135,6 @@ async def open_targets(stack: AsyncExitStack, upstream: str) -> tuple[list[Targe
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200), trust_env=False)
     )
     main = [
-        provider_target("httpx default transport", default, base_url),
         provider_target("httpx + AiohttpTransport (build_http_client)", over_aiohttp, base_url),
         raw_aiohttp_target("aiohttp.ClientSession (floor)", session, base_url),
     ]

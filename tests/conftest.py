@@ -1,4 +1,12 @@
-"""Fixtures for every test. No test may reach beyond loopback: a guard refuses it."""
+"""Fixtures and markers for every test. No test may reach beyond loopback: a guard refuses it.
+
+Markers are applied here, so none is forgotten (`--strict-markers` refuses unknown ones):
+- `unit` (tests/unit: pure logic, fakes) or `integration` (everything else: real servers on
+  loopback, real databases, the real CLI);
+- `postgres`: uses the PostgreSQL fixture; `browser`: drives Chromium (`*_browser.py`);
+- `slow`: a module in `SLOW_MODULES` (measured: each takes several seconds or more), or marked
+  by hand. The inner loop, `bash scripts/test --quick`, deselects slow, browser and postgres.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +59,41 @@ def _guarded_connect(self: socket.socket, address: Any) -> None:
 def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
     _check(address)
     return _real_connect_ex(self, address)
+
+
+SLOW_MODULES = frozenset(
+    {
+        "tests/e2e/test_cli_ai_gateway.py",
+        "tests/e2e/test_cli_credentials.py",
+        "tests/e2e/test_cli_first_contact.py",
+        "tests/e2e/test_cli_imports.py",
+        "tests/e2e/test_serve_first_contact.py",
+        "tests/integration/http/test_schemathesis.py",
+    }
+)
+"""Modules whose tests take seconds each (subprocesses, fuzzing); the reliability suite too."""
+SLOW_FOLDERS = ("tests/reliability/",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix()
+        item.add_marker(pytest.mark.unit if where.startswith("tests/unit/") else pytest.mark.integration)
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+        if where.endswith("_browser.py"):
+            item.add_marker(pytest.mark.browser)
+        if where in SLOW_MODULES or where.startswith(SLOW_FOLDERS):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--write-report",
+        action="store_true",
+        help="write docs/reliability.md (tracked) from this run's reliability tests; without it nothing is written",
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devkit.report import Report, Section
 from ideaforge_gateway.entrypoints.http.app import MAX_BODY_BYTES
 from ideaforge_gateway.entrypoints.http.openai_schemas import MAX_MESSAGES
-from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.live_server import LiveServer

@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
+from devkit.report import Report, Section
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ChatMessage, Tier
 from ideaforge_gateway.entrypoints.container import Container, close
-from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway, GatewayState
 from tests.support.faults import (
