@@ -31,6 +31,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -104,14 +105,15 @@ def _wheel_tags():
 def uv_from_wheel():
     """uv's own wheel from PyPI: the binary inside is all uv needs."""
     fits = _wheel_tags()
-    with urllib.request.urlopen(PYPI + "/pypi/uv/json", timeout=60) as answer:
+    index = PYPI + "/pypi/uv/json"
+    with urllib.request.urlopen(index, timeout=60) as answer:
         release = json.load(answer)
     wheels = [f for f in release["urls"] if f["packagetype"] == "bdist_wheel" and fits(f["filename"])]
     if not wheels:
         raise SetupError("PyPI has no uv wheel for this machine (" + platform.machine() + ")")
     wheel = wheels[0]
     say("fetching " + wheel["filename"])
-    with urllib.request.urlopen(wheel["url"], timeout=300) as answer:
+    with urllib.request.urlopen(urllib.parse.urljoin(index, wheel["url"]), timeout=300) as answer:  # mirrors: relative
         data = answer.read()
     if hashlib.sha256(data).hexdigest() != wheel["digests"]["sha256"]:
         raise SetupError("the uv wheel's SHA-256 does not match PyPI's: not using it")
@@ -149,7 +151,7 @@ def main():
     args = parser.parse_args()
     try:
         uv = find_uv(args.via)
-    except (SetupError, OSError) as error:  # OSError: no network, a proxy refusing, a full disk
+    except (SetupError, OSError, ValueError) as error:  # OSError: no network, a proxy refusing, a full disk
         say(str(error))
         return 1
     if args.only_uv:
