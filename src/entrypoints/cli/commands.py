@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,7 @@ def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False)
         finally:
             await close(container)
 
+    gc.enable()  # off while the CLI started (`cli.app.main`): the work itself makes garbage
     try:
         return asyncio.run(main())
     except GatewayError as exc:
@@ -262,6 +264,8 @@ def serve(*, host: str, port: int, workers: int) -> None:
         return startup_line(container, host=host, port=port, workers=workers)
 
     line = run(prepare)
+    if workers == 1:  # the app runs in this process: its lifespan tunes the collector and turns it on
+        gc.disable()
     announce_when_ready(host, port, line)
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
     uvicorn.run(
