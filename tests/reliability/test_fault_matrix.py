@@ -268,7 +268,9 @@ def settings_for(world: World, case: Case) -> dict[str, Any]:
 def assert_case(
     table: Section, path: str, case: Case, mode: str, observed: str, elapsed: float, leaks: Resources, left: int
 ) -> None:
-    bound = case.deadline + 0.75  # scheduling slack on a busy 2-core machine
+    # The faults hang for good: any bound proves the deadline cut them off. A generous one keeps a
+    # loaded machine from turning the verdict; the table records the exact time taken.
+    bound = case.deadline + 5.0
     leak_text = "none" if leaks.clean and left == 0 else f"{leaks.describe()}, upstream connections {left}"
     ok = observed == case.expected and case.min_elapsed <= elapsed < bound and leak_text == "none"
     table.add(
