@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
-from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
 from ideaforge_gateway.adapters.sql.engine import make_engine, upgrade_database
 from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
 from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
@@ -36,9 +35,22 @@ if TYPE_CHECKING:
     from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
     from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
     from ideaforge_gateway.adapters.agno.chain_model import ProviderChainModel
+    from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
+
+
+# The provider adapters and their wire formats (~50 ms of imports) load when the first provider
+# is built, not while `serve` starts: `http.app` warms them up once the server is ready.
+def _provider_factory(
+    http: SharedHttpClient, *, ai_gateway: AIGatewayDefaults, vendors: VendorDefaults, user_url_http: SharedHttpClient
+) -> HttpProviderFactory:
+    from ideaforge_gateway.adapters.http_provider_factory import HttpProviderFactory
+
+    return HttpProviderFactory(http, ai_gateway=ai_gateway, vendors=vendors, user_url_http=user_url_http)
 
 
 def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
+    from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults
+
     return AIGatewayDefaults(
         base_url=settings.ai_gateway_base_url,
         auth_method=settings.ai_gateway_auth_method,
@@ -52,6 +64,8 @@ def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
 
 
 def _vendor_defaults(settings: Settings) -> VendorDefaults:
+    from ideaforge_gateway.adapters.http_provider_factory import VendorDefaults
+
     return VendorDefaults(
         openai=settings.openai_base_url, anthropic=settings.anthropic_base_url, gemini=settings.gemini_base_url
     )
@@ -173,7 +187,7 @@ class Container(containers.DeclarativeContainer):
         public_only=providers.Callable(lambda s: not s.ideaforge_allow_private_base_urls, settings),
     )
     provider_factory = providers.Singleton(
-        HttpProviderFactory,
+        _provider_factory,
         http_client,
         ai_gateway=providers.Callable(_ai_gateway_defaults, settings),
         vendors=providers.Callable(_vendor_defaults, settings),

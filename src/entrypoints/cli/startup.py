@@ -14,6 +14,11 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
+
 if TYPE_CHECKING:
     from ideaforge_gateway.entrypoints.container import Container
 
@@ -40,7 +45,8 @@ def startup_line(container: Container, *, host: str, port: int, workers: int) ->
     else:
         where = f"PostgreSQL at {database.host or 'localhost'}{f':{database.port}' if database.port else ''}"
         where += f"/{database.database}" if database.database else ""
-    registry = container.registry()
+    # The environment's providers only: no client is built, so no adapter needs loading yet.
+    registry = ProviderRegistry(container.gateway_config(), _NoClients())
     usable = [r.provider.value for r in registry.usable(None)]
     providers = ", ".join(usable) if usable else "none (each user adds their own on the Settings page)"
     idle = registry.idle_environment_providers()
@@ -50,6 +56,11 @@ def startup_line(container: Container, *, host: str, port: int, workers: int) ->
         f"IdeaForge gateway ready at {url}{anywhere}{count} · Settings page {url}/settings · API docs {url}/docs · "
         f"OpenAI-compatible API {url}/v1 · database: {where} · providers from the environment: {providers}{notes}"
     )
+
+
+class _NoClients(ProviderFactory):
+    def build(self, credentials: ProviderCredentials) -> LLMProvider:
+        raise AssertionError("the start-up line reads the configuration only")
 
 
 def announce_when_ready(host: str, port: int, line: str) -> None:
