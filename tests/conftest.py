@@ -80,12 +80,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         where = item.path.relative_to(root).as_posix()
         item.add_marker(pytest.mark.unit if where.startswith("tests/unit/") else pytest.mark.integration)
-        if "postgres_server" in getattr(item, "fixturenames", ()):
+        if "postgres_server" in getattr(item, "fixturenames", ()) or _on_postgres(item):
             item.add_marker(pytest.mark.postgres)
         if where.endswith("_browser.py"):
             item.add_marker(pytest.mark.browser)
         if where in SLOW_MODULES or where.startswith(SLOW_FOLDERS):
             item.add_marker(pytest.mark.slow)
+
+
+def _on_postgres(item: pytest.Item) -> bool:
+    """A test parametrized over the databases, in its PostgreSQL variant (the fixture that starts
+    the server is requested at run time, so it is not among the item's fixture names)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgresql" in callspec.params.values()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
