@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -67,17 +68,12 @@ def _ready(target: tuple[list[str], dict[str, str], int]) -> tuple[float, float]
 
 
 def _help() -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(
-        ["/usr/bin/env", "time", "-f", "%U %S", str(IDEAFORGE), "--help"],
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    subprocess.run([str(IDEAFORGE), "--help"], env=clean_env(), capture_output=True, check=True)
     wall = time.perf_counter() - started
-    user, system = (float(v) for v in done.stderr.strip().splitlines()[-1].split())
-    return wall, user + system
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def measure(rounds: int) -> dict[str, list[tuple[float, float]]]:

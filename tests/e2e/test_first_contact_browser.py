@@ -99,7 +99,7 @@ def test_the_settings_page_after_a_network_error(server: LiveServer, tmp_path: P
         gemini_message = gemini.locator('[data-field="message"]')
         expect(gemini_message).to_have_text("Saved (not verified).")
 
-        server.__exit__(None, None, None)
+        server.stop()
         page.get_by_role("button", name="Refresh").click()
         expect(page.locator("#page-message")).to_have_text(
             "Could not reach the gateway: check that it is running and try again."
