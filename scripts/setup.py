@@ -136,11 +136,12 @@ WAYS = {
 
 
 def find_uv(via):
-    for name in [via] if via else list(WAYS):
+    tried = [via] if via else list(WAYS)
+    for name in tried:
         uv = WAYS[name]()
         if uv:
             return uv
-    raise SetupError("could not get uv by any way (" + ", ".join(WAYS) + "): install uv and run again")
+    raise SetupError("could not get uv (tried: " + ", ".join(tried) + "): install uv and run again")
 
 
 def main():
