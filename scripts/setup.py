@@ -15,10 +15,11 @@ finds or fetches uv, the first way that works:
 5. uv's wheel from PyPI, checked against PyPI's SHA-256 and unpacked into `.tools/bin` (for a
    Python without `venv`/`ensurepip`; stdlib only).
 
-Then `uv sync --frozen --compile-bytecode`, with this Python when it is 3.11 or newer (else uv
-finds or fetches one). `--via` forces one way (for tests of each), `--only-uv` stops after
-finding uv and prints its path. Exit status: uv's, or 1 with one `setup:` line saying why.
-Runs on Python 3.6+ so that an old `python3` still gets as far as a clear message.
+Then `uv sync --frozen --compile-bytecode`: a new `.venv` gets this Python when it is 3.11 or
+newer (else uv finds or fetches one); an existing one keeps its own. `--via` forces one way (for
+tests of each), `--only-uv` stops after finding uv and prints its path. Exit status: uv's, or 1
+with one `setup:` line saying why. Runs on Python 3.6+ so that an old `python3` still gets as far
+as a clear message.
 """
 
 import argparse
@@ -159,7 +160,9 @@ def main():
         print(" ".join(uv))
         return 0
     command = [*uv, "sync", "--frozen", "--compile-bytecode"] + (["--quiet"] if args.quiet else [])
-    if sys.version_info >= (3, 11):
+    if (REPO / ".venv").exists():
+        pass  # uv keeps the venv's own Python while it fits requires-python
+    elif sys.version_info >= (3, 11):
         command += ["--python", sys.executable]
     else:
         say("this python3 is " + platform.python_version() + "; uv picks a Python 3.11+ (fetching one if needed)")
