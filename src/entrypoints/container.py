@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from dependency_injector import containers, providers
 from sqlalchemy import Engine
@@ -121,12 +122,18 @@ def _timeouts(settings: Settings) -> HttpTimeouts:
     return HttpTimeouts(connect=settings.ideaforge_http_connect_timeout, read=settings.ideaforge_http_read_timeout)
 
 
-def _loop_bridge(*clients: SharedHttpClient) -> LoopBridge:
-    """One bridge for the process's HTTP clients: they must all run on the loop of the first request."""
-    bridge = LoopBridge()
-    for client in clients:
-        bridge.watch(client)
-    return bridge
+_CLIENTS: WeakKeyDictionary[LoopBridge, list[SharedHttpClient]] = WeakKeyDictionary()
+"""The clients each bridge watches, so that `close` closes those made and makes none to close."""
+
+
+def _watched_client(timeouts: HttpTimeouts, bridge: LoopBridge, *, public_only: bool = False) -> SharedHttpClient:
+    """A shared client, watched by the one bridge: the process's HTTP clients must all run on the
+    loop of the first request. Made on first use, not at start-up: each reads the CA bundle into
+    a TLS context of its own (~50 ms)."""
+    client = build_http_client(timeouts, public_only=public_only)
+    bridge.watch(client)
+    _CLIENTS.setdefault(bridge, []).append(client)
+    return client
 
 
 def _agno_telemetry(settings: Settings) -> bool:
@@ -179,11 +186,13 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     gateway_config = providers.Singleton(lambda s: s.gateway_config(), settings)
 
-    http_client = providers.Singleton(build_http_client, providers.Callable(_timeouts, settings))
+    loop_bridge = providers.Singleton(LoopBridge)
+    http_client = providers.Singleton(_watched_client, providers.Callable(_timeouts, settings), loop_bridge)
     # For URLs users supply: https and public addresses only, unless the operator allows private.
     user_url_http_client = providers.Singleton(
-        build_http_client,
+        _watched_client,
         providers.Callable(_timeouts, settings),
+        loop_bridge,
         public_only=providers.Callable(lambda s: not s.ideaforge_allow_private_base_urls, settings),
     )
     provider_factory = providers.Singleton(
@@ -238,7 +247,6 @@ class Container(containers.DeclarativeContainer):
 
     # Agents. `agent_model(user_id=..., tier=...)` and `ai_gateway_model(...)` are for
     # `Agent(model=...)` in the users' own code; `generate_with_agent` runs one for them.
-    loop_bridge = providers.Singleton(_loop_bridge, http_client, user_url_http_client)
     agent_runner = providers.Factory(_agno_agent_runner, generate_reply, loop_bridge, settings)
     generate_with_agent = providers.Factory(GenerateWithAgent, agent_runner, generate_reply)
     agent_model = providers.Factory(_provider_chain_model, generate_reply, loop_bridge, settings)
@@ -246,11 +254,11 @@ class Container(containers.DeclarativeContainer):
 
 
 async def close(container: Container) -> None:
-    """Release what the container opened: the shared HTTP client (its session opens lazily)
-    and the database engine, if one was made. The clients are closed on the loop they run on,
-    which is not this one when synchronous agent runs started the bridge's own loop."""
+    """Release what the container opened: the shared HTTP clients that were made (a session
+    opens lazily) and the database engine, if one was made. The clients are closed on the loop
+    they run on, which is not this one when synchronous agent runs started the bridge's own loop."""
     bridge = container.loop_bridge()
-    await bridge.acall(container.http_client().aclose)
-    await bridge.acall(container.user_url_http_client().aclose)
+    for client in _CLIENTS.pop(bridge, []):
+        await bridge.acall(client.aclose)
     container.shutdown_resources()
     bridge.close()

@@ -24,10 +24,9 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False, uses_http: bool = True) -> T:
+def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False) -> T:
     """Build the container, run `work` on one event loop, turn domain errors into one line
-    (or, with `json_errors`, into one JSON document on stdout). `uses_http=False`: `work` makes
-    no HTTP client, so none is made just to be closed (each costs ~50 ms: its TLS context)."""
+    (or, with `json_errors`, into one JSON document on stdout)."""
     from pydantic import ValidationError
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -44,10 +43,7 @@ def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False,
         try:
             return await work(container)
         finally:
-            if uses_http:
-                await close(container)
-            else:
-                container.shutdown_resources()
+            await close(container)
 
     gc.enable()  # off while the CLI started (`cli.app.main`): the work itself makes garbage
     try:
@@ -267,7 +263,7 @@ def serve(*, host: str, port: int, workers: int) -> None:
         container.engine()
         return startup_line(container, host=host, port=port, workers=workers)
 
-    line = run(prepare, uses_http=False)
+    line = run(prepare)
     if workers == 1:  # the app runs in this process: its lifespan tunes the collector and turns it on
         gc.disable()
     announce_when_ready(host, port, line)

@@ -32,8 +32,8 @@ def create_app(container: Container | None = None, *, owns_process: bool = False
         # Provider I/O belongs to this loop; sync code in worker threads is bridged onto it.
         container.loop_bridge().adopt_running_loop()
         if owns_process:
-            # Once the server is up: ~110 ms that readiness need not wait for.
-            asyncio.get_running_loop().call_later(_SETTLE_AFTER_SECONDS, _settle)
+            # Once the server is up: ~200 ms that readiness need not wait for.
+            asyncio.get_running_loop().call_later(_SETTLE_AFTER_SECONDS, _settle, container)
         try:
             yield
         finally:
@@ -73,10 +73,13 @@ _WARM_UP = ("ideaforge_gateway.adapters.http_provider_factory",)
 """Modules the container loads on first use (the provider adapters and their wire formats)."""
 
 
-def _settle() -> None:
-    """After start-up: load what the first request would otherwise wait for, then tune the collector."""
+def _settle(container: Container) -> None:
+    """After start-up: load and make what the first request would otherwise wait for (the
+    provider adapters, the HTTP clients and their TLS contexts), then tune the collector."""
     for module in _WARM_UP:
         importlib.import_module(module)
+    container.http_client()
+    container.user_url_http_client()
     _tune_gc()
 
 
