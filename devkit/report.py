@@ -53,6 +53,7 @@ ORDER = (
     "load",
     "long-faults",
     "bad-input",
+    "hardening",
     "findings",
 )
 _PACKAGES = (

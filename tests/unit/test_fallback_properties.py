@@ -376,3 +376,23 @@ async def test_a_skipped_provider_says_when_it_will_be_tried_again() -> None:
     assert "tried again in 20 s" in skipped.error, skipped.error
     world.clock.now += 30.0
     assert world.breakers.for_step(world.reply.plan(REQUEST)[0]).retry_in() == 0.0
+
+
+async def test_one_users_failures_never_open_the_shared_credentials_circuit_for_another() -> None:
+    """Issue 18, case 3: the environment's credential is shared; mallory's failing requests open
+    mallory's circuit only, and alice is still served by it."""
+    policy = RetryPolicy(attempts_per_provider=1, deadline=10.0)
+    world = build_world({ProviderName.OPENAI}, False, list(ProviderName), {}, policy)
+    script = world.scripts[ProviderName.OPENAI]
+    script.outcomes[:] = ["unavailable"] * 10
+    mallory = GenerateRequest(messages=[ChatMessage("user", "hi")], tier=Tier.FAST, user_id="mallory")
+    for _ in range(3):  # the threshold
+        with pytest.raises(GatewayError):
+            await world.reply.execute(mallory)
+    with pytest.raises(GatewayError) as skipped:
+        await world.reply.execute(mallory)
+    assert [a.outcome for a in skipped.value.attempts] == [CIRCUIT_OPEN]
+    script.outcomes.clear()
+    alice = GenerateRequest(messages=[ChatMessage("user", "hi")], tier=Tier.FAST, user_id="alice")
+    answered = await world.reply.execute(alice)
+    assert [a.outcome for a in answered.attempts] == ["ok"]

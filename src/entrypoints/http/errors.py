@@ -40,7 +40,7 @@ class ApiError(Exception):
         self.kind = kind
         self.headers = headers
         self.param = param
-        """The request field at fault, when one is (OpenAI's `param`)."""
+        """The request parameter at fault, when one is (OpenAI's error `param`)."""
 
 
 def status_for(error: GatewayError) -> int:
@@ -63,7 +63,8 @@ def api_error_for(error: GatewayError) -> ApiError:
     headers = None
     if isinstance(error, RateLimitedError) and error.retry_after is not None:
         headers = {"Retry-After": str(max(1, round(error.retry_after)))}
-    return ApiError(status_for(error), error.message, error.kind, headers)
+    param = error.param if isinstance(error, InvalidRequestError) else None
+    return ApiError(status_for(error), error.message, error.kind, headers, param=param)
 
 
 def error_body(request: Request, error: ApiError) -> dict[str, Any]:
@@ -72,10 +73,12 @@ def error_body(request: Request, error: ApiError) -> dict[str, Any]:
             "error": {
                 "message": error.message,
                 "type": _OPENAI_TYPES.get(error.status, _openai_type(error.status)),
-                "param": error.param,
+                "param": error.param,  # always there, null when no one parameter is at fault
                 "code": error.kind,
             }
         }
+    if error.param is not None:
+        return {"error": error.message, "kind": error.kind, "param": error.param}
     return {"error": error.message, "kind": error.kind}
 
 
@@ -108,8 +111,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         # OpenAI answers a malformed body with 400; the rest of the API keeps FastAPI's 422.
-        status = 400 if is_openai_path(request) else 422
-        return await api_error(request, ApiError(status, _describe(exc), "invalid_body", param=_param(exc)))
+        if not is_openai_path(request):
+            return await api_error(request, ApiError(422, _describe(exc), "invalid_body"))
+        return await api_error(request, ApiError(400, _describe(exc), "invalid_body", param=_param(exc)))
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
