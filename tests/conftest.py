@@ -4,8 +4,8 @@ Markers are applied here, so none is forgotten (`--strict-markers` refuses unkno
 - `unit` (tests/unit: pure logic, fakes) or `integration` (everything else: real servers on
   loopback, real databases, the real CLI);
 - `postgres`: uses the PostgreSQL fixture; `browser`: drives Chromium (`*_browser.py`);
-- `slow`: a module in `SLOW_MODULES` (measured: each takes several seconds or more), or marked
-  by hand. The inner loop, `bash scripts/test --quick`, deselects slow, browser and postgres.
+- `slow`: everything in `SLOW_FOLDERS` or `SLOW_MODULES` (measured: a second or more per
+  test), or marked by hand. The inner loop, `bash scripts/test --quick`, deselects slow, browser and postgres.
 """
 
 from __future__ import annotations
@@ -61,18 +61,10 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
     return _real_connect_ex(self, address)
 
 
-SLOW_MODULES = frozenset(
-    {
-        "tests/e2e/test_cli_ai_gateway.py",
-        "tests/e2e/test_cli_credentials.py",
-        "tests/e2e/test_cli_first_contact.py",
-        "tests/e2e/test_cli_imports.py",
-        "tests/e2e/test_serve_first_contact.py",
-        "tests/integration/http/test_schemathesis.py",
-    }
-)
-"""Modules whose tests take seconds each (subprocesses, fuzzing); the reliability suite too."""
-SLOW_FOLDERS = ("tests/reliability/",)
+SLOW_MODULES = frozenset({"tests/integration/http/test_schemathesis.py"})
+"""Modules whose tests take seconds each (fuzzing), besides the slow folders."""
+SLOW_FOLDERS = ("tests/e2e/", "tests/reliability/")
+"""The real CLI, server, wheel and browser in subprocesses; the reliability suite."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
