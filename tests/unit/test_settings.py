@@ -78,3 +78,17 @@ def test_provider_order_accepts_distinct_known_names_only(names: list[str]) -> N
         assert not valid
     else:
         assert valid and [p.value for p in order] == wanted
+
+
+def test_the_response_bound_reaches_both_transports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ideaforge_gateway.entrypoints.container import Container
+
+    assert Settings().ideaforge_max_response_bytes == 8 << 20
+    monkeypatch.setenv("IDEAFORGE_MAX_RESPONSE_BYTES", "65536")
+    container = Container()
+    assert container.transport().max_response_bytes == 65536
+    assert container.user_url_transport().max_response_bytes == 65536
+    assert container.user_url_transport().client.public_only
+    monkeypatch.setenv("IDEAFORGE_MAX_RESPONSE_BYTES", "10")
+    with pytest.raises(ValidationError, match="ideaforge_max_response_bytes"):
+        Settings()

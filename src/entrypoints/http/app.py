@@ -86,9 +86,9 @@ def _settle(container: Container) -> None:
 def _tune_gc() -> None:
     """What start-up built lives as long as the process: move it out of the collector's sight
     (`gc.freeze`), and let the youngest generation fill 10x longer between collections, since
-    every request makes many short-lived objects. Measured side by side (`bench.compare`):
-    -15 % CPU per JSON request, -22 % per streamed one. `ideaforge serve` keeps the collector off
-    while it starts (imports make many objects and no cycles worth a pass); it is on from here."""
+    every request makes many short-lived objects (measured side by side: bench/analysis.md).
+    `ideaforge serve` keeps the collector off while it starts (imports make many objects and no
+    cycles worth a pass); it is on from here."""
     gc.collect()  # start-up's garbage is freed, not frozen with the rest
     gc.freeze()
     gc.set_threshold(7000, 10, 10)

@@ -138,3 +138,32 @@ def test_every_provider_rate_limited_is_a_rate_limit_error(
     assert caught.value.status_code == 429
     assert caught.value.body["type"] == "rate_limit_error"  # type: ignore[index]
     assert caught.value.response.headers["Retry-After"] == "30"
+
+
+def test_every_parameter_the_sdk_sends_reaches_the_upstream(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Nothing is dropped between the route, the use case and the wire format: what OpenAI's SDK
+    # sends beyond the typed parameters arrives upstream as sent (issue 12; fidelity per
+    # parameter and vendor is issue 13's).
+    sent = {
+        "top_p": 0.5,
+        "seed": 7,
+        "presence_penalty": 0.25,
+        "user": "end-user-1",
+        "logit_bias": {"42": -5},
+        "parallel_tool_calls": False,
+    }
+    sdk(server, alice).chat.completions.create(
+        model="fast",
+        messages=[{"role": "user", "content": "hi"}],
+        temperature=0.4,
+        max_completion_tokens=64,
+        extra_body={"x_vendor_knob": {"a": 1}},
+        **sent,  # type: ignore[arg-type]
+    )
+    upstream = user_gateway.state.last_chat_body
+    assert upstream is not None
+    assert {k: upstream.get(k) for k in sent} == sent
+    assert upstream["x_vendor_knob"] == {"a": 1}
+    assert (upstream["temperature"], upstream["max_tokens"]) == (0.4, 64)
