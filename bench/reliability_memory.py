@@ -25,8 +25,8 @@ import aiohttp
 
 from bench.reliability_load import RssSampler, serve, upstream, warmed_baseline
 from bench.reliability_upstream import HUGE_BYTES
-from tests.reliability.report import Section, machine_summary, write_sections
-from tests.support.leaks import rss_kib
+from devkit.proc import rss_kib
+from devkit.report import Section, machine_summary, write_sections
 
 BOUND_MIB = 50
 
