@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
@@ -22,6 +23,7 @@ from pydantic import SecretStr
 from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.models import ProviderName
 from tests.support.app import container_for
+from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.live_server import LiveServer
 from tests.support.loopback_server import LoopbackServer
 
@@ -147,3 +149,27 @@ async def test_one_user_holding_300_streams_leaves_another_users_requests_workin
     assert all("held" in first for first in admitted)
     assert {status for status, _ in results if status != 200} == {429}
     assert all("IDEAFORGE_USER_MAX_CONCURRENT_REQUESTS" in text for text in refused)
+
+
+def test_an_ai_gateway_request_is_not_refused_by_its_own_token_fetch(tmp_path: Path) -> None:
+    """The OAuth2 token fetched before a chat request rides on that request's slot: with a bound of
+    one request per user, the user's AI Gateway still answers (discovery and token included)."""
+    with FakeAIGateway(client_id="svc", client_secret="shh") as gateway:
+        container = container_for(
+            tmp_path, ideaforge_allow_private_base_urls=True, ideaforge_user_max_concurrent_requests=1
+        )
+        with LiveServer(container) as server:
+            user, token = container.user_store().create("gatewayuser")
+            credentials = ProviderCredentials(
+                ProviderName.AI_GATEWAY, SecretStr("svc"), SecretStr("shh"), base_url=gateway.url
+            )
+            container.credential_store().save(user.id, credentials)
+            body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+            answer = httpx.post(
+                f"{server.url}/v1/chat/completions",
+                json=body,
+                headers=_auth(token.get_secret_value()),
+                timeout=HANG,
+            )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-ideaforge-provider"] == "ai_gateway"

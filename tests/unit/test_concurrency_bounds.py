@@ -7,7 +7,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from ideaforge_gateway.adapters.http.bounds import ConcurrencyBounds
+from ideaforge_gateway.adapters.http.bounds import ConcurrencyBounds, bounds_exempt
 from ideaforge_gateway.domain.errors import ProviderUnavailableError, RateLimitedError
 from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.domain.tenancy import acting_for, acting_user
@@ -61,3 +61,12 @@ def test_acting_for_names_the_user_inside_the_block_only() -> None:
     with acting_for("alice"):
         assert acting_user() == "alice"
     assert acting_user() is None
+
+
+def test_a_request_made_for_one_holding_a_slot_takes_none() -> None:
+    bounds = ConcurrencyBounds(per_user=1, per_host=1)
+    with bounds.slot("alice", "h:443", OPENAI, "chat completion"):
+        with bounds_exempt(), bounds.slot("alice", "token.example:443", OPENAI, "token request"):
+            assert bounds.in_flight(user="alice") == 1
+        with pytest.raises(RateLimitedError):
+            bounds.slot("alice", "token.example:443", OPENAI, "token request").__enter__()

@@ -12,6 +12,10 @@ the answer is released (a stream: when it ends):
   requests to one host, whoever makes them. Past it, a `ProviderUnavailableError` (503-like;
   the next provider is asked).
 
+A request made while another holds its slot for it (the OAuth2 token fetched before a chat
+request is sent, inside `bounds_exempt`) takes no slot of its own: with a bound of 1 a user's
+AI Gateway request would otherwise be refused by its own token fetch.
+
 A request past a bound is refused at once rather than queued: a queue would hold the caller
 until its deadline, which is what starving looked like. Counting (not `asyncio.Semaphore`)
 keeps the bounds one per process, whatever event loop or thread a request runs on.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from ideaforge_gateway.adapters.http.errors import provider_label
 from ideaforge_gateway.domain.errors import GatewayError, ProviderUnavailableError, RateLimitedError
@@ -31,6 +36,18 @@ DEFAULT_USER_MAX_CONCURRENT_REQUESTS = 64
 DEFAULT_MAX_CONNECTIONS_PER_HOST = 100
 RETRY_AFTER_SECONDS = 1.0
 """What a refused user is told to wait: a slot frees as soon as one of their requests ends."""
+
+_exempt: ContextVar[bool] = ContextVar("ideaforge_bounds_exempt", default=False)
+
+
+@contextmanager
+def bounds_exempt() -> Iterator[None]:
+    """Requests made inside the block (and in tasks it starts) take no slot."""
+    token = _exempt.set(True)
+    try:
+        yield
+    finally:
+        _exempt.reset(token)
 
 
 class ConcurrencyBounds:
@@ -54,6 +71,9 @@ class ConcurrencyBounds:
     @contextmanager
     def slot(self, user: str | None, host: str, provider: ProviderName, what: str) -> Iterator[None]:
         """Hold one slot for `user` and `host` for the block; raise if either bound is reached."""
+        if _exempt.get():
+            yield
+            return
         count_user = user is not None and self.per_user is not None
         count_host = self.per_host is not None
         with self._lock:

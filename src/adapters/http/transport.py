@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from ideaforge_gateway.adapters.http.bounds import ConcurrencyBounds
+from ideaforge_gateway.adapters.http.bounds import ConcurrencyBounds, bounds_exempt
 from ideaforge_gateway.adapters.http.client import SharedHttpClient
 from ideaforge_gateway.adapters.http.failures import CallFailure
 from ideaforge_gateway.adapters.http.public_only import BlockedAddressError, check_url
@@ -229,10 +229,12 @@ class HttpTransport:
                     timeout=client.timeout,
                 )
 
-            used = await auth.header() if auth is not None else None
+            with bounds_exempt():  # a token fetched for this request rides on its slot
+                used = await auth.header() if auth is not None else None
             response = await attempt(used)
             if response.status == 401 and auth is not None and used is not None:
-                fresh = await auth.after_rejection(used)
+                with bounds_exempt():
+                    fresh = await auth.after_rejection(used)
                 if fresh is not None:
                     response.release()
                     response = await attempt(fresh)
