@@ -13,15 +13,25 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
+from ideaforge_gateway.application.telemetry import NO_TELEMETRY
 from ideaforge_gateway.domain.errors import (
     GatewayError,
     ProviderUnavailableError,
     RateLimitedError,
     StreamInterruptedError,
 )
-from ideaforge_gateway.domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
+from ideaforge_gateway.domain.models import (
+    Attempt,
+    ChatRequest,
+    ChatResponse,
+    Generation,
+    ProviderName,
+    StreamDelta,
+    Usage,
+)
 from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
 from ideaforge_gateway.domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
+from ideaforge_gateway.domain.ports.telemetry import AttemptReport, GenerationObserver, Telemetry
 
 CIRCUIT_OPEN = "circuit_open"
 T = TypeVar("T")
@@ -90,6 +100,7 @@ class FallbackChain:
     - Every attempt is recorded (provider, model, outcome, latency) on the result or the error.
     - When every provider tried rate-limited the request, the error is a `RateLimitedError` with
       the soonest Retry-After: clients should slow down, not see an outage.
+    - `telemetry` hears every attempt, fallover and answer (metrics, traces, logs, health).
     """
 
     def __init__(
@@ -101,6 +112,7 @@ class FallbackChain:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self._registry = registry
         self._breakers = breakers
@@ -108,6 +120,7 @@ class FallbackChain:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not crypto
+        self._telemetry = telemetry
 
     async def complete(self, steps: Sequence[Step]) -> Generation:
         attempts: list[Attempt] = []
@@ -115,7 +128,21 @@ class FallbackChain:
         async def chat(step: Step) -> ChatResponse:
             return await self._registry.client(step.resolved).chat(step.request)
 
-        _, response = await self._first_success(steps, attempts, chat)
+        observer = self._telemetry.generation(stream=False)
+        began = self._clock()
+        try:
+            _, response = await self._first_success(steps, attempts, chat, observer)
+        except GatewayError as exc:
+            _finish(observer, error=exc, elapsed=self._clock() - began)
+            raise
+        _finish(
+            observer,
+            provider=response.provider,
+            model=response.model,
+            usage=response.usage,
+            finish_reason=response.finish_reason,
+            elapsed=self._clock() - began,
+        )
         return Generation(response=response, attempts=tuple(attempts))
 
     def stream(self, steps: Sequence[Step]) -> ChainStream:
@@ -124,15 +151,30 @@ class FallbackChain:
         return result
 
     async def _stream(self, steps: Sequence[Step], result: ChainStream) -> AsyncIterator[StreamDelta]:
-        step, (upstream, head, ended) = await self._first_success(steps, result.attempts, self._open_stream)
+        observer = self._telemetry.generation(stream=True)
+        began = self._clock()
+        try:
+            step, (upstream, head, ended) = await self._first_success(
+                steps, result.attempts, self._open_stream, observer
+            )
+        except GatewayError as exc:
+            _finish(observer, error=exc, elapsed=self._clock() - began)
+            raise
         # Committed: content has begun, so this provider's answer is the answer.
         result.provider, result.model = step.resolved.provider, step.request.model
+        observer.first_content(step.resolved.provider, step.request.model, self._clock() - began)
+        last: list[StreamDelta] = []  # the deltas that carried usage or a finish, for `finished`
+        error: GatewayError | None = None
         try:
             for delta in head:
+                if delta.usage or delta.finish_reason:
+                    last.append(delta)
                 yield delta
             if ended:
                 return
             async for delta in upstream:
+                if delta.usage or delta.finish_reason:
+                    last.append(delta)
                 yield delta
         except GatewayError as exc:
             self._record(self._breakers.for_step(step), exc)
@@ -141,9 +183,19 @@ class FallbackChain:
                 provider=step.resolved.provider,
             )
             interrupted.attempts = tuple(result.attempts)
+            error = interrupted
             raise interrupted from None
         finally:
             await _close(upstream)
+            _finish(
+                observer,
+                provider=step.resolved.provider,
+                model=step.request.model,
+                usage=next((d.usage for d in reversed(last) if d.usage), None),
+                finish_reason=next((d.finish_reason for d in reversed(last) if d.finish_reason), None),
+                error=error,
+                elapsed=self._clock() - began,
+            )
 
     async def _open_stream(self, step: Step) -> tuple[AsyncIterator[StreamDelta], list[StreamDelta], bool]:
         """Start a stream and read it until content begins (or it ends); close it on failure."""
@@ -157,19 +209,29 @@ class FallbackChain:
         return upstream, head, ended
 
     async def _first_success(
-        self, steps: Sequence[Step], attempts: list[Attempt], call: Callable[[Step], Awaitable[T]]
+        self,
+        steps: Sequence[Step],
+        attempts: list[Attempt],
+        call: Callable[[Step], Awaitable[T]],
+        observer: GenerationObserver,
     ) -> tuple[Step, T]:
-        """Run `call` through the chain until it succeeds; record every attempt in `attempts`."""
+        """Run `call` through the chain until it succeeds; record every attempt in `attempts`
+        and tell `observer` about each, and about each move to the next provider."""
         deadline = self._clock() + self._policy.deadline
         errors: list[GatewayError] = []
         breakers = [self._breakers.for_step(step) for step in steps]
+        handoff: tuple[ProviderName, str] | None = None  # who the chain leaves, and why
         for index, (step, breaker) in enumerate(zip(steps, breakers, strict=True)):
+            if handoff is not None:
+                observer.fell_over(handoff[0], step.resolved.provider, handoff[1])
             try_number = 0
             while True:
                 if not breaker.allow():
                     attempts.append(
                         Attempt(step.resolved.provider, step.request.model, CIRCUIT_OPEN, 0.0, "circuit open")
                     )
+                    _report(observer, step, breaker, CIRCUIT_OPEN, None, self._clock(), 0.0)
+                    handoff = (step.resolved.provider, CIRCUIT_OPEN)
                     break
                 try_number += 1
                 started = self._clock()
@@ -188,6 +250,7 @@ class FallbackChain:
                     if scope.expired() and budget >= remaining:
                         breaker.record_neutral()
                         attempts.append(self._attempt(step, started, "deadline", "deadline passed"))
+                        _report(observer, step, breaker, "deadline", None, started, self._clock() - started)
                         raise self._exhausted(errors, attempts, deadline_passed=True) from None
                     # Our budget ran out (it looks down), or a timeout inside the call: the provider's failure.
                     failure = _hung(step, budget) if scope.expired() else _timed_out(step)
@@ -196,9 +259,11 @@ class FallbackChain:
                 else:
                     breaker.record_success()
                     attempts.append(self._attempt(step, started, "ok"))
+                    _report(observer, step, breaker, "ok", None, started, self._clock() - started)
                     return step, value
                 self._record(breaker, failure)
                 attempts.append(self._attempt(step, started, failure.kind, failure.message))
+                _report(observer, step, breaker, failure.kind, failure, started, self._clock() - started)
                 errors.append(failure)
                 decision = decide(failure, try_number, self._policy, self._rng, others_remain=others_remain)
                 if decision.next is Next.STOP:
@@ -207,6 +272,7 @@ class FallbackChain:
                 if decision.next is Next.RETRY and self._clock() + decision.wait < deadline:
                     await self._sleep(decision.wait)
                     continue
+                handoff = (step.resolved.provider, failure.kind)
                 break
         raise self._exhausted(errors, attempts, deadline_passed=False)
 
@@ -247,6 +313,46 @@ class FallbackChain:
             error = ProvidersExhaustedError(f"every provider failed{detail}")
         error.attempts = tuple(attempts)
         return error
+
+
+def _report(
+    observer: GenerationObserver,
+    step: Step,
+    breaker: CircuitBreaker,
+    outcome: str,
+    error: GatewayError | None,
+    started: float,
+    duration: float,
+) -> None:
+    state = breaker.state
+    observer.attempt(
+        AttemptReport(
+            provider=step.resolved.provider,
+            model=step.request.model,
+            credentials=step.resolved.credentials,
+            outcome=outcome,
+            error=error,
+            started=started,
+            duration=duration,
+            breaker=state,
+            retry_at=breaker.retry_at if state is not BreakerState.CLOSED else None,
+        )
+    )
+
+
+def _finish(
+    observer: GenerationObserver,
+    *,
+    provider: ProviderName | None = None,
+    model: str | None = None,
+    usage: Usage | None = None,
+    finish_reason: str | None = None,
+    error: GatewayError | None = None,
+    elapsed: float,
+) -> None:
+    observer.finished(
+        provider=provider, model=model, usage=usage, finish_reason=finish_reason, error=error, elapsed=elapsed
+    )
 
 
 def _timed_out(step: Step) -> ProviderUnavailableError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -18,7 +19,9 @@ from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import SqlModelCre
 from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
 from ideaforge_gateway.application.authenticator import Authenticator
 from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain
+from ideaforge_gateway.application.provider_health import ProviderHealth
 from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.telemetry import fan_out
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureProvider
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply
 from ideaforge_gateway.application.use_cases.generate_with_agent import GenerateWithAgent
@@ -27,18 +30,23 @@ from ideaforge_gateway.application.use_cases.list_providers import ListProviders
 from ideaforge_gateway.application.use_cases.remove_provider import RemoveProvider, SetProviderEnabled
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials
 from ideaforge_gateway.domain.errors import ConfigurationError
-from ideaforge_gateway.domain.models import Tier
+from ideaforge_gateway.domain.models import ProviderName, Tier
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
+from ideaforge_gateway.domain.ports.telemetry import Telemetry
 from ideaforge_gateway.entrypoints.settings import Settings
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
     from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
     from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
     from ideaforge_gateway.adapters.agno.chain_model import ProviderChainModel
+    from ideaforge_gateway.adapters.observability.prometheus_telemetry import PrometheusTelemetry
 
 
-def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
+def _ai_gateway_defaults(settings: Settings, telemetry: Telemetry) -> AIGatewayDefaults:
     return AIGatewayDefaults(
+        on_token_refresh=functools.partial(telemetry.token_refresh, ProviderName.AI_GATEWAY),
         base_url=settings.ai_gateway_base_url,
         auth_method=settings.ai_gateway_auth_method,
         token_url=settings.ai_gateway_token_url,
@@ -106,6 +114,52 @@ def _agno_telemetry(settings: Settings) -> bool:
     return settings.ideaforge_agno_telemetry
 
 
+def _label_key(keyring: KeyRing) -> bytes:
+    """Keys the credential labels in metrics, traces, logs and health: the same in every worker
+    sharing the key ring, so a label names one credential across the fleet."""
+    return keyring.derive("ideaforge credential labels")
+
+
+def _metrics(settings: Settings, label_key: bytes) -> PrometheusTelemetry | None:
+    """Prometheus metrics, only when the operator enabled /metrics: otherwise nothing is
+    collected and `prometheus_client` is not imported."""
+    if not settings.metrics_enabled:
+        return None
+    from ideaforge_gateway.adapters.observability.prometheus_telemetry import PrometheusTelemetry
+
+    return PrometheusTelemetry(label_key=label_key)
+
+
+def _tracer_provider() -> Iterator[TracerProvider | None]:
+    """OpenTelemetry's SDK, only when OTEL_EXPORTER_OTLP_* asks for traces; flushed at close."""
+    from ideaforge_gateway.adapters.observability.otel_setup import tracer_provider_from_environment, tracing_configured
+
+    provider = tracer_provider_from_environment() if tracing_configured() else None
+    yield provider
+    if provider is not None:
+        provider.shutdown()
+
+
+def _telemetry(
+    label_key: bytes,
+    health: ProviderHealth,
+    metrics: PrometheusTelemetry | None,
+    tracer_provider: TracerProvider | None,
+) -> Telemetry:
+    """Everything that hears the chain: the health view and warnings always, metrics and traces
+    when configured."""
+    from ideaforge_gateway.adapters.observability.logging_telemetry import LoggingTelemetry
+
+    parts: list[Telemetry] = [health, LoggingTelemetry(label_key=label_key)]
+    if metrics is not None:
+        parts.append(metrics)
+    if tracer_provider is not None:
+        from ideaforge_gateway.adapters.observability.otel_telemetry import OpenTelemetryTelemetry
+
+        parts.append(OpenTelemetryTelemetry(tracer_provider.get_tracer("ideaforge_gateway"), label_key=label_key))
+    return fan_out(parts)
+
+
 # Agno is imported inside these functions: `import agno.agent` costs about 0.3 s.
 def _agno_agent_runner(reply: GenerateReply, bridge: LoopBridge, settings: Settings) -> AgnoAgentRunner:
     from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
@@ -153,15 +207,22 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(_timeouts, settings),
         public_only=providers.Callable(lambda s: not s.ideaforge_allow_private_base_urls, settings),
     )
+    database_url = providers.Callable(_database_url, settings)
+    keyring = providers.Singleton(_keyring, settings, database_url)
+    # What the gateway tells its operators (README: Observability).
+    label_key = providers.Singleton(_label_key, keyring)
+    provider_health = providers.Singleton(ProviderHealth, label_key=label_key)
+    metrics = providers.Singleton(_metrics, settings, label_key)
+    tracer_provider = providers.Resource(_tracer_provider)
+    telemetry = providers.Singleton(_telemetry, label_key, provider_health, metrics, tracer_provider)
+
     provider_factory = providers.Singleton(
         HttpProviderFactory,
         http_client,
-        ai_gateway=providers.Callable(_ai_gateway_defaults, settings),
+        ai_gateway=providers.Callable(_ai_gateway_defaults, settings, telemetry),
         vendors=providers.Callable(_vendor_defaults, settings),
         user_url_http=user_url_http_client,
     )
-    database_url = providers.Callable(_database_url, settings)
-    keyring = providers.Singleton(_keyring, settings, database_url)
     engine = providers.Resource(_migrated_engine, database_url, keyring)
     cipher = providers.Singleton(AesGcmCipher, keyring)
     credential_store = providers.Singleton(SqlModelCredentialStore, engine, cipher)
@@ -190,7 +251,7 @@ class Container(containers.DeclarativeContainer):
         settings,
     )
     breakers = providers.Singleton(Breakers)
-    fallback_chain = providers.Singleton(FallbackChain, registry, breakers, retry_policy)
+    fallback_chain = providers.Singleton(FallbackChain, registry, breakers, retry_policy, telemetry=telemetry)
     generate_reply = providers.Factory(GenerateReply, registry, fallback_chain)
     configure_provider = providers.Factory(
         ConfigureProvider,

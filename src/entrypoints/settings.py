@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     """While another provider is left, the share of the remaining deadline one attempt may use."""
     ideaforge_agno_telemetry: bool = False
     """Let Agno send its usage telemetry to Agno's servers; off unless the operator turns it on."""
+    ideaforge_metrics: bool = False
+    """Serve Prometheus metrics at /metrics (and collect them); also on when an operator token is set."""
+    ideaforge_operator_token: SecretStr | None = None
+    """A bearer token for the operators' routes: /metrics (then required there) and /ops/providers/health."""
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return self.ideaforge_metrics or self.ideaforge_operator_token is not None
 
     @field_validator(
         "ai_gateway_token_url",
@@ -79,6 +87,7 @@ class Settings(BaseSettings):
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
         "ideaforge_database_url",
+        "ideaforge_operator_token",
         mode="before",
     )
     @classmethod

@@ -106,6 +106,7 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
         max_retry_after: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_refresh: Callable[[str], None] | None = None,
     ) -> None:
         if auth_method is AuthMethod.STATIC_KEY:
             raise ConfigurationError("static_key credentials need StaticKeyTokenSource", provider=_PROVIDER)
@@ -123,6 +124,7 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
         self._max_retry_after = max_retry_after
         self._clock = clock
         self._sleep = sleep
+        self._on_refresh = on_refresh or (lambda outcome: None)  # `ok`, `failed` or `stale`: for metrics
         self._lock = threading.Lock()
         self._token: AccessToken | None = None
         self._inflight: concurrent.futures.Future[AccessToken] | None = None
@@ -159,8 +161,10 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
                 still_cached = self._token is previous and previous is not None
             if still_cached and previous is not None and is_usable(previous, self._clock()):
                 log.warning("token refresh failed, using the cached token until it expires: %s", exc)
+                self._on_refresh("stale")
                 shared.set_result(previous)
             else:
+                self._on_refresh("failed")
                 shared.set_exception(exc)
         except BaseException as exc:  # noqa: BLE001 - every waiter must be woken, whatever happened
             with self._lock:
@@ -172,11 +176,13 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
                     f"AI Gateway token request failed ({type(exc).__name__})", provider=_PROVIDER
                 )
             )
+            self._on_refresh("failed")
             shared.set_exception(error)
         else:
             with self._lock:
                 self._token = fresh
                 self._inflight = None
+            self._on_refresh("ok")
             shared.set_result(fresh)
 
     async def _fetch_with_retries(self) -> AccessToken:

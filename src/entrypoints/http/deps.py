@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import SecretStr
 
+from ideaforge_gateway.adapters.observability import request_context
 from ideaforge_gateway.domain.credentials import User
 from ideaforge_gateway.entrypoints.container import Container
 from ideaforge_gateway.entrypoints.http.errors import ApiError
@@ -55,6 +56,7 @@ async def user_for_token(container: Container, bearer: str | None) -> User:
         user = await run_in_threadpool(authenticator.authenticate, token)
     if user is None:
         raise ApiError(401, "invalid or revoked API token", "unauthorized")
+    request_context.set_user(user.id)
     return user
 
 
