@@ -52,7 +52,7 @@ def what_to_check(provider: ProviderName, reason: str) -> str:
     if reason == "model_not_found":
         return "the model name and the tier variables (e.g. OPENAI_FAST_MODEL)"
     if reason == "circuit_open":
-        return f"{provider.value} failed repeatedly and is skipped until its next probe (`ideaforge providers health`)"
+        return f"`ideaforge providers health`: {provider.value} failed repeatedly and is skipped until its next probe"
     if reason in ("configuration", "needs_reconfiguration"):
         return f"{provider.value}'s configuration (`ideaforge providers list --user NAME`)"
     return f"{provider.value}'s status, and that {_BASE_URL[provider]} is reachable from the gateway"
@@ -98,7 +98,9 @@ class _GenerationLog(GenerationObserver):
             )
 
     def fell_over(self, from_provider: ProviderName, to_provider: ProviderName, reason: str) -> None:
-        detail = self._last_error.message if self._last_error is not None and reason != "circuit_open" else reason
+        detail = "its circuit is open"
+        if self._last_error is not None and reason != "circuit_open":
+            detail = self._last_error.message
         log.warning(
             "request %s: falling over from %s to %s: %s (%s); check %s",
             self._request_id,
