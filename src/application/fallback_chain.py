@@ -13,25 +13,17 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
-from ideaforge_gateway.application.telemetry import NO_TELEMETRY
+from ideaforge_gateway.application.telemetry import NO_TELEMETRY, finish, report_attempt
 from ideaforge_gateway.domain.errors import (
     GatewayError,
     ProviderUnavailableError,
     RateLimitedError,
     StreamInterruptedError,
 )
-from ideaforge_gateway.domain.models import (
-    Attempt,
-    ChatRequest,
-    ChatResponse,
-    Generation,
-    ProviderName,
-    StreamDelta,
-    Usage,
-)
+from ideaforge_gateway.domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
 from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
 from ideaforge_gateway.domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
-from ideaforge_gateway.domain.ports.telemetry import AttemptReport, GenerationObserver, Telemetry
+from ideaforge_gateway.domain.ports.telemetry import GenerationObserver, Telemetry
 
 CIRCUIT_OPEN = "circuit_open"
 T = TypeVar("T")
@@ -133,16 +125,11 @@ class FallbackChain:
         try:
             _, response = await self._first_success(steps, attempts, chat, observer)
         except GatewayError as exc:
-            _finish(observer, error=exc, elapsed=self._clock() - began)
+            finish(observer, error=exc, elapsed=self._clock() - began)
             raise
-        _finish(
-            observer,
-            provider=response.provider,
-            model=response.model,
-            usage=response.usage,
-            finish_reason=response.finish_reason,
-            elapsed=self._clock() - began,
-        )
+        elapsed = self._clock() - began
+        finish(observer, provider=response.provider, model=response.model, usage=response.usage,
+               finish_reason=response.finish_reason, elapsed=elapsed)  # fmt: skip
         return Generation(response=response, attempts=tuple(attempts))
 
     def stream(self, steps: Sequence[Step]) -> ChainStream:
@@ -158,7 +145,7 @@ class FallbackChain:
                 steps, result.attempts, self._open_stream, observer
             )
         except GatewayError as exc:
-            _finish(observer, error=exc, elapsed=self._clock() - began)
+            finish(observer, error=exc, elapsed=self._clock() - began)
             raise
         # Committed: content has begun, so this provider's answer is the answer.
         result.provider, result.model = step.resolved.provider, step.request.model
@@ -187,7 +174,7 @@ class FallbackChain:
             raise interrupted from None
         finally:
             await _close(upstream)
-            _finish(
+            finish(
                 observer,
                 provider=step.resolved.provider,
                 model=step.request.model,
@@ -220,18 +207,16 @@ class FallbackChain:
         deadline = self._clock() + self._policy.deadline
         errors: list[GatewayError] = []
         breakers = [self._breakers.for_step(step) for step in steps]
-        handoff: tuple[ProviderName, str] | None = None  # who the chain leaves, and why
+        handoff: list[tuple[ProviderName, str]] = []  # whom the chain left, and why: told with the next attempt
         for index, (step, breaker) in enumerate(zip(steps, breakers, strict=True)):
-            if handoff is not None:
-                observer.fell_over(handoff[0], step.resolved.provider, handoff[1])
             try_number = 0
             while True:
                 if not breaker.allow():
                     attempts.append(
                         Attempt(step.resolved.provider, step.request.model, CIRCUIT_OPEN, 0.0, "circuit open")
                     )
-                    _report(observer, step, breaker, CIRCUIT_OPEN, None, self._clock(), 0.0)
-                    handoff = (step.resolved.provider, CIRCUIT_OPEN)
+                    self._tell(observer, handoff, step, breaker, CIRCUIT_OPEN, None, self._clock())
+                    handoff.append((step.resolved.provider, CIRCUIT_OPEN))
                     break
                 try_number += 1
                 started = self._clock()
@@ -250,7 +235,7 @@ class FallbackChain:
                     if scope.expired() and budget >= remaining:
                         breaker.record_neutral()
                         attempts.append(self._attempt(step, started, "deadline", "deadline passed"))
-                        _report(observer, step, breaker, "deadline", None, started, self._clock() - started)
+                        self._tell(observer, handoff, step, breaker, "deadline", None, started)
                         raise self._exhausted(errors, attempts, deadline_passed=True) from None
                     # Our budget ran out (it looks down), or a timeout inside the call: the provider's failure.
                     failure = _hung(step, budget) if scope.expired() else _timed_out(step)
@@ -259,11 +244,11 @@ class FallbackChain:
                 else:
                     breaker.record_success()
                     attempts.append(self._attempt(step, started, "ok"))
-                    _report(observer, step, breaker, "ok", None, started, self._clock() - started)
+                    self._tell(observer, handoff, step, breaker, "ok", None, started)
                     return step, value
                 self._record(breaker, failure)
                 attempts.append(self._attempt(step, started, failure.kind, failure.message))
-                _report(observer, step, breaker, failure.kind, failure, started, self._clock() - started)
+                self._tell(observer, handoff, step, breaker, failure.kind, failure, started)
                 errors.append(failure)
                 decision = decide(failure, try_number, self._policy, self._rng, others_remain=others_remain)
                 if decision.next is Next.STOP:
@@ -272,9 +257,27 @@ class FallbackChain:
                 if decision.next is Next.RETRY and self._clock() + decision.wait < deadline:
                     await self._sleep(decision.wait)
                     continue
-                handoff = (step.resolved.provider, failure.kind)
+                handoff.append((step.resolved.provider, failure.kind))
                 break
         raise self._exhausted(errors, attempts, deadline_passed=False)
+
+    def _tell(
+        self,
+        observer: GenerationObserver,
+        handoff: list[tuple[ProviderName, str]],
+        step: Step,
+        breaker: CircuitBreaker,
+        outcome: str,
+        error: GatewayError | None,
+        started: float,
+    ) -> None:
+        """Report an attempt; first, if the chain has just left another provider, the fallover."""
+        if handoff:
+            left, reason = handoff.pop()
+            observer.fell_over(left, step.resolved.provider, reason)
+        duration = 0.0 if outcome == CIRCUIT_OPEN else self._clock() - started
+        credentials, model = step.resolved.credentials, step.request.model
+        report_attempt(observer, credentials, model, breaker, outcome, error, started, duration)
 
     def _record(self, breaker: CircuitBreaker, error: GatewayError) -> None:
         if error.counts_against_provider:
@@ -313,46 +316,6 @@ class FallbackChain:
             error = ProvidersExhaustedError(f"every provider failed{detail}")
         error.attempts = tuple(attempts)
         return error
-
-
-def _report(
-    observer: GenerationObserver,
-    step: Step,
-    breaker: CircuitBreaker,
-    outcome: str,
-    error: GatewayError | None,
-    started: float,
-    duration: float,
-) -> None:
-    state = breaker.state
-    observer.attempt(
-        AttemptReport(
-            provider=step.resolved.provider,
-            model=step.request.model,
-            credentials=step.resolved.credentials,
-            outcome=outcome,
-            error=error,
-            started=started,
-            duration=duration,
-            breaker=state,
-            retry_at=breaker.retry_at if state is not BreakerState.CLOSED else None,
-        )
-    )
-
-
-def _finish(
-    observer: GenerationObserver,
-    *,
-    provider: ProviderName | None = None,
-    model: str | None = None,
-    usage: Usage | None = None,
-    finish_reason: str | None = None,
-    error: GatewayError | None = None,
-    elapsed: float,
-) -> None:
-    observer.finished(
-        provider=provider, model=model, usage=usage, finish_reason=finish_reason, error=error, elapsed=elapsed
-    )
 
 
 def _timed_out(step: Step) -> ProviderUnavailableError:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ProviderName, Usage
+from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
 from ideaforge_gateway.domain.ports.telemetry import AttemptReport, GenerationObserver, Telemetry
 
 
@@ -106,3 +108,46 @@ def fan_out(parts: Sequence[Telemetry]) -> Telemetry:
     if not parts:
         return NO_TELEMETRY
     return parts[0] if len(parts) == 1 else FanOutTelemetry(parts)
+
+
+def report_attempt(
+    observer: GenerationObserver,
+    credentials: ProviderCredentials,
+    model: str,
+    breaker: CircuitBreaker,
+    outcome: str,
+    error: GatewayError | None,
+    started: float,
+    duration: float,
+) -> None:
+    """Tell `observer` how one attempt ended, with its credential's circuit as it now stands."""
+    state = breaker.state
+    observer.attempt(
+        AttemptReport(
+            provider=credentials.provider,
+            model=model,
+            credentials=credentials,
+            outcome=outcome,
+            error=error,
+            started=started,
+            duration=duration,
+            breaker=state,
+            retry_at=breaker.retry_at if state is not BreakerState.CLOSED else None,
+        )
+    )
+
+
+def finish(
+    observer: GenerationObserver,
+    *,
+    provider: ProviderName | None = None,
+    model: str | None = None,
+    usage: Usage | None = None,
+    finish_reason: str | None = None,
+    error: GatewayError | None = None,
+    elapsed: float,
+) -> None:
+    """`observer.finished`, with what is not known left out."""
+    observer.finished(
+        provider=provider, model=model, usage=usage, finish_reason=finish_reason, error=error, elapsed=elapsed
+    )

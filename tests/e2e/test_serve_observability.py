@@ -100,9 +100,7 @@ def fresh(url: str) -> httpx.Client:
     return httpx.Client(base_url=url, timeout=30)
 
 
-def test_one_scrape_counts_the_requests_of_both_workers(
-    served: Served, gateway: FakeAIGateway, tmp_path: Path
-) -> None:
+def test_one_scrape_counts_the_requests_of_both_workers(served: Served, gateway: FakeAIGateway, tmp_path: Path) -> None:
     token = json.loads(run_cli("users", "create", "ada", "--json", env=served.env, cwd=tmp_path).stdout)["token"]
     auth = {"Authorization": f"Bearer {token}"}
     body = {"model": "fast", "messages": [{"role": "user", "content": "hi"}]}
@@ -124,7 +122,9 @@ def test_one_scrape_counts_the_requests_of_both_workers(
     assert value(text, "http_server_request_duration_seconds_count", http_route="/healthz") == served.healthz_calls
     route = "/v1/chat/completions"
     assert value(text, "http_server_request_duration_seconds_count", http_route=route) == 8
-    assert value(text, "http_server_request_duration_seconds_count", http_route=route, gen_ai_provider_name="openai") == 2
+    assert (
+        value(text, "http_server_request_duration_seconds_count", http_route=route, gen_ai_provider_name="openai") == 2
+    )
     assert value(text, "ideaforge_fallbacks_total", from_provider="ai_gateway", reason="unavailable") == 2
     assert value(text, "gen_ai_client_token_usage_sum", gen_ai_token_type="input") == 8 * 11
     assert value(text, "gen_ai_client_operation_duration_seconds_count", error_type="unavailable") == 4
@@ -139,7 +139,12 @@ def test_one_scrape_counts_the_requests_of_both_workers(
     document = json.loads(health.stdout)
     assert document["worker"] in served.workers
     denied = run_cli(
-        "providers", "health", "--url", served.url, env={**served.env, "IDEAFORGE_OPERATOR_TOKEN": "wrong"}, cwd=tmp_path
+        "providers",
+        "health",
+        "--url",
+        served.url,
+        env={**served.env, "IDEAFORGE_OPERATOR_TOKEN": "wrong"},
+        cwd=tmp_path,
     )
     assert denied.code == 1 and "refused the operator token" in denied.stderr
 
@@ -151,7 +156,9 @@ def test_one_scrape_counts_the_requests_of_both_workers(
     access = [line for line in lines if line["logger"] == "ideaforge.access" and line["path"] == route]
     assert len(access) == 8 and {a["status"] for a in access} == {200}
     assert sum(1 for a in access if a["provider"] == "openai" and a["attempts"] == 3) == 2
-    fallovers = [line for line in lines if line["logger"] == "ideaforge.providers" and "falling over" in line["message"]]
+    fallovers = [
+        line for line in lines if line["logger"] == "ideaforge.providers" and "falling over" in line["message"]
+    ]
     assert len(fallovers) == 2 and {f["reason"] for f in fallovers} == {"unavailable"}
     for canary in (GATEWAY_SECRET, OPENAI_KEY, OPERATOR_TOKEN, token):
         assert canary not in stderr

@@ -31,9 +31,7 @@ def openai() -> Iterator[FakeAIGateway]:
         yield server
 
 
-def observed_container(
-    tmp_path: Path, gateway: FakeAIGateway, openai: FakeAIGateway, **settings: Any
-) -> Container:
+def observed_container(tmp_path: Path, gateway: FakeAIGateway, openai: FakeAIGateway, **settings: Any) -> Container:
     values: dict[str, Any] = {
         "ai_gateway_client_id": gateway.state.client_id,
         "ai_gateway_client_secret": GATEWAY_SECRET,
@@ -50,7 +48,9 @@ def observed_container(
 def samples(exposition: str) -> list[tuple[str, dict[str, str], float]]:
     """Every sample of a Prometheus text exposition: (name, labels, value)."""
     return [
-        (s.name, dict(s.labels), s.value) for family in text_string_to_metric_families(exposition) for s in family.samples
+        (s.name, dict(s.labels), s.value)
+        for family in text_string_to_metric_families(exposition)
+        for s in family.samples
     ]
 
 

@@ -42,7 +42,9 @@ def test_a_scripted_run_shows_in_the_counters_and_histograms(
     with LiveServer(container) as live, httpx.Client(base_url=live.url, timeout=30) as client:
         token = live.create_user("ada")
         assert chat(client, token).headers["X-IdeaForge-Provider"] == "ai_gateway"
-        with client.stream("POST", CHAT, json={**ASK, "stream": True}, headers={"Authorization": f"Bearer {token}"}) as s:
+        with client.stream(
+            "POST", CHAT, json={**ASK, "stream": True}, headers={"Authorization": f"Bearer {token}"}
+        ) as s:
             assert s.status_code == 200
             assert b"[DONE]" in s.read()
         gateway.state.chat_failures = [503, 503]  # both tries fail: over to OpenAI
@@ -76,7 +78,9 @@ def test_a_scripted_run_shows_in_the_counters_and_histograms(
     assert value(text, "ideaforge_circuit_breaker_state", gen_ai_provider_name="ai_gateway") == 2  # open
     assert value(text, "ideaforge_circuit_breaker_state", gen_ai_provider_name="openai") == 0
     assert value(text, "ideaforge_circuit_breaker_opened_total", gen_ai_provider_name="ai_gateway") == 1
-    credentials = {labels["credential"] for name, labels, _ in samples(text) if name == "ideaforge_circuit_breaker_state"}
+    credentials = {
+        labels["credential"] for name, labels, _ in samples(text) if name == "ideaforge_circuit_breaker_state"
+    }
     assert len(credentials) == 2 and all(len(c) == 8 and int(c, 16) >= 0 for c in credentials)
 
     request = "gen_ai_server_request_duration_seconds_count"
