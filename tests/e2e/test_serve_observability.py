@@ -138,6 +138,8 @@ def test_one_scrape_counts_the_requests_of_both_workers(served: Served, gateway:
     assert health.code == 0, health.output
     document = json.loads(health.stdout)
     assert document["worker"] in served.workers
+    plain = run_cli("providers", "health", "--url", served.url, env=served.env, cwd=tmp_path)
+    assert plain.code == 0 and plain.stdout.startswith("worker "), plain.output
     denied = run_cli(
         "providers",
         "health",
