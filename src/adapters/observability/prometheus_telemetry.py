@@ -52,6 +52,10 @@ _TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.7
 _TOKEN_BUCKETS = tuple(float(4**n) for n in range(14))  # 1 ... 67,108,864
 # http.server.request.duration's advice.
 _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+MAX_MODELS = 200
+"""Distinct `gen_ai_request_model` values kept; later ones are `_OTHER` (OpenTelemetry's word for
+it), so that clients naming made-up models cannot grow the series without bound."""
 _STATE_VALUE = {BreakerState.CLOSED: 0.0, BreakerState.HALF_OPEN: 1.0, BreakerState.OPEN: 2.0}
 _CHAT = "chat"
 
@@ -80,6 +84,7 @@ class PrometheusTelemetry(Telemetry, GenerationObserver):
         self._lock = threading.Lock()
         self._labels: dict[ProviderCredentials, str] = {}
         self._states: dict[tuple[ProviderName, str], BreakerState] = {}
+        self._models: set[str] = set()
         provider, model, operation = "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_operation_name"
         self._http = _Children(
             self._histogram(
@@ -169,14 +174,16 @@ class PrometheusTelemetry(Telemetry, GenerationObserver):
     def attempt(self, report: AttemptReport) -> None:
         if report.outcome != "circuit_open":
             error_type = "" if report.error is None and report.outcome == "ok" else report.outcome
-            self._operation(_CHAT, report.provider.value, report.model, error_type).observe(report.duration)
+            self._operation(_CHAT, report.provider.value, self._model(report.model), error_type).observe(
+                report.duration
+            )
         self._breaker_seen(report.provider, report.credentials, report.breaker)
 
     def fell_over(self, from_provider: ProviderName, to_provider: ProviderName, reason: str) -> None:
         self._fallbacks(from_provider.value, to_provider.value, reason).inc()
 
     def first_content(self, provider: ProviderName, model: str, elapsed: float) -> None:
-        self._ttft(_CHAT, provider.value, model).observe(elapsed)
+        self._ttft(_CHAT, provider.value, self._model(model)).observe(elapsed)
 
     def finished(
         self,
@@ -189,14 +196,24 @@ class PrometheusTelemetry(Telemetry, GenerationObserver):
         elapsed: float,
     ) -> None:
         name = provider.value if provider is not None and error is None else "none"
-        self._request(_CHAT, name, model or "", error.kind if error else "").observe(elapsed)
-        if usage is not None and provider is not None and model is not None:
+        model = self._model(model) if model is not None else ""
+        self._request(_CHAT, name, model, error.kind if error else "").observe(elapsed)
+        if usage is not None and provider is not None:
             self._tokens(_CHAT, provider.value, model, "input").observe(usage.prompt_tokens)
             self._tokens(_CHAT, provider.value, model, "output").observe(usage.completion_tokens)
 
     # HTTP
     def http_request(self, method: str, route: str, status: int, provider: str, duration: float) -> None:
-        self._http(method, route, str(status), provider).observe(duration)
+        """One HTTP request; `route` is its template (`/api/providers/{provider}`), never the path."""
+        self._http(method if method in _METHODS else "_OTHER", route, str(status), provider).observe(duration)
+
+    def _model(self, model: str) -> str:
+        if model in self._models:
+            return model
+        if len(self._models) >= MAX_MODELS:
+            return "_OTHER"
+        self._models.add(model)
+        return model
 
     def _breaker_seen(self, provider: ProviderName, credentials: ProviderCredentials, state: BreakerState) -> None:
         """Set the gauge when this credential's circuit changed (or is first seen); the labels are
