@@ -75,8 +75,8 @@ class _GenerationLog(GenerationObserver):
         if report.outcome in _CREDENTIAL_KINDS:
             label = report.credentials.label(self._label_key)
             log.warning(
-                "request %s: %s rejected credential %s (%s: %s); check %s",
-                self._request_id,
+                "%s%s rejected credential %s (%s: %s); check %s",
+                self._prefix,
                 report.provider.value,
                 label,
                 report.outcome,
@@ -88,8 +88,8 @@ class _GenerationLog(GenerationObserver):
             label = report.credentials.label(self._label_key)
             wait = max(0.0, (report.retry_at or 0.0) - time.monotonic())
             log.warning(
-                "request %s: circuit for %s credential %s is open after repeated failures (%s); next probe in %.0f s",
-                self._request_id,
+                "%scircuit for %s credential %s is open after repeated failures (%s); next probe in %.0f s",
+                self._prefix,
                 report.provider.value,
                 label,
                 report.outcome,
@@ -102,8 +102,8 @@ class _GenerationLog(GenerationObserver):
         if self._last_error is not None and reason != "circuit_open":
             detail = self._last_error.message
         log.warning(
-            "request %s: falling over from %s to %s: %s (%s); check %s",
-            self._request_id,
+            "%sfalling over from %s to %s: %s (%s); check %s",
+            self._prefix,
             from_provider.value,
             to_provider.value,
             reason,
@@ -132,6 +132,11 @@ class _GenerationLog(GenerationObserver):
     @property
     def _request_id(self) -> str:
         return self._context.request_id if self._context is not None else "-"
+
+    @property
+    def _prefix(self) -> str:
+        """`request R: ` in the server; nothing in the CLI, which serves one request."""
+        return f"request {self._context.request_id}: " if self._context is not None else ""
 
     def _fields(self, **fields: str) -> dict[str, str]:
         return {"request_id": self._request_id, **fields}

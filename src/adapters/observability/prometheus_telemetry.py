@@ -1,10 +1,8 @@
 """Prometheus metrics (`prometheus-client`), named after OpenTelemetry's semantic conventions.
 
 - `http_server_request_duration_seconds` (histogram; `http_request_method`, `http_route`,
-  `http_response_status_code`, `gen_ai_provider_name`): every HTTP request; `_count` counts them.
-- `gen_ai_server_request_duration_seconds` (histogram; `gen_ai_operation_name`,
-  `gen_ai_provider_name`, `gen_ai_request_model`, `error_type`): a whole generation, every
-  attempt included; `gen_ai_provider_name` is `none` when no provider answered.
+  `http_response_status_code`, `gen_ai_provider_name`): every HTTP request, a stream until its
+  end; `_count` counts them; `gen_ai_provider_name` is who answered (empty when none did).
 - `gen_ai_server_time_to_first_token_seconds` (histogram; operation, provider, model): streams,
   until their first content.
 - `gen_ai_client_operation_duration_seconds` (histogram; operation, provider, model,
@@ -20,13 +18,16 @@
   requests to a token endpoint.
 
 GenAI names: `gen_ai.client.operation.duration`, `gen_ai.client.token.usage`,
-`gen_ai.server.request.duration`, `gen_ai.server.time_to_first_token`, with dots as
+`gen_ai.server.time_to_first_token`, with dots as
 underscores and the unit as a suffix (OpenTelemetry's Prometheus mapping); buckets are the
 conventions' advice. `credential` is `ProviderCredentials.label`: 8 hex digits keyed by a key
 derived from the encryption key ring, never key material. An empty `error_type` means success.
 
-Under `ideaforge serve --workers N` every worker writes to `PROMETHEUS_MULTIPROC_DIR` (which
-`serve` makes) and `exposition()` reads them all: prometheus-client's multiprocess mode.
+Under `ideaforge serve --workers N` (N > 1) every worker writes to `PROMETHEUS_MULTIPROC_DIR`
+(which `serve` makes) and `exposition()` reads them all: prometheus-client's multiprocess mode.
+It costs about 4x as much per observation (an mmap write and a `getpid` per value), so one worker
+keeps its metrics in memory. A JSON answer makes 4 observations (a stream 5): about 1 µs each in
+memory, 4.5 µs in multiprocess mode (`bench/results/compare.md` has the request path's figures).
 """
 
 from __future__ import annotations
@@ -92,14 +93,6 @@ class PrometheusTelemetry(Telemetry, GenerationObserver):
                 "Duration of HTTP requests served, in seconds.",
                 ("http_request_method", "http_route", "http_response_status_code", provider),
                 _HTTP_BUCKETS,
-            )
-        )
-        self._request = _Children(
-            self._histogram(
-                "gen_ai_server_request_duration_seconds",
-                "Duration of a generation through the provider chain, every attempt included, in seconds.",
-                (operation, provider, model, "error_type"),
-                _DURATION_BUCKETS,
             )
         )
         self._ttft = _Children(
@@ -195,10 +188,8 @@ class PrometheusTelemetry(Telemetry, GenerationObserver):
         error: GatewayError | None,
         elapsed: float,
     ) -> None:
-        name = provider.value if provider is not None and error is None else "none"
-        model = self._model(model) if model is not None else ""
-        self._request(_CHAT, name, model, error.kind if error else "").observe(elapsed)
-        if usage is not None and provider is not None:
+        if usage is not None and provider is not None and model is not None:
+            model = self._model(model)
             self._tokens(_CHAT, provider.value, model, "input").observe(usage.prompt_tokens)
             self._tokens(_CHAT, provider.value, model, "output").observe(usage.completion_tokens)
 
