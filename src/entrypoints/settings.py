@@ -119,6 +119,13 @@ class Settings(BaseSettings):
             raise ValueError("must not contain a user name or password: credentials have settings of their own")
         return value.rstrip("/")
 
+    @field_validator("ideaforge_operator_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("must be at least 16 characters: make one with `openssl rand -hex 24`")
+        return value
+
     @field_validator("ideaforge_provider_order")
     @classmethod
     def _known_providers(cls, value: str) -> str:
