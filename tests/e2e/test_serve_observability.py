@@ -145,7 +145,7 @@ def test_one_scrape_counts_the_requests_of_both_workers(served: Served, gateway:
         "health",
         "--url",
         served.url,
-        env={**served.env, "IDEAFORGE_OPERATOR_TOKEN": "wrong"},
+        env={**served.env, "IDEAFORGE_OPERATOR_TOKEN": "wrong-but-long-enough-token"},
         cwd=tmp_path,
     )
     assert denied.code == 1 and "refused the operator token" in denied.stderr
