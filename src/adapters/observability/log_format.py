@@ -5,8 +5,8 @@ passed in `extra` (`request_id`, `provider`, `reason`, `status`, `latency_ms`, .
 when there is one. The formatter is the standard library's with a `format` of its own (about 20
 lines) rather than a dependency: the fields are few and fixed.
 
-`logging_config` is a `logging.config.dictConfig` document: the CLI applies it, and `serve`
-hands it to uvicorn, which applies it in every worker process.
+`configure_logging` sets up the CLI's own process; `logging_config` is the same as a
+`logging.config.dictConfig` document, which `serve` hands to uvicorn to apply in every worker.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
 
 
 def configure_logging(level: str, log_format: str) -> None:
-    import logging.config
-
-    logging.config.dictConfig(logging_config(level, log_format))
+    """Root logging on stderr, for the CLI's own process (`serve` hands `logging_config` to uvicorn)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(PLAIN))
+    logging.basicConfig(level=level.upper(), handlers=[handler])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from enum import StrEnum
 from typing import Annotated
@@ -48,6 +49,11 @@ def _root(
         typer.Option("--log-format", envvar="IDEAFORGE_LOG_FORMAT", help="Log lines as plain text or JSON objects."),
     ] = LogFormat.plain,
 ) -> None:
+    if log_format is LogFormat.plain:  # as before: no import beyond `logging` on the CLI's path
+        logging.basicConfig(
+            level=log_level.value.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+        )
+        return
     from ideaforge_gateway.adapters.observability.log_format import configure_logging
 
     configure_logging(log_level.value, log_format.value)
