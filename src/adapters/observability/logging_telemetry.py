@@ -1,6 +1,7 @@
 """Warnings an operator can act on, from what the chain reports (logger `ideaforge.providers`).
 
-- One warning per fallover: who failed, why, who is tried next, and what to check.
+- One warning per fallover: who failed, why, who is tried next, and what to check (a request
+  that skips an open circuit: an info line; the circuit's opening was the warning).
 - One warning per credential failure (401/403 from a provider or its token endpoint): which
   provider, which credential (by label), and which settings to check.
 - One warning when a circuit opens: the provider is skipped until the next probe.
@@ -101,7 +102,9 @@ class _GenerationLog(GenerationObserver):
         detail = "its circuit is open"
         if self._last_error is not None and reason != "circuit_open":
             detail = self._last_error.message
-        log.warning(
+        # Skipping an open circuit was announced when it opened: one warning, not one per request.
+        log.log(
+            logging.INFO if reason == "circuit_open" else logging.WARNING,
             "%sfalling over from %s to %s: %s (%s); check %s",
             self._prefix,
             from_provider.value,

@@ -125,3 +125,22 @@ def test_a_rotated_secret_logs_a_credential_warning_a_fallover_and_the_access_li
     assert PROMPT not in logs and token not in logs
     for canary in CANARIES:
         assert canary not in logs
+
+
+def test_an_open_circuit_is_one_warning_then_info_lines(
+    tmp_path: Path, gateway: FakeAIGateway, openai: FakeAIGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ideaforge")
+    container = observed_container(tmp_path, gateway, openai)
+    gateway.state.chat_failures = [503] * 5
+    with LiveServer(container) as live, httpx.Client(base_url=live.url, timeout=30) as client:
+        token = live.create_user("ada")
+        for n in range(6):  # failures 2 + 2 + 1 open the circuit; then three requests skip it
+            assert ask(client, token, **{"X-Request-Id": f"req-{n}"}).status_code == 200
+    providers = [r for r in caplog.records if r.name == "ideaforge.providers"]
+    opened = [r for r in providers if "is open after repeated failures" in r.getMessage()]
+    assert len(opened) == 1 and opened[0].levelno == logging.WARNING
+    assert "next probe in 30 s" in opened[0].getMessage()
+    skips = [r for r in providers if getattr(r, "reason", None) == "circuit_open"]
+    assert [r.request_id for r in skips] == ["req-2", "req-3", "req-4", "req-5"]  # type: ignore[attr-defined]
+    assert {r.levelno for r in skips} == {logging.INFO}
