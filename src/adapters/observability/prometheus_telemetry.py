@@ -83,7 +83,7 @@ class PrometheusTelemetry(Telemetry, GenerationObserver):
         self.registry = registry or CollectorRegistry()
         self._label_key = label_key
         self._lock = threading.Lock()
-        self._labels: dict[ProviderCredentials, str] = {}
+        self._labels: dict[int, tuple[ProviderCredentials, str]] = {}
         self._states: dict[tuple[ProviderName, str], BreakerState] = {}
         self._models: set[str] = set()
         provider, model, operation = "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_operation_name"
@@ -207,13 +207,20 @@ class PrometheusTelemetry(Telemetry, GenerationObserver):
         return model
 
     def _breaker_seen(self, provider: ProviderName, credentials: ProviderCredentials, state: BreakerState) -> None:
-        """Set the gauge when this credential's circuit changed (or is first seen); the labels are
-        remembered per credentials object, whose hash Python caches, so a healthy request costs
-        two dictionary look-ups."""
-        label = self._labels.get(credentials)
-        if label is None:
-            label = self._labels[credentials] = credentials.label(self._label_key)
+        """Set the gauge when this credential's circuit changed (or is first seen). Labels are
+        remembered by object identity (the entry holds the object, so its id is not reused while
+        remembered): a healthy request costs two dictionary look-ups, no hashing of secrets."""
+        known = self._labels.get(id(credentials))
+        if known is not None and known[0] is credentials:
+            label = known[1]
+        else:
+            label = credentials.label(self._label_key)
+            if len(self._labels) >= 1024:  # credentials objects come and go as users change theirs
+                self._labels.clear()
+            self._labels[id(credentials)] = (credentials, label)
         key = (provider, label)
+        if self._states.get(key) is state:
+            return  # unchanged: the common case, without the lock
         with self._lock:
             if self._states.get(key) is state:
                 return
