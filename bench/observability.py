@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from bench.environment import REPO, load_average, upstream_process
 from ideaforge_gateway.application.telemetry import NO_TELEMETRY
 from ideaforge_gateway.entrypoints.container import Container
-from ideaforge_gateway.entrypoints.http.app import create_app
+from ideaforge_gateway.entrypoints.http.app import _tune_gc, create_app
 from ideaforge_gateway.entrypoints.settings import Settings
 
 Call = Callable[[bool], Awaitable[None]]
@@ -128,6 +128,7 @@ async def _run(rounds: int, batch: int, upstream: str) -> dict[str, dict[str, li
             for stream in (False, True):
                 for _ in range(20):
                     await call(stream)
+        _tune_gc()  # as `ideaforge serve` does: the collector's pauses would otherwise land at random
         for round_no in range(rounds):
             order = list(calls)
             random.Random(round_no).shuffle(order)
