@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential
 from ideaforge_gateway.domain.errors import InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.domain.policies.base_url import check_user_base_url
+from ideaforge_gateway.domain.policies.model_selection import check_model_id
 
 
 def validate_user_credentials(credentials: ProviderCredentials, *, allow_private: bool) -> ProviderCredentials:
@@ -48,4 +49,58 @@ def validate_user_credentials(credentials: ProviderCredentials, *, allow_private
             raise InvalidRequestError(f"{name}: {exc.message.replace('base URL', label)}", provider=provider) from None
     if credentials.default_model is not None and not credentials.default_model.strip():
         changes["default_model"] = None
+    elif credentials.default_model is not None:
+        try:
+            check_model_id(credentials.default_model, param="default_model")
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"{name}: {exc.message}", provider=provider, param=exc.param) from None
     return replace(credentials, **changes) if changes else credentials
+
+
+_DESTINATION = (("base_url", "base URL"), ("token_url", "token URL"), ("auth_method", "auth method"))
+"""The fields that decide where a stored secret is sent (issue 18: a stored secret is only ever
+sent to the destination it was stored with)."""
+
+
+def _same(given: object, stored: object) -> bool:
+    def norm(value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().rstrip("/") or None
+        return value
+
+    return norm(given) == norm(stored)
+
+
+def keep_stored_secrets(given: ProviderCredentials, stored: StoredCredential | None) -> ProviderCredentials:
+    """`given` with its left-out client id (empty) and client secret (None) taken from `stored`,
+    or `InvalidRequestError` when the destination changed.
+
+    - Nothing is kept from a credential that cannot be read, or from none: the usual "must not
+      be empty" rules then apply.
+    - A stored secret is kept only for the same client id (a new account brings its own secret).
+    - Nothing stored is kept when the base URL, token URL or auth method differ from the stored
+      ones (a left-out URL means the default, which is a change too): the error names the
+      fields that changed and asks for the secret again (`param` "client_secret").
+    """
+    current = stored.credentials if stored is not None else None
+    if current is None or given.provider is not current.provider:
+        return given
+    id_missing = not given.api_key.get_secret_value()
+    api_key = current.api_key if id_missing else given.api_key
+    secret_missing = given.client_secret is None and current.client_secret is not None
+    if secret_missing and api_key.get_secret_value() != current.api_key.get_secret_value():
+        return given  # another account: its secret is required by the usual rules
+    if not (id_missing or secret_missing):
+        return given
+    changed = [label for field, label in _DESTINATION if not _same(getattr(given, field), getattr(current, field))]
+    if changed:
+        name = given.provider.value
+        missing = [what for what, gone in (("client id", id_missing), ("client secret", secret_missing)) if gone]
+        raise InvalidRequestError(
+            f"{name}: the {' and '.join(missing)} must be given again because the {' and '.join(changed)} changed: "
+            "a stored secret is only ever sent to the destination it was stored with",
+            provider=given.provider,
+            param="client_secret" if secret_missing else "client_id",
+        )
+    secret = current.client_secret if secret_missing else given.client_secret
+    return replace(given, api_key=api_key, client_secret=secret)

@@ -31,10 +31,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One provider to try, with the request as that provider should receive it."""
+    """One provider to try, with the request as that provider should receive it, for `user_id`
+    (None: the environment's own use, e.g. the CLI without `--user`)."""
 
     resolved: ResolvedProvider
     request: ChatRequest
+    user_id: str | None = None
 
 
 class ProvidersExhaustedError(ProviderUnavailableError):
@@ -46,7 +48,15 @@ class ProvidersExhaustedError(ProviderUnavailableError):
 
 
 class Breakers:
-    """One circuit breaker per provider credential, shared by every request in the process."""
+    """One circuit breaker per provider credential and, for the environment's shared credentials,
+    per user: shared by every request in the process that has that scope.
+
+    A user's own credential is theirs alone, so its breaker is the credential's. The environment's
+    credential serves every user; were its breaker shared, one user sending requests that fail
+    upstream (or that get rate-limited) could open it for everyone (issue 18, case 3). So its
+    failures are counted per user: a provider that is really down opens each user's breaker
+    after `threshold` of that user's own failures, and nobody can open another user's.
+    """
 
     def __init__(self, *, threshold: int = 5, cooldown: float = 30.0, clock: Callable[[], float] = time.monotonic):
         self._threshold = threshold
@@ -57,6 +67,8 @@ class Breakers:
 
     def for_step(self, step: Step) -> CircuitBreaker:
         key = step.resolved.credentials.fingerprint()
+        if step.resolved.source == "environment":
+            key = f"{key}/{step.user_id or ''}"
         with self._lock:
             breaker = self._breakers.get(key)
             if breaker is None:

@@ -12,11 +12,12 @@ from typing import Literal
 
 from ideaforge_gateway.domain.config import GatewayConfig, TierModels
 from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential
-from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError
+from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError, UnknownUserError
 from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
+from ideaforge_gateway.domain.ports.user_store import UserStore
 
 Source = Literal["user", "environment"]
 
@@ -45,21 +46,29 @@ class ProviderRegistry:
     - Clients (and their token caches) are shared per credential fingerprint and dropped when
       no user resolves to that fingerprint any more; changes made by other processes are seen
       within `revision_interval` seconds.
+    - A user id must name an active user (when the registry knows the users): an unknown or
+      revoked one raises `UnknownUserError`, never falls back to the environment's credentials.
     - Resolving is synchronous and may read the store; async callers `await load(user_id)` first.
+    - `store` and `users` may be given as zero-argument callables, called on first need: the
+      environment alone (`user_id=None`) never opens the database.
     """
 
     def __init__(
         self,
         config: GatewayConfig,
         factory: ProviderFactory,
-        store: CredentialStore | None = None,
+        store: CredentialStore | Callable[[], CredentialStore] | None = None,
         *,
+        users: UserStore | Callable[[], UserStore] | None = None,
         revision_interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
         self._factory = factory
-        self._store = store
+        self._store_source = store
+        self._users_source = users
+        self._lazy_lock = threading.Lock()
+        """Held while a lazy store is built: once, even if threads ask at the same time."""
         self._revision_interval = revision_interval
         self._clock = clock
         self._lock = threading.Lock()
@@ -140,7 +149,7 @@ class ProviderRegistry:
 
     def loaded(self, user_id: str | None) -> bool:
         """Whether resolving for `user_id` needs no store I/O right now."""
-        if user_id is None or self._store is None:
+        if user_id is None or self._store_source is None:
             return True
         if self._clock() - self._revision_checked_at >= self._revision_interval:
             return False
@@ -160,8 +169,29 @@ class ProviderRegistry:
             self._stored.pop(user_id, None)
             self._drop_unused_clients()
 
+    @property
+    def _store(self) -> CredentialStore | None:
+        if callable(self._store_source):  # a store itself is not callable: this is the lazy form
+            with self._lazy_lock:
+                if callable(self._store_source):
+                    self._store_source = self._store_source()
+        return self._store_source
+
+    def require_user(self, user_id: str) -> None:
+        """Raise `UnknownUserError` unless `user_id` is an active user (or users are not known here)."""
+        if callable(self._users_source):
+            with self._lazy_lock:
+                if callable(self._users_source):
+                    self._users_source = self._users_source()
+        source = self._users_source
+        if source is None:
+            return
+        user = source.get(user_id)
+        if user is None or not user.active:
+            raise UnknownUserError(user_id, revoked=user is not None)
+
     def _stored_for(self, user_id: str | None) -> dict[ProviderName, StoredCredential]:
-        if user_id is None or self._store is None:
+        if user_id is None or self._store_source is None:
             return {}
         self._check_revision()
         with self._lock:
@@ -169,7 +199,10 @@ class ProviderRegistry:
             if cached is not None and user_id not in self._stale:
                 return cached
             epoch = self._epoch
-        loaded = {s.provider: s for s in self._store.list(user_id)}
+        self.require_user(user_id)
+        store = self._store
+        assert store is not None
+        loaded = {s.provider: s for s in store.list(user_id)}
         with self._lock:
             # Cached only if nothing was invalidated while it was read (reads may overlap, in
             # worker threads): a slower, older read must not overwrite a newer one.
@@ -180,11 +213,12 @@ class ProviderRegistry:
         return loaded
 
     def _check_revision(self) -> None:
-        assert self._store is not None
         now = self._clock()
         if now - self._revision_checked_at < self._revision_interval:
             return
-        revision = self._store.revision()
+        store = self._store
+        assert store is not None
+        revision = store.revision()
         with self._lock:
             self._revision_checked_at = now
             if revision != self._revision:

@@ -53,3 +53,16 @@ class GatewayConfig:
 
     def defaults(self, provider: ProviderName) -> ProviderDefaults:
         return self.providers[provider]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamBounds:
+    """What an operator allows one streamed answer (IDEAFORGE_MAX_STREAM_SECONDS / _BYTES), and
+    how often the caller's API token is checked again while it flows."""
+
+    max_seconds: float = 900.0
+    max_bytes: int = 32 * 1024 * 1024
+    recheck_seconds: float = 5.0
+    idle_timeout: float | None = None
+    """The transport's read (idle) timeout, when known: no wait for the next event outlasts it,
+    so a stream needs its own timer only once less than this remains of `max_seconds`."""

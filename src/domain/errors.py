@@ -2,12 +2,14 @@
 
 Adapters map every vendor failure to exactly one of these, so that the fallback chain decides on
 types, never on status numbers. Messages say what happened and what to check; they never carry a
-secret, and never echo a vendor's response body.
+secret, and never echo a vendor's response body; a vendor code in a provider's error survives
+only if the vendors document it (`domain.vendor_codes`).
 """
 
 from __future__ import annotations
 
 from ideaforge_gateway.domain.models import Attempt, ProviderName
+from ideaforge_gateway.domain.vendor_codes import withhold_unknown_codes
 
 
 class GatewayError(Exception):
@@ -21,6 +23,10 @@ class GatewayError(Exception):
     counts_against_provider: bool = False
 
     def __init__(self, message: str, *, provider: ProviderName | None = None) -> None:
+        if provider is not None:
+            # The one choke point for vendor codes: every provider error is built here, and a
+            # code the vendors do not document may be a credential echoed back (issue 18, case 7).
+            message = withhold_unknown_codes(message)
         super().__init__(message)
         self.message = message
         self.provider = provider
@@ -82,13 +88,32 @@ class ModelNotFoundError(GatewayError):
 
 
 class InvalidRequestError(GatewayError):
-    """The request itself is wrong; every provider would refuse it, so nothing falls over."""
+    """The request itself is wrong; every provider would refuse it, so nothing falls over.
+
+    `param` names the request parameter at fault, when one is (OpenAI's error `param`)."""
 
     may_fall_over = False
+
+    def __init__(self, message: str, *, provider: ProviderName | None = None, param: str | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.param = param
 
 
 class ConfigurationError(GatewayError):
     """This product is configured in a way that cannot work; an operator must change it."""
+
+
+class UnknownUserError(ConfigurationError):
+    """A user id names no user of this gateway, or a revoked one: nothing is answered for it,
+    not even with the environment's credentials."""
+
+    def __init__(self, user_id: str, *, revoked: bool = False) -> None:
+        state = "has been revoked" if revoked else "does not exist"
+        super().__init__(
+            f"user {user_id!r} {state}: use the id of an active user "
+            "(`ideaforge users list`; create one with `ideaforge users create NAME`)"
+        )
+        self.user_id = user_id
 
 
 class StreamInterruptedError(GatewayError):
@@ -113,6 +138,7 @@ _KINDS: dict[type[GatewayError], str] = {
     ModelNotFoundError: "model_not_found",
     InvalidRequestError: "invalid_request",
     ConfigurationError: "configuration",
+    UnknownUserError: "unknown_user",
     StreamInterruptedError: "stream_interrupted",
     CredentialUnreadableError: "needs_reconfiguration",
 }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
+import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -15,11 +18,13 @@ from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClien
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
 from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
 from ideaforge_gateway.adapters.sql.engine import make_engine, upgrade_database
+from ideaforge_gateway.adapters.sql.key_check import check_keyring, stored_key_ids_at
 from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
 from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
 from ideaforge_gateway.application.authenticator import Authenticator
 from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain
 from ideaforge_gateway.application.provider_health import ProviderHealth
+from ideaforge_gateway.application.rate_limiter import WindowLimiter
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.application.telemetry import fan_out
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureProvider
@@ -29,6 +34,7 @@ from ideaforge_gateway.application.use_cases.list_models import ListModels
 from ideaforge_gateway.application.use_cases.list_providers import ListProviders
 from ideaforge_gateway.application.use_cases.remove_provider import RemoveProvider, SetProviderEnabled
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials
+from ideaforge_gateway.domain.config import StreamBounds
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import ProviderName, Tier
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
@@ -75,19 +81,37 @@ def _keyring(settings: Settings, database_url: str) -> KeyRing:
     if settings.ideaforge_encryption_keys is not None:
         return KeyRing.parse(settings.ideaforge_encryption_keys.get_secret_value())
     if database_url.startswith("sqlite"):
-        return load_or_create_key_file(settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key")
+        path = settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key"
+        # A key is made only for a database that holds no encrypted value: one made beside
+        # values it cannot read would hide the loss of the old one.
+        may_create = path.exists() or not stored_key_ids_at(database_url)
+        return load_or_create_key_file(path, may_create=may_create)
     raise ConfigurationError(
         "IDEAFORGE_ENCRYPTION_KEYS must be set when the database is not SQLite: "
         "make a key with `ideaforge keys generate`"
     )
 
 
-def _migrated_engine(database_url: str, keyring: KeyRing) -> Iterator[Engine]:
-    """The database, migrated to head. Takes the key ring only so that a missing key is reported
-    before any connection is tried: a database without keys could not hold credentials anyway."""
-    del keyring
+def _migrated_engine(database_url: str, cipher: AesGcmCipher, accept_unreadable: bool = False) -> Iterator[Engine]:
+    """The database, migrated to head, whose stored credentials the keys read (`check_keyring`:
+    a lost or wrong key stops the start with one line, unless the operator accepts that those
+    credentials must be configured again: IDEAFORGE_ACCEPT_UNREADABLE_CREDENTIALS, then a
+    warning). Takes the cipher first, so that a missing key is reported before any connection."""
     engine = make_engine(database_url)
-    upgrade_database(engine)
+    try:
+        upgrade_database(engine)
+        try:
+            check_keyring(engine, cipher)
+        except ConfigurationError as exc:
+            if not accept_unreadable:
+                raise
+            logging.getLogger("ideaforge_gateway").warning(
+                "%s (IDEAFORGE_ACCEPT_UNREADABLE_CREDENTIALS: starting anyway; those users must configure again)",
+                exc.message,
+            )
+    except BaseException:
+        engine.dispose()
+        raise
     yield engine
     engine.dispose()
 
@@ -104,7 +128,7 @@ def _loop_bridge(*clients: SharedHttpClient) -> LoopBridge:
     return bridge
 
 
-def _agno_telemetry(settings: Settings) -> bool:
+def agno_telemetry(settings: Settings) -> bool:
     """Whether Agno may post its usage telemetry to Agno's servers: only if the operator sets
     IDEAFORGE_AGNO_TELEMETRY=true. While it is off, `AGNO_TELEMETRY` (read by Agno at every run,
     overriding each agent's own setting) defaults to false as well, so agents built in the users'
@@ -114,10 +138,16 @@ def _agno_telemetry(settings: Settings) -> bool:
     return settings.ideaforge_agno_telemetry
 
 
-def _label_key(keyring: KeyRing) -> bytes:
-    """Keys the credential labels in metrics, traces, logs and health: the same in every worker
-    sharing the key ring, so a label names one credential across the fleet."""
-    return keyring.derive("ideaforge credential labels")
+def _label_key(settings: Settings, database_url: str) -> bytes:
+    """Keys the credential labels in metrics, traces, logs and health: derived from the key ring,
+    so a label names one credential the same in every worker and across restarts. Never makes a
+    key file or opens the database (the environment alone must not): when there is no key ring
+    to read yet, a key of this process's own (labels then hold within the process only)."""
+    key_file = settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key"
+    if settings.ideaforge_encryption_keys is not None or (database_url.startswith("sqlite") and key_file.exists()):
+        with contextlib.suppress(ConfigurationError):
+            return _keyring(settings, database_url).derive("ideaforge credential labels")
+    return secrets.token_bytes(32)
 
 
 def _metrics(settings: Settings, label_key: bytes) -> PrometheusTelemetry | None:
@@ -164,7 +194,7 @@ def _telemetry(
 def _agno_agent_runner(reply: GenerateReply, bridge: LoopBridge, settings: Settings) -> AgnoAgentRunner:
     from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
 
-    return AgnoAgentRunner(reply, bridge, telemetry=_agno_telemetry(settings))
+    return AgnoAgentRunner(reply, bridge, telemetry=agno_telemetry(settings))
 
 
 def _provider_chain_model(
@@ -178,7 +208,7 @@ def _provider_chain_model(
 ) -> ProviderChainModel:
     from ideaforge_gateway.adapters.agno.chain_model import ProviderChainModel
 
-    _agno_telemetry(settings)
+    agno_telemetry(settings)
     return ProviderChainModel(id=ProviderChainModel.id_for(tier, model), user_id=user_id, reply=reply, bridge=bridge)
 
 
@@ -192,8 +222,10 @@ def _ai_gateway_model(
 ) -> AIGatewayModel:
     from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
 
-    _agno_telemetry(settings)
-    return AIGatewayModel.for_tier(registry, tier, user_id=user_id, bridge=bridge)
+    agno_telemetry(settings)
+    return AIGatewayModel.for_tier(
+        registry, tier, user_id=user_id, bridge=bridge, deadline=settings.ideaforge_deadline_seconds
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -210,7 +242,7 @@ class Container(containers.DeclarativeContainer):
     database_url = providers.Callable(_database_url, settings)
     keyring = providers.Singleton(_keyring, settings, database_url)
     # What the gateway tells its operators (README: Observability).
-    label_key = providers.Singleton(_label_key, keyring)
+    label_key = providers.Singleton(_label_key, settings, database_url)
     provider_health = providers.Singleton(ProviderHealth, label_key=label_key)
     metrics = providers.Singleton(_metrics, settings, label_key)
     tracer_provider = providers.Resource(_tracer_provider)
@@ -223,25 +255,53 @@ class Container(containers.DeclarativeContainer):
         vendors=providers.Callable(_vendor_defaults, settings),
         user_url_http=user_url_http_client,
     )
-    engine = providers.Resource(_migrated_engine, database_url, keyring)
     cipher = providers.Singleton(AesGcmCipher, keyring)
+    engine = providers.Resource(
+        _migrated_engine,
+        database_url,
+        cipher,
+        providers.Callable(lambda s: s.ideaforge_accept_unreadable_credentials, settings),
+    )
     credential_store = providers.Singleton(SqlModelCredentialStore, engine, cipher)
     user_store = providers.Singleton(SqlModelUserStore, engine)
 
-    registry = providers.Singleton(ProviderRegistry, gateway_config, provider_factory, credential_store)
+    # The store and users as providers, resolved on first need: the environment alone never opens
+    # the database (the seed's `provider_registry.has_ai_gateway()` in a host application).
+    registry = providers.Singleton(
+        ProviderRegistry,
+        gateway_config,
+        provider_factory,
+        credential_store.provider,
+        users=user_store.provider,
+    )
     authenticator = providers.Singleton(Authenticator, user_store)
+    stream_bounds = providers.Singleton(
+        lambda s: StreamBounds(
+            max_seconds=s.ideaforge_max_stream_seconds,
+            max_bytes=s.ideaforge_max_stream_bytes,
+            recheck_seconds=s.ideaforge_stream_recheck_seconds,
+            idle_timeout=s.ideaforge_http_read_timeout,
+        ),
+        settings,
+    )
+    sign_in_limiter = providers.Singleton(
+        WindowLimiter, providers.Callable(lambda s: s.ideaforge_sign_in_failures_per_minute, settings), 60.0
+    )
+    verify_limiter = providers.Singleton(
+        WindowLimiter, providers.Callable(lambda s: s.ideaforge_verify_per_minute, settings), 60.0
+    )
 
     allow_private_base_urls = providers.Callable(lambda s: s.ideaforge_allow_private_base_urls, settings)
+    deadline = providers.Callable(lambda s: s.ideaforge_deadline_seconds, settings)
     verify_credentials = providers.Factory(
         VerifyCredentials,
         registry,
         provider_factory,
         credential_store,
         allow_private_base_urls=allow_private_base_urls,
+        deadline=deadline,
     )
-    list_models = providers.Factory(
-        ListModels, registry, deadline=providers.Callable(lambda s: s.ideaforge_deadline_seconds, settings)
-    )
+    list_models = providers.Factory(ListModels, registry, deadline=deadline)
     retry_policy = providers.Singleton(
         lambda s: RetryPolicy(
             deadline=s.ideaforge_deadline_seconds,
@@ -274,11 +334,10 @@ class Container(containers.DeclarativeContainer):
 
 
 async def close(container: Container) -> None:
-    """Release what the container opened: the shared HTTP client (its session opens lazily)
-    and the database engine, if one was made. The clients are closed on the loop they run on,
-    which is not this one when synchronous agent runs started the bridge's own loop."""
-    bridge = container.loop_bridge()
-    await bridge.acall(container.http_client().aclose)
-    await bridge.acall(container.user_url_http_client().aclose)
+    """Release what the container opened: the shared HTTP clients' sessions (on every loop that
+    opened one), the bridge's background loop if synchronous calls started it, and the database
+    engine, if one was made. The container stays usable: what is used again is opened again."""
+    await container.http_client().aclose()
+    await container.user_url_http_client().aclose()
     container.shutdown_resources()
-    bridge.close()
+    container.loop_bridge().close()

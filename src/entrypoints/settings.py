@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     ideaforge_database_url: str | None = None
     ideaforge_encryption_keys: SecretStr | None = None
     ideaforge_allow_private_base_urls: bool = False
+    ideaforge_accept_unreadable_credentials: bool = False
+    """Start although the keys do not read some stored credentials (a key lost for good): they
+    then show as "needs reconfiguration". Off: such a start is refused with one line."""
     # Positive and finite: aiohttp takes 0 or less as "no timeout at all".
     ideaforge_http_connect_timeout: float = Field(default=5.0, gt=0, allow_inf_nan=False)
     ideaforge_http_read_timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
@@ -68,6 +71,16 @@ class Settings(BaseSettings):
     ideaforge_attempts_per_provider: int = Field(default=2, ge=1, le=10)
     ideaforge_attempt_share: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
     """While another provider is left, the share of the remaining deadline one attempt may use."""
+    ideaforge_max_stream_seconds: float = Field(default=900.0, gt=0, allow_inf_nan=False)
+    """A streamed answer ends (with an error event) after this long, flowing or not."""
+    ideaforge_max_stream_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    """A streamed answer ends (with an error event) before it would send more than this."""
+    ideaforge_stream_recheck_seconds: float = Field(default=5.0, ge=0, allow_inf_nan=False)
+    """How often a flowing stream checks that its caller's API token still authenticates."""
+    ideaforge_sign_in_failures_per_minute: int = Field(default=20, ge=1)
+    """Failed sign-ins (bad API tokens) allowed per client address and per token prefix."""
+    ideaforge_verify_per_minute: int = Field(default=20, ge=1)
+    """`POST /api/providers/verify` calls allowed per user and per client address."""
     ideaforge_agno_telemetry: bool = False
     """Let Agno send its usage telemetry to Agno's servers; off unless the operator turns it on."""
     ideaforge_metrics: bool = False
@@ -78,6 +91,31 @@ class Settings(BaseSettings):
     @property
     def metrics_enabled(self) -> bool:
         return self.ideaforge_metrics or self.ideaforge_operator_token is not None
+
+    @field_validator(
+        "ai_gateway_client_id",
+        "ai_gateway_client_secret",
+        "openai_api_key",
+        "anthropic_api_key",
+        "gemini_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _header_safe_secret(cls, value: object) -> object:
+        """Surrounding whitespace (the newline that `.env` files and secret mounts add) is cut;
+        blank means unset. What is left goes into HTTP headers on every request, so anything
+        but printable ASCII is refused here, at start, rather than failing every request. The
+        message never repeats the value."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None
+        if not (value.isascii() and value.isprintable()):
+            raise ValueError("must be printable ASCII (a secret with a control character or a non-ASCII letter)")
+        return value
 
     @field_validator(
         "ai_gateway_token_url",

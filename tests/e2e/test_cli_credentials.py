@@ -176,10 +176,15 @@ def test_keys_generate_and_rotate(tmp_path: Path, user_gateway: FakeAIGateway) -
     assert json.loads(again.stdout)["rows_reencrypted"] == 0
 
     assert cli("providers", "verify", "ai_gateway", "--user", "alice", IDEAFORGE_ENCRYPTION_KEYS=new).code == 0
-    lost = cli("providers", "list", "--user", "alice", "--json", IDEAFORGE_ENCRYPTION_KEYS=old)
+    # The key that encrypted them left out: no start, one line naming the key ids (issue 18).
+    refused = cli("providers", "list", "--user", "alice", "--json", IDEAFORGE_ENCRYPTION_KEYS=old)
+    assert refused.code == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.output
+    assert "key id new is not configured" in refused.stderr and "configured: old" in refused.stderr
+    accepted = {"IDEAFORGE_ENCRYPTION_KEYS": old, "IDEAFORGE_ACCEPT_UNREADABLE_CREDENTIALS": "true"}
+    lost = cli("providers", "list", "--user", "alice", "--json", **accepted)
     status = json.loads(lost.stdout)[0]
     assert status["needs_reconfiguration"] is True and "configure" in status["problem"]
-    unusable = cli("generate", "x", "--user", "alice", IDEAFORGE_ENCRYPTION_KEYS=old)
+    unusable = cli("generate", "x", "--user", "alice", **accepted)
     assert unusable.code == 1 and "Traceback" not in unusable.stderr
     assert old.split(":", 1)[1] not in "\n".join(cli.outputs[1:])
 
@@ -190,3 +195,41 @@ def test_postgres_without_keys_is_a_clear_start_up_error(tmp_path: Path) -> None
     )
     assert result.code == 1
     assert result.stderr.strip().startswith("error: IDEAFORGE_ENCRYPTION_KEYS must be set")
+
+
+def test_an_api_key_comes_from_a_file_and_one_on_the_command_line_warns(tmp_path: Path) -> None:
+    """Issue 18, case 11: argv is visible in the process list."""
+    cli = Cli(tmp_path)
+    cli("users", "create", "alice")
+    key_file = tmp_path / "openai.key"
+    key_file.write_text("sk-from-a-file-canary\n")
+    from_file = cli("providers", "configure", "openai", "--user", "alice", "--api-key-file", str(key_file))
+    assert from_file.code == 0 and "warning" not in from_file.stderr, from_file.output
+    on_argv = cli("providers", "configure", "openai", "--user", "alice", "--api-key", "sk-on-argv-canary")
+    assert on_argv.code == 0
+    assert "warning: --api-key puts the key in the process list" in on_argv.stderr
+    both = cli("providers", "configure", "openai", "--user", "alice", "--api-key", "x", "--api-key-file", str(key_file))
+    assert both.code == 2 and both.stderr.strip() == "error: give --api-key or --api-key-file, not both"
+    missing = cli("providers", "configure", "openai", "--user", "alice", "--api-key-file", str(tmp_path / "nope"))
+    assert missing.code == 2 and missing.stderr.count("\n") == 1 and "FileNotFoundError" in missing.stderr
+    assert all("Traceback" not in o for o in cli.outputs)
+    assert "sk-from-a-file-canary" not in "".join(cli.outputs)
+
+
+def test_operator_secrets_with_a_trailing_newline_work_and_bad_ones_are_one_line(
+    tmp_path: Path, env_gateway: FakeAIGateway
+) -> None:
+    """Issue 18, case 6, through the real command."""
+    cli = Cli(
+        tmp_path,
+        AI_GATEWAY_ENABLED="true",
+        AI_GATEWAY_BASE_URL=env_gateway.url,
+        AI_GATEWAY_CLIENT_ID="env-client\n",
+        AI_GATEWAY_CLIENT_SECRET="env-canary-secret\n",
+    )
+    verified = cli("providers", "verify", "ai_gateway")
+    assert verified.code == 0, verified.output
+    bad = cli("providers", "verify", "ai_gateway", AI_GATEWAY_CLIENT_SECRET="env-canary\x01secret")
+    assert bad.code == 2 and bad.stderr.count("\n") == 1, bad.output
+    assert "AI_GATEWAY_CLIENT_SECRET" in bad.stderr and "printable ASCII" in bad.stderr
+    assert "canary" not in bad.stderr and all("Traceback" not in o for o in cli.outputs)

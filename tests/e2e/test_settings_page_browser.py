@@ -198,3 +198,55 @@ def _console(message: ConsoleMessage, problems: list[str]) -> None:
     # A 401 on the wrong token is expected and logged by the browser; a policy violation is not.
     if message.type == "error" and "status of 401" not in message.text:
         problems.append(f"console: {message.text}")
+
+
+def test_a_new_base_url_asks_for_the_secret_again(server: LiveServer, gateway: FakeAIGateway, tmp_path: Path) -> None:
+    """Issue 18, case 2: the page says the secret is required when the base URL changes, and the
+    server would refuse the change without it."""
+    token = server.create_user("alice")
+    stored = httpx.post(
+        f"{server.url}/api/providers/configure",
+        json={"aiGatewayClientId": CLIENT_ID, "aiGatewayClientSecret": SECRET, "aiGatewayBaseUrl": gateway.url},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert stored.status_code == 200, stored.text
+    with chromium(tmp_path) as browser:
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        page.goto(f"{server.url}/settings")
+        page.get_by_label("API token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        gw = page.get_by_role("article", name="AI Gateway")
+        expect(gw.get_by_label("Base URL")).to_have_value(gateway.url)
+        expect(gw.get_by_label("Client secret")).to_have_attribute("placeholder", "Stored: leave empty to keep it")
+        hint = gw.locator('[data-field="secret-hint"]')
+        expect(hint).to_be_hidden()
+
+        posted: list[str] = []
+        page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+        gw.get_by_label("Base URL").fill("https://attacker.example.com")
+        expect(gw.get_by_label("Client secret")).to_have_attribute("placeholder", "Required: the base URL changed")
+        expect(hint).to_contain_text("The base URL changed: enter the client ID and secret again")
+        message = gw.locator('[data-field="message"]')
+        gw.get_by_role("button", name="Verify").click()  # not the saved credentials at the old URL
+        expect(message).to_contain_text("Enter the client ID and client secret again: the base URL changed")
+        gw.get_by_label("Verify before saving").uncheck()
+        gw.get_by_role("button", name="Save").click()
+        expect(message).to_contain_text("Enter the client ID and client secret again: the base URL changed")
+        expect(gw.locator('[data-field="base_url"]')).to_have_text(gateway.url)
+        assert posted == []  # neither the verify nor the save left the page
+
+        gw.get_by_label("Base URL").fill(gateway.url + "/")  # the same destination again
+        expect(hint).to_be_hidden()
+        expect(gw.get_by_label("Client secret")).to_have_attribute("placeholder", "Stored: leave empty to keep it")
+        gw.get_by_label("Default model").fill("gpt-4o-mini")
+        gw.get_by_role("button", name="Save").click()
+        expect(message).to_have_text("Saved (not verified).")
+        expect(gw.locator('[data-field="default_model"]')).to_have_text("gpt-4o-mini")
+    # What the page refuses, the API refuses too, naming the field.
+    moved = httpx.post(
+        f"{server.url}/api/providers/configure",
+        json={"aiGatewayClientId": CLIENT_ID, "aiGatewayBaseUrl": "https://attacker.example.com"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert moved.status_code == 400
+    assert "base URL changed" in moved.json()["error"] and moved.json()["param"] == "aiGatewayClientSecret"

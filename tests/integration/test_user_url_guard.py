@@ -43,7 +43,19 @@ async def test_names_resolving_to_public_addresses_pass() -> None:
 
 
 @pytest.mark.parametrize(
-    "address", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "fd00::1", "::ffff:192.168.0.1"]
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "169.254.169.254",
+        "::1",
+        "fd00::1",
+        "::ffff:192.168.0.1",
+        "::127.0.0.1",
+        "2002:7f00:1::",
+        "64:ff9b::7f00:1",
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",
+    ],
 )
 async def test_a_name_with_any_non_public_address_is_refused(address: str) -> None:
     with pytest.raises(OSError, match="not a public address"):

@@ -49,6 +49,7 @@ ORDER = (
     "load",
     "long-faults",
     "bad-input",
+    "hardening",
     "findings",
 )
 _PACKAGES = (

@@ -95,8 +95,11 @@ def swap_openai_ciphertexts(tmp_path: Path) -> None:
 def observe(
     tmp_path: Path, openai: FakeAIGateway, keys: str, token: str, name: str, *, cli: bool = True
 ) -> tuple[dict, int, str, str]:  # type: ignore[type-arg]
+    # A lost or wrong key stops the start (test_a_lost_or_wrong_key_stops_the_start); here the
+    # operator has accepted the loss, and what each user then sees is observed.
+    accept = {"ideaforge_accept_unreadable_credentials": True}
     with (
-        LiveServer(container_for(tmp_path, **app_settings(openai, keys))) as server,
+        LiveServer(container_for(tmp_path, **app_settings(openai, keys), **accept)) as server,
         httpx.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client,
     ):
         statuses = {p["provider"]: p for p in client.get("/api/providers").json()}
@@ -110,7 +113,11 @@ def observe(
         "list",
         "--user",
         name,
-        env={"IDEAFORGE_DATA_DIR": str(tmp_path / "data"), "IDEAFORGE_ENCRYPTION_KEYS": keys},
+        env={
+            "IDEAFORGE_DATA_DIR": str(tmp_path / "data"),
+            "IDEAFORGE_ENCRYPTION_KEYS": keys,
+            "IDEAFORGE_ACCEPT_UNREADABLE_CREDENTIALS": "true",
+        },
         cwd=tmp_path,
     )
     assert listed.code == 0 and "Traceback" not in listed.output, listed.output

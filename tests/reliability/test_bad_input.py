@@ -35,6 +35,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer,
             openai_base_url=f"{openai.url}/v1",
             ideaforge_allow_private_base_urls=True,
             ideaforge_deadline_seconds=5.0,
+            # One user fuzzing every route, verify included: the limit is not what is tested here.
+            ideaforge_verify_per_minute=1_000_000,
         )
         with LiveServer(container) as server:
             yield server, server.create_user("fuzzer"), openai.url

@@ -42,6 +42,9 @@ class GatewayState:
     """Statuses to answer the next token requests with, one each, before succeeding."""
     token_retry_after: str | None = None
     token_delay: float = 0.0
+    token_gate: threading.Event | None = None
+    """If set, each token request waits for it (at most 10 s) before answering: a slow endpoint,
+    as slow as the test needs, without timing."""
     chat_failures: list[int] = field(default_factory=list)
     chat_retry_after: str | None = None
     """Sent with the failures above (a 429's Retry-After, say)."""
@@ -119,6 +122,8 @@ class FakeAIGateway:
             delay = self.state.token_delay
         if delay:
             await asyncio.sleep(delay)
+        if self.state.token_gate is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.state.token_gate.wait, 10)
         if failure is not None:
             headers = {"Retry-After": self.state.token_retry_after} if self.state.token_retry_after else {}
             return web.json_response({"error": "temporarily_unavailable"}, status=failure, headers=headers)

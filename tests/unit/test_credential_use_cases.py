@@ -16,7 +16,7 @@ from ideaforge_gateway.application.use_cases.remove_provider import (
 )
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials, VerifyRequest
 from ideaforge_gateway.domain.config import GatewayConfig, ProviderDefaults, TierModels
-from ideaforge_gateway.domain.credentials import ProviderCredentials
+from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.errors import AuthenticationError, InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
 from tests.unit.fakes import FakeCredentialStore, FakeProviderFactory
@@ -156,3 +156,58 @@ async def test_list_providers_reports_status_and_never_a_secret() -> None:
     assert statuses[ProviderName.GEMINI].needs_reconfiguration and not statuses[ProviderName.GEMINI].usable
     assert statuses[ProviderName.ANTHROPIC].configured is False
     assert "canary" not in repr(list(statuses.values()))
+
+
+STORED_AT = {"base_url": "https://gw.example.com", "token_url": "https://login.example.com/token"}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"base_url": "https://attacker.example.com"}, "base URL"),
+        ({"base_url": None}, "base URL"),  # back to the default is a new destination too
+        ({"token_url": "https://attacker.example.com/token"}, "token URL"),
+        ({"auth_method": AuthMethod.STATIC_KEY}, "auth method"),
+    ],
+)
+@pytest.mark.parametrize("client_id", ["cid", ""])  # the same id given again, or left out
+async def test_a_stored_secret_never_follows_a_new_destination(
+    change: dict[str, object], named: str, client_id: str
+) -> None:
+    w = Wiring()
+    await w.configure.execute(ConfigureRequest("alice", gateway(**STORED_AT)))
+    with pytest.raises(InvalidRequestError, match=f"{named} changed") as caught:
+        await w.configure.execute(ConfigureRequest("alice", gateway(client_id, None, **{**STORED_AT, **change})))
+    assert caught.value.param == "client_secret"
+    stored = w.store.get("alice", GW)
+    assert stored is not None and stored.credentials is not None
+    assert stored.credentials.base_url == STORED_AT["base_url"]  # nothing was replaced
+    # With the secret given again, the change is made.
+    again = await w.configure.execute(
+        ConfigureRequest("alice", gateway(client_id or "cid", "sec", **{**STORED_AT, **change}))
+    )
+    assert again.stored is not None
+
+
+async def test_the_same_destination_keeps_the_stored_secret_and_id() -> None:
+    w = Wiring()
+    await w.configure.execute(ConfigureRequest("alice", gateway(**STORED_AT)))
+    kept = await w.configure.execute(
+        ConfigureRequest(
+            "alice",
+            gateway(
+                "", None, base_url="https://gw.example.com/", token_url=STORED_AT["token_url"], default_model="gpt-4o"
+            ),
+        )
+    )
+    assert kept.stored is not None and kept.stored.credentials is not None
+    creds = kept.stored.credentials
+    assert creds.api_key.get_secret_value() == "cid" and creds.client_secret is not None
+    assert creds.client_secret.get_secret_value() == "sec" and creds.default_model == "gpt-4o"
+
+
+async def test_a_new_client_id_needs_its_own_secret() -> None:
+    w = Wiring()
+    await w.configure.execute(ConfigureRequest("alice", gateway(**STORED_AT)))
+    with pytest.raises(InvalidRequestError, match="client secret must not be empty"):
+        await w.configure.execute(ConfigureRequest("alice", gateway("another", None, **STORED_AT)))

@@ -359,3 +359,23 @@ async def test_a_provider_gets_all_the_time_left_when_the_others_circuits_are_op
     attempts, error = await run(world, stream=False)
     assert attempts == [(ProviderName.OPENAI, "deadline")]  # not cut at half for a provider that cannot answer
     assert isinstance(error, ProvidersExhaustedError) and error.deadline_passed
+
+
+async def test_one_users_failures_never_open_the_shared_credentials_circuit_for_another() -> None:
+    """Issue 18, case 3: the environment's credential is shared; mallory's failing requests open
+    mallory's circuit only, and alice is still served by it."""
+    policy = RetryPolicy(attempts_per_provider=1, deadline=10.0)
+    world = build_world({ProviderName.OPENAI}, False, list(ProviderName), {}, policy)
+    script = world.scripts[ProviderName.OPENAI]
+    script.outcomes[:] = ["unavailable"] * 10
+    mallory = GenerateRequest(messages=[ChatMessage("user", "hi")], tier=Tier.FAST, user_id="mallory")
+    for _ in range(3):  # the threshold
+        with pytest.raises(GatewayError):
+            await world.reply.execute(mallory)
+    with pytest.raises(GatewayError) as skipped:
+        await world.reply.execute(mallory)
+    assert [a.outcome for a in skipped.value.attempts] == [CIRCUIT_OPEN]
+    script.outcomes.clear()
+    alice = GenerateRequest(messages=[ChatMessage("user", "hi")], tier=Tier.FAST, user_id="alice")
+    answered = await world.reply.execute(alice)
+    assert [a.outcome for a in answered.attempts] == ["ok"]

@@ -1,4 +1,4 @@
-"""`LoopBridge`: every call lands on the owner loop; sync callers never deadlock or spawn loops."""
+"""`LoopBridge`: async calls run in place; sync calls reach a running loop, never deadlock or make a loop per call."""
 
 from __future__ import annotations
 
@@ -63,31 +63,43 @@ async def test_sync_calls_from_a_worker_thread_run_on_the_owner(bridge: LoopBrid
     assert bridge.background_starts == 0
 
 
-async def test_a_sync_call_on_the_owner_thread_raises_instead_of_deadlocking(bridge: LoopBridge) -> None:
+async def test_a_sync_call_on_the_owner_thread_is_served_by_the_background_loop(bridge: LoopBridge) -> None:
     bridge.adopt_running_loop()
-    with pytest.raises(OwnerLoopError, match="deadlock"):
-        bridge.call(current_loop)
+    # Waiting for the blocked owner would deadlock: the background loop serves it instead.
+    assert bridge.call(current_loop) is bridge.background_loop is not asyncio.get_running_loop()
+    closed: list[asyncio.AbstractEventLoop] = []
+    assert [i for i, _ in bridge.iterate(lambda: counting(2, closed))] == [0, 1]
+    assert closed == [bridge.background_loop] and bridge.background_starts == 1
 
 
-def test_async_calls_on_another_loop_are_served_by_the_owner(bridge: LoopBridge) -> None:
-    owner = bridge.call(current_loop)  # sync first: the background loop owns
+def test_async_calls_run_in_place_on_every_loop(bridge: LoopBridge) -> None:
+    background = bridge.call(current_loop)  # sync first: the background loop serves it
 
-    async def elsewhere() -> tuple[asyncio.AbstractEventLoop, list[int]]:
+    async def elsewhere() -> tuple[bool, list[int]]:
+        here = asyncio.get_running_loop()
         closed: list[asyncio.AbstractEventLoop] = []
-        items = [i async for i, loop in bridge.aiterate(lambda: counting(3, closed)) if loop is owner]
-        return await bridge.acall(current_loop), items
+        items = [i async for i, loop in bridge.aiterate(lambda: counting(3, closed)) if loop is here]
+        return await bridge.acall(current_loop) is here and closed == [here], items
 
-    assert asyncio.run(elsewhere()) == (owner, [0, 1, 2])
+    assert asyncio.run(elsewhere()) == (True, [0, 1, 2])
+    assert asyncio.run(elsewhere()) == (True, [0, 1, 2])  # a second loop, after the first closed
+    assert bridge.call(current_loop) is background  # sync calls keep working afterwards
 
 
-def test_an_idle_owner_is_refused_not_waited_for(bridge: LoopBridge) -> None:
+def test_an_idle_owner_is_passed_over_not_waited_for(bridge: LoopBridge) -> None:
     idle = asyncio.new_event_loop()
     try:
         bridge.adopt(idle)
-        with pytest.raises(OwnerLoopError, match="not running"):
-            in_thread(lambda: bridge.call(current_loop), timeout=5)
+        assert in_thread(lambda: bridge.call(current_loop), timeout=5) is bridge.background_loop
     finally:
         idle.close()
+
+
+def test_a_closed_owner_is_replaced_by_the_next_loop(bridge: LoopBridge) -> None:
+    first = asyncio.run(bridge.acall(current_loop))
+    assert bridge.owner is first and first.is_closed()
+    second = asyncio.run(bridge.acall(current_loop))
+    assert bridge.owner is second is not first
 
 
 def test_a_sync_call_whose_owner_stops_fails_instead_of_hanging(bridge: LoopBridge) -> None:

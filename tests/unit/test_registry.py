@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
 
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.config import GatewayConfig, ProviderDefaults, TierModels
-from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential
-from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError
+from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential, User
+from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError, UnknownUserError
 from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.ports.user_store import UserStore
 from tests.unit.fakes import FakeCredentialStore, FakeProviderFactory
 
 GW = ProviderName.AI_GATEWAY
@@ -219,3 +221,60 @@ def test_a_slow_read_that_overlaps_a_change_does_not_overwrite_the_newer_one() -
     store.gate.set()
     slow.join()
     assert [r.credentials.api_key.get_secret_value() for r in reg.usable("alice")] == ["new-key"]
+
+
+class FakeUserStore(UserStore):
+    """Users by id; only `get` is what the registry asks."""
+
+    def __init__(self, *users: User) -> None:
+        self.users = {u.id: u for u in users}
+        self.reads = 0
+
+    def create(self, name: str) -> tuple[User, SecretStr]:
+        raise NotImplementedError
+
+    def authenticate(self, token: SecretStr) -> User | None:
+        raise NotImplementedError
+
+    def get(self, user_id: str) -> User | None:
+        self.reads += 1
+        return self.users.get(user_id)
+
+    def get_by_name(self, name: str) -> User | None:
+        raise NotImplementedError
+
+    def list(self) -> Sequence[User]:
+        return list(self.users.values())
+
+    def revoke(self, name: str) -> bool:
+        raise NotImplementedError
+
+
+def test_an_unknown_or_revoked_user_is_an_error_never_the_environments_credentials() -> None:
+    now = datetime.now(UTC)
+    users = FakeUserStore(User("alice", "alice", now), User("bob", "bob", now, revoked_at=now))
+    reg = ProviderRegistry(config(ai_gateway="env-id"), FakeProviderFactory(), FakeCredentialStore(), users=users)
+    assert reg.has_ai_gateway("alice")  # a known user without credentials of their own: the environment's
+    for ask in (reg.has_ai_gateway, reg.get_ai_gateway_client, reg.usable, reg.stored, reg.require_user):
+        with pytest.raises(UnknownUserError, match="user 'nobody' does not exist"):
+            ask("nobody")
+        with pytest.raises(UnknownUserError, match="user 'bob' has been revoked"):
+            ask("bob")
+    assert reg.has_ai_gateway(None)
+
+
+def test_the_environment_alone_never_builds_the_store() -> None:
+    built: list[str] = []
+
+    def store() -> FakeCredentialStore:
+        built.append("store")
+        return FakeCredentialStore()
+
+    def users() -> FakeUserStore:
+        built.append("users")
+        return FakeUserStore(User("alice", "alice", datetime.now(UTC)))
+
+    reg = ProviderRegistry(config(ai_gateway="env-id"), FakeProviderFactory(), store, users=users)
+    assert reg.has_ai_gateway() and reg.loaded(None) and built == []
+    assert reg.has_ai_gateway("alice") and sorted(built) == ["store", "users"]
+    assert reg.has_ai_gateway("alice") and len(built) == 2  # built once

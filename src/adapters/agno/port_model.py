@@ -44,8 +44,8 @@ class ModelCall:
 class PortBackedModel(Model):
     """An Agno model whose calls go through this project's providers and error types.
 
-    - Sync calls (`invoke`, `invoke_stream`) run on the HTTP client's loop through `bridge`
-      (see `LoopBridge`); async calls run there too, in place when the caller is on it.
+    - Async calls (`ainvoke`, `ainvoke_stream`) run on the caller's loop, whichever it is; sync
+      calls (`invoke`, `invoke_stream`) run on a running loop found by `bridge` (see `LoopBridge`).
     - Domain errors reach Agno as Agno's exceptions (`mapping.error_to_agno`), with the domain
       error as their `__cause__`.
     - `copy.deepcopy` (which Agno applies, e.g. to fallback models) shares the fields named in

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import concurrent.futures
 import logging
 import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote_plus
 
@@ -82,7 +82,11 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
 
     - The token URL is `token_url`, or discovered once from `{issuer_url}/.well-known/
       openid-configuration`, then `/.well-known/oauth-authorization-server` (RFC 8414).
-    - Single-flight: concurrent callers, from tasks or threads, await one shared refresh.
+    - Single-flight: concurrent callers on one event loop await one shared refresh; the token
+      it gets is shared by every caller, on every loop and thread. A cancelled caller stops
+      waiting without cancelling the refresh for the others (it finishes and is cached even if
+      every caller gave up); callers on another loop refresh there, so no loop ever waits on
+      another, which may be blocked or closed.
     - Rejected credentials raise `AuthenticationError` at once; an unreachable or failing
       endpoint is retried `max_attempts` times with full-jitter backoff, honouring Retry-After up
       to `max_retry_after` seconds, then raises `ProviderUnavailableError` unless the cached
@@ -127,8 +131,12 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
         self._on_refresh = on_refresh or (lambda outcome: None)  # `ok`, `failed` or `stale`: for metrics
         self._lock = threading.Lock()
         self._token: AccessToken | None = None
-        self._inflight: concurrent.futures.Future[AccessToken] | None = None
-        self._refresh_task: asyncio.Task[None] | None = None
+        # One refresh in flight per event loop (weakly keyed: a finished loop is not kept alive).
+        # Per loop, not per process: a waiter on one loop must never depend on another loop,
+        # which may be blocked (a sync call from an async function) or already closed.
+        self._refreshes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[AccessToken]] = (
+            weakref.WeakKeyDictionary()
+        )
         self.requests_made = 0
         """Token requests sent so far: for tests, benchmarks and diagnostics."""
 
@@ -136,54 +144,59 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
         return f"{type(self).__name__}(issuer_url={self._issuer_url!r}, auth_method={self._auth_method.value!r})"
 
     async def token(self) -> AccessToken:
+        loop = asyncio.get_running_loop()
         with self._lock:
             current = self._token
             if current is not None and is_fresh(current, self._clock()):
                 return current
-            shared = self._inflight
-            if shared is None:
-                shared = self._inflight = concurrent.futures.Future()
-                # A task of its own, so that a cancelled caller does not cancel everyone's refresh.
-                self._refresh_task = asyncio.get_running_loop().create_task(self._refresh(shared, current))
-        return await asyncio.wrap_future(shared)
+            refresh = self._refreshes.get(loop)
+            if refresh is None:
+                for closed in [other for other in self._refreshes if other.is_closed()]:
+                    del self._refreshes[closed]  # closed mid-refresh: its task will never finish
+                refresh = self._refreshes[loop] = loop.create_task(self._refresh(current))
+                refresh.add_done_callback(self._refresh_done)
+        # The refresh is a task of its own and each caller waits through a shield: a cancelled
+        # caller (its share of a deadline ran out) stops waiting, the refresh goes on for the others.
+        return await asyncio.shield(refresh)
 
     def invalidate(self, token: AccessToken) -> None:
         with self._lock:
             if self._token is token:
                 self._token = None
 
-    async def _refresh(self, shared: concurrent.futures.Future[AccessToken], previous: AccessToken | None) -> None:
+    def _refresh_done(self, refresh: asyncio.Task[AccessToken]) -> None:
+        with self._lock:
+            for loop, known in list(self._refreshes.items()):
+                if known is refresh:
+                    del self._refreshes[loop]
+        if not refresh.cancelled():
+            refresh.exception()  # retrieved: when every waiter was cancelled, nobody else reads it
+
+    async def _refresh(self, previous: AccessToken | None) -> AccessToken:
+        """A new token; or, if the endpoint is unavailable, the cached one while it is usable."""
         try:
             fresh = await self._fetch_with_retries()
         except ProviderUnavailableError as exc:
             with self._lock:
-                self._inflight = None
                 still_cached = self._token is previous and previous is not None
             if still_cached and previous is not None and is_usable(previous, self._clock()):
                 log.warning("token refresh failed, using the cached token until it expires: %s", exc)
                 self._on_refresh("stale")
-                shared.set_result(previous)
-            else:
-                self._on_refresh("failed")
-                shared.set_exception(exc)
-        except BaseException as exc:  # noqa: BLE001 - every waiter must be woken, whatever happened
-            with self._lock:
-                self._inflight = None
-            error = (
-                exc
-                if isinstance(exc, GatewayError)
-                else ProviderUnavailableError(
-                    f"AI Gateway token request failed ({type(exc).__name__})", provider=_PROVIDER
-                )
-            )
+                return previous
             self._on_refresh("failed")
-            shared.set_exception(error)
-        else:
-            with self._lock:
-                self._token = fresh
-                self._inflight = None
-            self._on_refresh("ok")
-            shared.set_result(fresh)
+            raise
+        except GatewayError:
+            self._on_refresh("failed")
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever broke, the waiters get a domain error
+            self._on_refresh("failed")
+            raise ProviderUnavailableError(
+                f"AI Gateway token request failed ({type(exc).__name__})", provider=_PROVIDER
+            ) from None
+        with self._lock:
+            self._token = fresh
+        self._on_refresh("ok")
+        return fresh
 
     async def _fetch_with_retries(self) -> AccessToken:
         attempt = 0

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -218,8 +219,22 @@ class AesGcmCipher:
         return f"AesGcmCipher({self._keyring!r})"
 
 
-def load_or_create_key_file(path: Path | str, *, kid: str = "k1") -> KeyRing:
-    """The key ring stored at `path`, creating it once with a fresh key, readable by owner only.
+def new_key_id(today: date | None = None) -> str:
+    """A key id unique to one key: the date it was made and a random suffix (`k20261129-ab12`),
+    so a key made again after a loss never takes the lost key's id."""
+    return f"k{(today or datetime.now(UTC).date()):%Y%m%d}-{secrets.token_hex(2)}"
+
+
+def key_id_of(ciphertext: str) -> str | None:
+    """The key id in a stored value, or None if it is not in the encrypted format."""
+    match = _CIPHERTEXT.fullmatch(ciphertext)
+    return match.group(1) if match else None
+
+
+def load_or_create_key_file(path: Path | str, *, kid: str | None = None, may_create: bool = True) -> KeyRing:
+    """The key ring stored at `path`, creating it once with a fresh key (under `kid`, else a new
+    unique id), readable by owner only. With `may_create` False a missing file is not made:
+    `ConfigurationError` ("restore it or set IDEAFORGE_ENCRYPTION_KEYS") instead.
 
     The file is written under a temporary name (created with O_CREAT|O_EXCL and mode 0o600)
     and linked into place, so a concurrent process sees either no file or a complete one, and
@@ -228,8 +243,13 @@ def load_or_create_key_file(path: Path | str, *, kid: str = "k1") -> KeyRing:
     """
     path = Path(path)
     if not path.exists():
+        if not may_create:
+            raise ConfigurationError(
+                f"the encryption key file {path} is missing and stored credentials are encrypted: "
+                "restore it or set IDEAFORGE_ENCRYPTION_KEYS"
+            )
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _create_key_file(path, KeyRing.generate_entry(kid) + "\n")
+        _create_key_file(path, KeyRing.generate_entry(kid or new_key_id()) + "\n")
     try:
         mode = path.stat().st_mode
         text = path.read_text(encoding="ascii")

@@ -1,18 +1,25 @@
-"""The HTTP clients a process shares: httpx's API over one aiohttp session each.
+"""The HTTP clients a process shares: httpx's API over aiohttp sessions, one per event loop.
 
 Why aiohttp: on a 2-core machine a passthrough on httpx's default transport served ~200-660
 requests/s at 64 concurrent clients, the same passthrough over `httpx-aiohttp` ~2,900
 (NOTES-http.md). httpx's API stays for most calls (Auth flows, typed timeouts, httpx-sse); the
 calls on every request's path use the session directly (`direct.py`), which saves httpx's layer
-(~30 % of the proxy's CPU per request, bench/analysis.md). An aiohttp session binds to the event
-loop it is created on, so a client belongs to one event loop: `when_bound` says which.
+(~30 % of the proxy's CPU per request, bench/analysis.md).
+
+An aiohttp session belongs to the event loop it was made on, while the process's client outlives
+loops: a script runs `asyncio.run` twice, a notebook or a test suite makes a loop per cell or
+test, sync callers use a background loop (`loop_bridge.py`). So the client keeps one session per
+running loop, made on first use there, and closes it when that loop shuts down.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.cookiejar
-from collections.abc import Callable
+import threading
+import weakref
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -33,14 +40,162 @@ class HttpTimeouts:
     pool: float = 10.0
 
 
+class LoopSessions:
+    """One aiohttp session per event loop, each made on first use on its loop.
+
+    - `current()` is the running loop's session (a new one if there was none or it was closed).
+    - A loop's session closes as the loop shuts down: it is tied to the loop's async-generator
+      shutdown, which `asyncio.run`, `asyncio.Runner`, pytest-asyncio and uvicorn all perform
+      before closing a loop, so nothing warns of an unclosed session or connector.
+    - A loop closed without that shutdown (`loop.close()` by hand) has its session released
+      (connections dropped, no warning) the next time any loop asks for a session, or at `aclose`.
+    - Thread-safe: loops on different threads each get their own.
+    """
+
+    def __init__(self, make: Callable[[], aiohttp.ClientSession]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        # Weak keys, and entries dropped as their loop shuts down: a finished loop is not kept alive.
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = weakref.WeakKeyDictionary()
+        self.on_new_loop: list[Callable[[asyncio.AbstractEventLoop], None]] = []
+        # The last answer, read without the lock: every request asks, almost always on the same loop.
+        self._last: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
+        self.opened = 0
+        """Sessions made so far: for tests and diagnostics."""
+
+    def __len__(self) -> int:
+        """Sessions open now."""
+        with self._lock:
+            return sum(1 for entry in self._by_loop.values() if not entry.session.closed)
+
+    def loops(self) -> list[asyncio.AbstractEventLoop]:
+        """The loops whose session is open, oldest first."""
+        with self._lock:
+            return [loop for loop, entry in self._by_loop.items() if not entry.session.closed and not loop.is_closed()]
+
+    def current(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0] is loop and not last[1].closed:
+            return last[1]
+        with self._lock:
+            entry = self._by_loop.get(loop)
+            if entry is not None and not entry.session.closed:
+                self._last = (loop, entry.session)
+                return entry.session
+            stale = self._drop_closed_loops()
+            entry = self._by_loop[loop] = _LoopSession(self._make(), self)
+            self._last = (loop, entry.session)
+            self.opened += 1
+        _release(stale)
+        entry.close_at_shutdown()
+        for callback in self.on_new_loop:
+            callback(loop)
+        return entry.session
+
+    async def aclose(self) -> None:
+        """Close every session: this loop's here, another running loop's on that loop, a closed
+        loop's by releasing it. A session of a loop that exists but is not running is left to
+        close when that loop shuts down."""
+        with self._lock:
+            entries = list(self._by_loop.items())
+        running = asyncio.get_running_loop()
+        for loop, entry in entries:
+            if loop is running:
+                await entry.session.close()
+            elif loop.is_closed():
+                _release([entry.session])
+            elif loop.is_running():
+                try:
+                    closing = asyncio.run_coroutine_threadsafe(entry.session.close(), loop)
+                    await asyncio.wait_for(asyncio.wrap_future(closing), 5)
+                except (RuntimeError, TimeoutError):
+                    _release([entry.session])  # the loop stopped meanwhile
+        with self._lock:
+            self._drop_closed_loops()
+
+    def forget(self, entry: _LoopSession) -> None:
+        with self._lock:
+            if self._last is not None and self._last[1] is entry.session:
+                self._last = None  # it must not keep a finished loop alive
+            for loop, known in list(self._by_loop.items()):
+                if known is entry:
+                    del self._by_loop[loop]
+
+    def _drop_closed_loops(self) -> list[aiohttp.ClientSession]:
+        """Caller holds the lock. The sessions of loops closed without shutting down, unlinked."""
+        gone = [loop for loop in self._by_loop if loop.is_closed()]
+        return [self._by_loop.pop(loop).session for loop in gone]
+
+
+class _LoopSession:
+    """A session, and the async generator that closes it when its loop shuts its generators down."""
+
+    def __init__(self, session: aiohttp.ClientSession, owner: LoopSessions) -> None:
+        self.session = session
+        self._owner = owner
+        self._closer: AsyncGenerator[None, None] | None = None
+
+    def close_at_shutdown(self) -> None:
+        """Start the closer up to its `yield` in place: calling its `asend` registers it with the
+        running loop (the loop's first-iteration hook), which then closes it at shutdown."""
+        closer = self._closer = self._close_when_done()
+        step = closer.asend(None)
+        with contextlib.suppress(StopIteration):  # raised once it is suspended at its yield
+            step.send(None)
+
+    async def _close_when_done(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            self._owner.forget(self)
+            await self.session.close()
+
+
+def _release(sessions: list[aiohttp.ClientSession]) -> None:
+    """Let go of sessions whose loop is closed: their connections cannot be closed on it any more,
+    so they are dropped (the connector's own bookkeeping for a closed loop) and the session detached."""
+    for session in sessions:
+        if session.closed:
+            continue
+        connector = session.connector
+        if connector is not None:
+            connector._close()  # aiohttp's synchronous close, which handles a closed loop
+        session.detach()
+
+
+class _PerLoopTransport(AiohttpTransport):
+    """httpx-aiohttp's transport on the running loop's session. httpx-aiohttp keeps the session
+    it made or was given; here `client` is looked up per request instead, and `aclose` is the
+    `SharedHttpClient`'s business."""
+
+    def __init__(self, sessions: LoopSessions, limits: httpx.Limits) -> None:
+        self._sessions = sessions
+        super().__init__(limits=limits, trust_env=False)
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        return self._sessions.current()
+
+    @client.setter
+    def client(self, value: object) -> None:
+        """httpx-aiohttp assigns its own choice here; the per-loop sessions stand instead."""
+
+    async def aclose(self) -> None:
+        return None
+
+
 class SharedHttpClient(httpx.AsyncClient):
-    """An `httpx.AsyncClient` on aiohttp, whose session the direct calls share.
+    """An `httpx.AsyncClient` on aiohttp, whose sessions the direct calls share.
 
     - Never follows redirects: every request it sends may carry credentials.
     - Keeps no cookies: the client serves every user, so nothing one answer sets may travel
       with the next request.
     - With `public_only`, for URLs users supply: https only, and every address it would connect
       to must be public (`public_only.py`), on both paths.
+    - Works on any event loop, any number of them over the process's life (`LoopSessions`).
+      `aclose()` releases every session, and the client stays usable: a later request opens a
+      new session on its loop, so closing at the end of one `asyncio.run` does not break the next.
     """
 
     def __init__(
@@ -58,11 +213,9 @@ class SharedHttpClient(httpx.AsyncClient):
         )
         self._max_connections = max_connections
         self._keepalive_expiry = keepalive_expiry
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._on_bind: list[Callable[[asyncio.AbstractEventLoop], None]] = []
+        self.sessions = LoopSessions(self._new_session)
         limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=keepalive_expiry)
-        aiohttp_transport = AiohttpTransport(client=self.session, limits=limits, trust_env=False)
+        aiohttp_transport = _PerLoopTransport(self.sessions, limits)
         super().__init__(
             transport=PublicOnlyTransport(aiohttp_transport) if public_only else aiohttp_transport,
             timeout=httpx.Timeout(
@@ -74,36 +227,32 @@ class SharedHttpClient(httpx.AsyncClient):
         )
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(public_only={self.public_only}, bound={self._loop is not None})"
+        return f"{type(self).__name__}(public_only={self.public_only}, sessions={len(self.sessions)})"
 
     def session(self) -> aiohttp.ClientSession:
-        """The aiohttp session, created on first use on the running loop, which then owns it."""
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections,
-                keepalive_timeout=self._keepalive_expiry,
-                ssl=httpx.create_ssl_context(trust_env=False),
-                resolver=PublicOnlyResolver() if self.public_only else None,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
-            )
-            self._loop = asyncio.get_running_loop()
-            for callback in self._on_bind:
-                callback(self._loop)
-        return self._session
+        """The running loop's aiohttp session, made on first use there."""
+        return self.sessions.current()
 
     def when_bound(self, callback: Callable[[asyncio.AbstractEventLoop], None]) -> None:
-        """Call `callback` with the owning loop once there is one (now, if the client was used)."""
-        if self._loop is not None:
-            callback(self._loop)
-        else:
-            self._on_bind.append(callback)
+        """Call `callback` with each loop that has a session on this client: those that have one
+        now, then each that opens one."""
+        for loop in self.sessions.loops():
+            callback(loop)
+        self.sessions.on_new_loop.append(callback)
 
-    # httpx closes its transport, which closes the session only if httpx itself used it.
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            keepalive_timeout=self._keepalive_expiry,
+            ssl=httpx.create_ssl_context(trust_env=False),
+            resolver=PublicOnlyResolver() if self.public_only else None,
+        )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
+
+    # Not httpx's `aclose`, which would mark the client closed for good: the process's client
+    # outlives event loops and the closes of scripts that ran on them.
     async def aclose(self) -> None:
-        await super().aclose()
-        await self._close_session()
+        await self.sessions.aclose()
 
     async def __aexit__(
         self,
@@ -111,12 +260,7 @@ class SharedHttpClient(httpx.AsyncClient):
         exc_value: BaseException | None = None,
         traceback: TracebackType | None = None,
     ) -> None:
-        await super().__aexit__(exc_type, exc_value, traceback)
-        await self._close_session()
-
-    async def _close_session(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        await self.sessions.aclose()
 
 
 def build_http_client(

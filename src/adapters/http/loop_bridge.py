@@ -1,15 +1,17 @@
-"""Run the shared HTTP client's coroutines for callers on any thread or loop.
+"""Run the HTTP clients' coroutines for callers on any thread or loop.
 
-The process's `SharedHttpClient` sits on aiohttp, whose session binds to the event loop of its
-first request (`client.py`): every request through it must then run on that loop, its *owner*.
-Synchronous callers (Agno's `Agent.run`, a worker thread of a web server) and callers on another
-loop need a way onto the owner; this is it.
+The process's `SharedHttpClient` keeps one aiohttp session per event loop (`client.py`), so async
+callers run in place, on their own loop, whichever it is. Synchronous callers (Agno's
+`Agent.run`, a worker thread of a web server) need a running loop to do their I/O on; this
+module gives them one: the process's main loop while it runs (a server's), else a background
+loop of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -20,33 +22,32 @@ T = TypeVar("T")
 
 _THREAD_NAME = "ideaforge-loop-bridge"
 _POLL_SECONDS = 0.5
-_IDLE_OWNER = (
-    "the event loop that owns the HTTP client is not running, so it cannot serve this call: "
-    "make the calls from one event loop, or from synchronous code and worker threads only"
-)
 
 
 class OwnerLoopError(RuntimeError):
-    """The owner loop cannot serve this call: a synchronous call from the owner's own thread (waiting
-    would deadlock), a call while the owner exists but is not running (it would never run), or a
-    sync call whose owner stopped before answering."""
+    """The loop serving a synchronous call stopped before answering it."""
 
 
 class LoopBridge:
-    """Gets coroutines onto the owner loop, whoever calls.
+    """Gets coroutines onto a running loop, whoever calls.
 
-    - The owner is the first loop seen: the loop of the first request through a `watch`ed client,
-      the loop of the first async call through the bridge, a loop `adopt`ed explicitly, or, when a
-      synchronous call comes first, the bridge's own background loop.
-    - Async calls on the owner run in place; on another loop they run on the owner and are
-      awaited from the caller's loop.
-    - Sync calls block their thread until the owner has run them. With no owner yet (or a closed
-      one) they use one background loop thread, started on first need and reused by every later
-      call: never a new event loop per call.
-    - A sync call from the owner loop's own thread raises `OwnerLoopError` at once instead of
-      deadlocking; so does any call while the owner exists but is not running, and a sync call
-      whose owner stops before answering (instead of waiting forever).
-    - Thread-safe; `close()` stops the background loop, if one was started.
+    - Async calls (`acall`, `aiterate`) run in place, on the caller's loop: every loop has its
+      own HTTP sessions and token refreshes, so any number of loops, one after another
+      (`asyncio.run` twice) or at once (threads), work.
+    - The *owner* is the loop that serves synchronous calls from other threads while it runs:
+      one `adopt`ed explicitly (a server's, at start-up), else the loop of the first async call
+      through the bridge or of the first request through a `watch`ed client; a closed owner is
+      replaced by the next such loop.
+    - Sync calls (`call`, `iterate`) block their thread until a running loop has served them: the
+      owner when it is running on another thread, else one background loop thread, started on
+      first need and reused by every later call (never a new event loop per call). A sync call
+      from the owner's own thread (an `async def` calling `agent.run`) is served by the
+      background loop too: it blocks that loop meanwhile, as any synchronous I/O would, but
+      cannot deadlock, since nothing it waits for needs the blocked loop.
+    - A sync call whose serving loop stops before answering raises `OwnerLoopError` instead of
+      waiting forever.
+    - Thread-safe; `close()` shuts the background loop down as `asyncio.run` would (its HTTP
+      sessions close), if one was started; a later sync call starts another.
     """
 
     def __init__(self) -> None:
@@ -79,60 +80,48 @@ class LoopBridge:
         self.adopt(asyncio.get_running_loop())
 
     def watch(self, client: SharedHttpClient) -> None:
-        """Adopt the loop `client` is bound to: the loop of its first request, whoever sends it,
-        or the loop it already runs on if it was used before the bridge existed."""
+        """Adopt the first loop that sends a request through `client` (or already did)."""
         client.when_bound(self.adopt)
 
-    # Async callers.
+    # Async callers: in place.
     async def acall(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Await `factory()` on the owner loop."""
-        owner = self._owner_for_async()
-        if owner is asyncio.get_running_loop():
-            return await factory()
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(factory(), owner))
+        """Await `factory()` on the running loop."""
+        self.adopt_running_loop()
+        return await factory()
 
     async def aiterate(self, factory: Callable[[], AsyncIterator[T]]) -> AsyncIterator[T]:
-        """Iterate `factory()` on the owner loop; closing this iterator closes that one there."""
-        owner = self._owner_for_async()
+        """Iterate `factory()` on the running loop; closing this iterator closes that one."""
+        self.adopt_running_loop()
         source = factory()
-        if owner is asyncio.get_running_loop():
-            try:
-                async for item in source:
-                    yield item
-            finally:
-                await _aclose(source)
-            return
         try:
-            while True:
-                step = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_step(source), owner))
-                if step is None:
-                    return
-                yield step[0]
+            async for item in source:
+                yield item
         finally:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_aclose(source), owner))
+            await _aclose(source)
 
     # Sync callers.
     def call(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run `factory()` on the owner loop and wait for its result in this thread."""
-        owner = self._owner_for_sync()
-        return _wait(asyncio.run_coroutine_threadsafe(factory(), owner), owner)
+        """Run `factory()` on a running loop (see the class) and wait for its result here."""
+        loop = self._loop_for_sync()
+        return _wait(asyncio.run_coroutine_threadsafe(factory(), loop), loop)
 
     def iterate(self, factory: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
-        """Iterate `factory()` on the owner loop from this thread, one item at a time."""
-        owner = self._owner_for_sync()
+        """Iterate `factory()` on a running loop from this thread, one item at a time."""
+        loop = self._loop_for_sync()
         source = factory()
         try:
             while True:
-                step = _wait(asyncio.run_coroutine_threadsafe(_step(source), owner), owner)
+                step = _wait(asyncio.run_coroutine_threadsafe(_step(source), loop), loop)
                 if step is None:
                     return
                 yield step[0]
         finally:
-            if owner.is_running():
-                _wait(asyncio.run_coroutine_threadsafe(_aclose(source), owner), owner)
+            if loop.is_running():
+                _wait(asyncio.run_coroutine_threadsafe(_aclose(source), loop), loop)
 
     def close(self) -> None:
-        """Stop the background loop and its thread, if started; later sync calls start another."""
+        """Shut the background loop down (its tasks cancelled, its async generators and so its
+        HTTP sessions closed) and stop its thread, if one was started."""
         with self._lock:
             loop, thread = self._background, self._thread
             self._background = self._thread = None
@@ -140,40 +129,28 @@ class LoopBridge:
                 self._owner = None
         if loop is None or thread is None:
             return
+        if threading.current_thread() is thread:
+            loop.call_soon(loop.stop)  # cannot wait for itself; it stops after this callback
+            return
+        # If it stopped on its own meanwhile, what it held is released with it.
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+            asyncio.run_coroutine_threadsafe(_shut_down(loop), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
-        if threading.current_thread() is not thread:
-            thread.join(5)
+        thread.join(5)
+        if not thread.is_alive():
             loop.close()
 
     # Choosing the loop.
-    def _owner_for_async(self) -> asyncio.AbstractEventLoop:
-        running = asyncio.get_running_loop()
-        with self._lock:
-            if self._owner is None or self._owner.is_closed():
-                self._owner = running
-            owner = self._owner
-        if owner is not running and not owner.is_running():
-            raise OwnerLoopError(_IDLE_OWNER)
-        return owner
-
-    def _owner_for_sync(self) -> asyncio.AbstractEventLoop:
+    def _loop_for_sync(self) -> asyncio.AbstractEventLoop:
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         with self._lock:
-            if self._owner is None or self._owner.is_closed():
-                self._owner = self._start_background()
             owner = self._owner
-        if owner is running:
-            raise OwnerLoopError(
-                "a synchronous model call was made on the event loop that owns the HTTP client, where waiting "
-                "for it would deadlock: use the async API (`await agent.arun(...)`) or call it from a worker "
-                "thread (`await asyncio.to_thread(agent.run, ...)`)"
-            )
-        if not owner.is_running():
-            raise OwnerLoopError(_IDLE_OWNER)
-        return owner
+            if owner is not None and owner is not running and owner.is_running():
+                return owner
+            return self._start_background()
 
     def _start_background(self) -> asyncio.AbstractEventLoop:
         """Caller holds the lock."""
@@ -210,6 +187,17 @@ async def _step(source: AsyncIterator[T]) -> tuple[T] | None:
         return None
 
 
+async def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
+    """What `asyncio.run` does before closing its loop: cancel what still runs, then close the
+    async generators (the HTTP sessions' closers among them)."""
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks(loop) if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await loop.shutdown_asyncgens()
+
+
 async def _aclose(source: AsyncIterator[Any]) -> None:
     aclose = getattr(source, "aclose", None)
     if aclose is not None:
@@ -227,4 +215,4 @@ def _wait(future: concurrent.futures.Future[T], owner: asyncio.AbstractEventLoop
                 raise  # the coroutine's own TimeoutError
             if not owner.is_running():
                 future.cancel()
-                raise OwnerLoopError("the event loop that owns the HTTP client stopped before answering") from None
+                raise OwnerLoopError("the event loop serving this call stopped before answering") from None

@@ -74,6 +74,11 @@ class SqlModelUserStore(UserStore):
             ).one_or_none()
             return None if row is None else _to_domain(row)
 
+    def get(self, user_id: str) -> User | None:
+        with transaction(self._engine) as session:
+            row = session.get(UserRow, user_id)
+            return None if row is None else _to_domain(row)
+
     def get_by_name(self, name: str) -> User | None:
         with transaction(self._engine) as session:
             row = session.scalars(select(UserRow).where(col(UserRow.name) == name)).one_or_none()

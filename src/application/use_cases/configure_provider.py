@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ideaforge_gateway.application.credential_rules import validate_user_credentials
+from ideaforge_gateway.application.credential_rules import keep_stored_secrets, validate_user_credentials
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.application.use_cases.verify_credentials import (
     VerificationResult,
@@ -32,10 +32,16 @@ class ConfigureProvider:
     """Store a user's credentials for one provider, replacing what was there.
 
     - The API key (or client id) must not be empty; the AI Gateway also needs a client secret.
+    - A client id or client secret left out (empty id, no secret) is the stored one, but only
+      while the destination stays the same: a stored secret is only ever sent to the destination
+      it was stored with, so a new base URL, token URL or auth method needs the secret again
+      (`InvalidRequestError` naming what changed; `keep_stored_secrets`). A new client id needs
+      its own secret.
     - A base URL must pass the user base-URL policy (https, public addresses) unless private
       addresses are allowed by the operator.
     - With `verify_first`, credentials that fail verification are not stored and the result says
       why; with it, the stored row records the successful verification.
+    - The user must exist and be active (`UnknownUserError` otherwise).
     - The registry forgets this user's cached credentials, so the next request uses the new ones.
     """
 
@@ -53,7 +59,11 @@ class ConfigureProvider:
         self._allow_private = allow_private_base_urls
 
     async def execute(self, request: ConfigureRequest) -> ConfigureResult:
-        credentials = self.validate(request.credentials)
+        self._registry.require_user(request.user_id)
+        given = request.credentials
+        if not given.api_key.get_secret_value() or given.client_secret is None:
+            given = keep_stored_secrets(given, self._store.get(request.user_id, given.provider))
+        credentials = self.validate(given)
         verification = None
         if request.verify_first:
             verification = await self._verify.execute(VerifyRequest(credentials.provider, credentials, user_id=None))

@@ -8,7 +8,7 @@ from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, Generation, ProviderName, Tier, ToolSpec
 from ideaforge_gateway.domain.policies.fallback import serves_model
-from ideaforge_gateway.domain.policies.model_selection import select_model
+from ideaforge_gateway.domain.policies.model_selection import check_model_id, select_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,8 @@ class GenerateReply:
         self._chain = chain
 
     def plan(self, request: GenerateRequest) -> list[Step]:
+        if request.model:
+            check_model_id(request.model)  # before anything else: no provider may see it
         if request.provider is not None:
             candidates = [self._registry.require(request.provider, request.user_id)]
         else:
@@ -83,7 +85,7 @@ class GenerateReply:
                 max_tokens=request.max_tokens,
                 stop=request.stop,
             )
-            steps.append(Step(resolved, chat))
+            steps.append(Step(resolved, chat, request.user_id))
         if not steps:
             raise ConfigurationError(f"no configured provider offers model {explicit!r}")
         return steps

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ideaforge_gateway.application.credential_rules import validate_user_credentials
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.credentials import ProviderCredentials, Verification
-from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError
+from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError, ProviderUnavailableError
 from ideaforge_gateway.domain.models import ModelInfo, ProviderName
 from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
@@ -38,7 +39,10 @@ class VerifyCredentials:
     - Otherwise the user's stored credentials are checked (even when disabled), else the
       environment's (even when `AI_GATEWAY_ENABLED` is false); the outcome is recorded on a
       stored credential.
-    - A failure is a result (`valid=False` and a message without secrets), not an exception.
+    - It ends within `deadline` seconds, like every other operation: a token endpoint or API
+      that accepts the connection and never answers is a failure (`unavailable`) at the deadline.
+    - A failure is a result (`valid=False` and a message without secrets), not an exception;
+      an unknown or revoked user is raised (`UnknownUserError`), as everywhere.
     """
 
     def __init__(
@@ -48,13 +52,17 @@ class VerifyCredentials:
         store: CredentialStore | None = None,
         *,
         allow_private_base_urls: bool = False,
+        deadline: float = 60.0,
     ) -> None:
         self._registry = registry
         self._factory = factory
         self._store = store
         self._allow_private = allow_private_base_urls
+        self._deadline = deadline
 
     async def execute(self, request: VerifyRequest) -> VerificationResult:
+        if request.user_id is not None:
+            self._registry.require_user(request.user_id)  # not a verdict on credentials: raised
         provider = request.provider
         stored_for_user = False
         try:
@@ -64,7 +72,14 @@ class VerifyCredentials:
             else:
                 credentials, stored_for_user = self._credentials_to_verify(request)
                 client = self._registry.client_for_credentials(credentials)
-            models = await client.list_models()
+            async with asyncio.timeout(self._deadline):
+                models = await client.list_models()
+        except TimeoutError:
+            late = ProviderUnavailableError(
+                f"{provider.value} did not answer within {self._deadline:g} s (IDEAFORGE_DEADLINE_SECONDS)",
+                provider=provider,
+            )
+            result = VerificationResult(False, provider, error=late.message, error_kind=late.kind)
         except GatewayError as exc:
             result = VerificationResult(False, provider, error=exc.message, error_kind=exc.kind)
         else:

@@ -73,7 +73,39 @@ def is_numeric_host(host: str) -> bool:
     return all(_NUMERIC_LABEL.match(label) for label in labels)
 
 
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 2.5.5.1, deprecated but still routed by some stacks
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use, IPv4 at an operator-chosen place
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, as a host or a translator would use them:
+    IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), 6to4 (`2002:AABB:CCDD::`),
+    NAT64 (`64:ff9b::a.b.c.d`) and Teredo (server and client). Empty for other addresses."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    if address in _NAT64_WELL_KNOWN or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return is_public_address(address.ipv4_mapped)
+    """Whether `address` is globally reachable and not multicast. An IPv6 address that carries
+    an IPv4 address (see `embedded_ipv4`) is public only if what it carries is: `::ffff:127.0.0.1`,
+    `::127.0.0.1`, `2002:7f00:1::` and `64:ff9b::7f00:1` all reach 127.0.0.1 somewhere. Local-use
+    NAT64 (`64:ff9b:1::/48`), whose IPv4 address may sit anywhere, is never public; Teredo
+    (`2001::/32`) is not globally reachable (IANA) whatever it carries."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return False
+        carried = embedded_ipv4(address)
+        if carried:
+            return all(is_public_address(v4) for v4 in carried) and (
+                address.ipv4_mapped is not None or address.is_global or address in _NAT64_WELL_KNOWN
+            )
     return address.is_global and not address.is_multicast

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -148,7 +149,15 @@ def providers_configure(
     user: Annotated[str, typer.Option("--user", help="Whose credentials these are.")],
     client_id: Annotated[str | None, typer.Option("--client-id", help="AI Gateway service-account id.")] = None,
     api_key: Annotated[
-        str | None, typer.Option("--api-key", help="Vendor API key; better from stdin or the prompt.")
+        str | None,
+        typer.Option(
+            "--api-key",
+            help="Vendor API key. Visible in the process list: prefer --api-key-file, stdin or the prompt.",
+        ),
+    ] = None,
+    api_key_file: Annotated[
+        Path | None,
+        typer.Option("--api-key-file", help="Read the vendor API key (or AI Gateway client secret) from this file."),
     ] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Override the default base URL.")] = None,
     default_model: Annotated[str | None, typer.Option("--default-model", help="This user's default model.")] = None,
@@ -167,6 +176,7 @@ def providers_configure(
         user=user,
         client_id=client_id,
         api_key=api_key,
+        api_key_file=api_key_file,
         base_url=base_url,
         default_model=default_model,
         token_url=token_url,

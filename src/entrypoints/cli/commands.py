@@ -57,6 +57,12 @@ def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False)
         fail(f"the database failed ({cause}): check IDEAFORGE_DATABASE_URL and that the server is running")
     except KeyboardInterrupt:
         fail("interrupted", code=130)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see below
+        # The last line of defence: one line, never a traceback. Only the type: the message may
+        # hold what the failing library was given (a header value, say).
+        fail(f"unexpected failure ({type(exc).__name__}): please report it")
 
 
 def _settings_problem(exc: Any) -> str:

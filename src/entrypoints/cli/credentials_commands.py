@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -59,8 +60,28 @@ def users_revoke(name: str) -> None:
     typer.echo(f"Revoked {name}: their token no longer works.")
 
 
-def read_secret(prompt: str) -> str:
-    """The secret from the environment, else standard input when piped, else a hidden prompt."""
+ARGV_WARNING = (
+    "warning: --api-key puts the key in the process list (ps, /proc/PID/cmdline) and shell history; "
+    "use --api-key-file, $IDEAFORGE_PROVIDER_SECRET, standard input or the prompt instead"
+)
+
+
+def read_secret_file(path: Path) -> str:
+    """The secret in `path`, without surrounding whitespace; one line and exit 2 if unreadable or empty."""
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read the secret file {path}: {type(exc).__name__}", code=2)
+    if not value:
+        fail(f"the secret file {path} is empty", code=2)
+    return value
+
+
+def read_secret(prompt: str, *, from_file: Path | None = None) -> str:
+    """The secret from `from_file`, else the environment, else standard input when piped, else a
+    hidden prompt."""
+    if from_file is not None:
+        return read_secret_file(from_file)
     from_env = os.environ.get(SECRET_ENV)
     if from_env:
         return from_env.strip()
@@ -82,6 +103,7 @@ def providers_configure(
     client_id: str | None,
     api_key: str | None,
     base_url: str | None,
+    api_key_file: Path | None = None,
     default_model: str | None,
     token_url: str | None,
     auth_method: str | None,
@@ -102,11 +124,15 @@ def providers_configure(
             fail("the AI Gateway takes --client-id (its secret comes from stdin or a prompt), not --api-key", code=2)
         if not client_id:
             fail("the AI Gateway needs --client-id", code=2)
-        key, secret = client_id, read_secret("Client secret")
+        key, secret = client_id, read_secret("Client secret", from_file=api_key_file)
     else:
         if client_id is not None:
             fail(f"{provider} takes an API key, not --client-id", code=2)
-        key, secret = (api_key or read_secret(f"{provider} API key")), None
+        if api_key is not None and api_key_file is not None:
+            fail("give --api-key or --api-key-file, not both", code=2)
+        if api_key is not None:
+            typer.echo(ARGV_WARNING, err=True)
+        key, secret = (api_key or read_secret(f"{provider} API key", from_file=api_key_file)), None
     credentials = ProviderCredentials(
         provider=name,
         api_key=SecretStr(key),
@@ -196,13 +222,11 @@ def providers_enable(provider: str, *, user: str, enabled: bool) -> None:
 
 
 def keys_generate(kid: str | None) -> None:
-    import time
-
-    from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
+    from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing, new_key_id
     from ideaforge_gateway.domain.errors import ConfigurationError
 
     try:
-        entry = KeyRing.generate_entry(kid or time.strftime("k%Y%m%d%H%M%S"))
+        entry = KeyRing.generate_entry(kid or new_key_id())
     except ConfigurationError as exc:
         fail(exc.message, code=2)
     typer.echo(entry)

@@ -29,12 +29,16 @@ from ideaforge_gateway.domain.errors import (
 class ApiError(Exception):
     """An error this API answers with directly."""
 
-    def __init__(self, status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, kind: str, headers: dict[str, str] | None = None, *, param: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.kind = kind
         self.headers = headers
+        self.param = param
+        """The request parameter at fault, when one is (OpenAI's error `param`)."""
 
 
 def status_for(error: GatewayError) -> int:
@@ -57,7 +61,8 @@ def api_error_for(error: GatewayError) -> ApiError:
     headers = None
     if isinstance(error, RateLimitedError) and error.retry_after is not None:
         headers = {"Retry-After": str(max(1, round(error.retry_after)))}
-    return ApiError(status_for(error), error.message, error.kind, headers)
+    param = error.param if isinstance(error, InvalidRequestError) else None
+    return ApiError(status_for(error), error.message, error.kind, headers, param=param)
 
 
 def error_body(request: Request, error: ApiError) -> dict[str, Any]:
@@ -65,7 +70,12 @@ def error_body(request: Request, error: ApiError) -> dict[str, Any]:
         kind = "invalid_request_error" if error.status < 500 else "api_error"
         if error.status == 401:
             kind = "authentication_error"
-        return {"error": {"message": error.message, "type": kind, "code": error.kind}}
+        wire: dict[str, Any] = {"message": error.message, "type": kind, "code": error.kind}
+        if error.param is not None:
+            wire["param"] = error.param
+        return {"error": wire}
+    if error.param is not None:
+        return {"error": error.message, "kind": error.kind, "param": error.param}
     return {"error": error.message, "kind": error.kind}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from ideaforge_gateway.application.use_cases.list_providers import ProviderStatus
 from ideaforge_gateway.domain.models import Attempt, Usage
@@ -41,3 +42,19 @@ def sse(data: Any, event: str | None = None) -> bytes:
     text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     prefix = f"event: {event}\n" if event else ""
     return f"{prefix}data: {text}\n\n".encode()
+
+
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
+
+
+def header_value(text: str, *, limit: int = 512) -> str:
+    """`text` as an HTTP header value that no client or server can choke on, whatever it holds.
+
+    Printable ASCII passes unchanged (spaces too, but not at the ends); anything else (a line
+    break, a control character, a non-Latin-1 letter from an upstream's model id) is
+    percent-encoded as UTF-8, so the header stays one line and readable (RFC 9110 5.5: field
+    values are visible ASCII). Values longer than `limit` are cut, so no upstream can bloat them.
+    """
+    if text.isascii() and text.isprintable() and "%" not in text and text == text.strip():
+        return text[:limit]
+    return quote(text, safe=_HEADER_SAFE + " ").strip()[:limit]

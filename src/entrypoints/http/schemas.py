@@ -147,12 +147,12 @@ def error_responses(model: type[BaseModel], *statuses: int) -> dict[int | str, d
         409: "No usable provider, or stored credentials need reconfiguring",
         413: "Request body too large",
         422: "Malformed request body",
-        429: "Rate limited upstream (see Retry-After)",
+        429: "Rate limited (see Retry-After): upstream, or too many failed sign-ins or verifications",
         502: "An upstream provider rejected its credentials",
         503: "No provider could answer",
         504: "No provider answered within the deadline",
     }
-    common = (401, 413, 422)
+    common = (401, 413, 422, 429)
     return {code: {"model": model, "description": described[code]} for code in sorted({*common, *statuses})}
 
 

@@ -146,3 +146,19 @@ async def test_an_unavailable_gateway_is_a_retryable_provider_error(app: Contain
     with pytest.raises(ModelProviderError) as caught:
         await model.ainvoke(messages=[Message(role="user", content="hi")], assistant_message=Message(role="assistant"))
     assert caught.value.status_code == 503 and model._is_retryable_error(caught.value)
+
+
+@pytest.mark.parametrize("model_id", ["gpt-4o\r\nX-Injected: 1", "gemini-2.5-pro\n", "модель"])
+async def test_a_model_id_unfit_for_a_header_is_refused_before_the_gateway_is_called(
+    app: Container, gateway: FakeAIGateway, openai: FakeAIGateway, model_id: str
+) -> None:
+    """Issue 18, case 5, for both Agno models."""
+    before = gateway.state.chat_requests + openai.state.chat_requests
+    output = await Agent(
+        model=AIGatewayModel(id=model_id, gateway=app.registry().get_ai_gateway_client()), telemetry=False
+    ).arun("hi")
+    chained = await Agent(model=app.agent_model(model=model_id), telemetry=False).arun("hi")
+    for run in (output, chained):
+        assert run.status is RunStatus.error
+        assert "model: a model id is printable ASCII" in str(run.content)
+    assert gateway.state.chat_requests + openai.state.chat_requests == before

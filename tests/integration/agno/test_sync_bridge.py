@@ -6,12 +6,9 @@ import asyncio
 import threading
 from functools import partial
 
-import pytest
 from agno.agent import Agent
-from agno.models.message import Message
 from agno.run.base import RunStatus
 
-from ideaforge_gateway.adapters.http.loop_bridge import OwnerLoopError
 from ideaforge_gateway.entrypoints.container import Container, close
 from tests.support.agents import in_thread, in_thread_async
 from tests.support.fake_ai_gateway import FakeAIGateway
@@ -63,11 +60,16 @@ def test_repeated_sync_runs_reuse_one_background_loop(sync_app: Container, gatew
     assert len(bridge_threads()) == before
 
 
-async def test_a_sync_call_on_the_owner_loop_fails_fast_instead_of_deadlocking(app: Container) -> None:
-    model = app.ai_gateway_model()
-    agent = Agent(model=model, telemetry=False)
+async def test_a_sync_call_on_the_owner_loop_is_served_without_deadlocking(
+    app: Container, gateway: FakeAIGateway
+) -> None:
+    # An `async def` calling `agent.run` (a notebook cell after an `await agent.arun`): waiting for
+    # the blocked owner would deadlock, so the bridge's own loop serves it, with its own session.
+    agent = Agent(model=app.ai_gateway_model(), telemetry=False)
     await agent.arun("warm up")
-    with pytest.raises(OwnerLoopError, match="would deadlock"):
-        model.invoke(messages=[Message(role="user", content="hi")], assistant_message=Message(role="assistant"))
-    output = agent.run("sync on the loop")  # Agno reports it as a failed run
-    assert output.status is RunStatus.error and "arun" in str(output.content)
+    output = agent.run("sync on the loop")
+    assert output.status is RunStatus.completed and output.content == "echo: sync on the loop"
+    streamed = list(agent.run("streamed on the loop", stream=True))
+    assert "".join(e.content for e in streamed if isinstance(getattr(e, "content", None), str)).endswith("loop")
+    assert app.loop_bridge().background_starts == 1
+    assert gateway.state.token_requests == 1  # the token is shared across loops once cached

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import SecretStr
 
@@ -16,7 +17,7 @@ from ideaforge_gateway.domain.agents import AgentRunRequest
 from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError, InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
-from ideaforge_gateway.entrypoints.http.deps import ContainerDep, CurrentUser
+from ideaforge_gateway.entrypoints.http.deps import ContainerDep, CurrentUser, authorization_check, client_address
 from ideaforge_gateway.entrypoints.http.errors import ApiError
 from ideaforge_gateway.entrypoints.http.presenters import attempt_answers, sse, status_answer, usage_answer, usage_dict
 from ideaforge_gateway.entrypoints.http.schemas import (
@@ -35,15 +36,23 @@ from ideaforge_gateway.entrypoints.http.schemas import (
     VerifyBody,
     error_responses,
 )
-from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose
+from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose, bounded
 
 router = APIRouter(prefix="/api", tags=["api"], responses=API_ERRORS)
 
 
-@router.post("/providers/verify", response_model=VerifyAnswer)
-async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep) -> VerifyAnswer:
+@router.post("/providers/verify", response_model=VerifyAnswer, responses=error_responses(ErrorAnswer, 429))
+async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep, request: Request) -> VerifyAnswer:
     """Obtain a token, then list models, with the given credentials (nothing is stored), or
-    with the user's stored ones when `api_key` is left out."""
+    with the user's stored ones when `api_key` is left out. At most
+    IDEAFORGE_VERIFY_PER_MINUTE per user and per client address (else 429 with Retry-After):
+    it must not be an oracle for testing stolen credentials."""
+    wait = container.verify_limiter().hit(f"user:{user.id}", f"address:{client_address(request)}")
+    if wait is not None:
+        seconds = str(math.ceil(wait))
+        raise ApiError(
+            429, f"too many verifications: retry after {seconds} s", "rate_limited", {"Retry-After": seconds}
+        )
     credentials = None
     if body.api_key is not None:
         credentials = ProviderCredentials(
@@ -63,29 +72,40 @@ async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep) -
 async def configure(body: ConfigureBody, user: CurrentUser, container: ContainerDep) -> ConfigureAnswer:
     """Store the credentials in the body for this user (each provider on its own); with
     `verify`, only those that verify."""
-    wanted = await run_in_threadpool(_credentials_from, body, user.id, container)
+    wanted = _credentials_from(body)
     if not wanted:
         raise ApiError(400, "nothing to configure: give at least one provider's credentials", "invalid_body")
     configure_provider = container.configure_provider()
     stored: list[ProviderName] = []
     errors: dict[str, str] = {}
+    params: dict[str, str | None] = {}
     for credentials in wanted:
         try:
             result = await configure_provider.execute(ConfigureRequest(user.id, credentials, verify_first=body.verify))
         except InvalidRequestError as exc:
             errors[credentials.provider.value] = exc.message
+            params[credentials.provider.value] = _BODY_FIELDS.get((credentials.provider, exc.param or ""))
             continue
         if result.stored is None:
             errors[credentials.provider.value] = (result.verification and result.verification.error) or "not stored"
         else:
             stored.append(credentials.provider)
     if errors and not stored and len(wanted) == 1:
-        raise ApiError(400, next(iter(errors.values())), "invalid_credentials")
+        provider, message = next(iter(errors.items()))
+        raise ApiError(400, message, "invalid_credentials", param=params.get(provider))
     statuses = await run_in_threadpool(container.list_providers().execute, user.id)
     return ConfigureAnswer(configured=stored, providers=[status_answer(s) for s in statuses], errors=errors)
 
 
-def _credentials_from(body: ConfigureBody, user_id: str, container: ContainerDep) -> list[ProviderCredentials]:
+_BODY_FIELDS = {
+    (ProviderName.AI_GATEWAY, "client_secret"): "aiGatewayClientSecret",
+    (ProviderName.AI_GATEWAY, "client_id"): "aiGatewayClientId",
+    (ProviderName.AI_GATEWAY, "default_model"): "aiGatewayDefaultModel",
+}
+"""The body field a use case's `param` stands for, to name it in a 400."""
+
+
+def _credentials_from(body: ConfigureBody) -> list[ProviderCredentials]:
     wanted: list[ProviderCredentials] = []
     gateway_fields = (
         body.aiGatewayClientId,
@@ -94,21 +114,13 @@ def _credentials_from(body: ConfigureBody, user_id: str, container: ContainerDep
         body.aiGatewayDefaultModel,
     )
     if any(field is not None for field in gateway_fields):
-        secret = body.aiGatewayClientSecret
-        client_id = body.aiGatewayClientId
-        stored = container.credential_store().get(user_id, ProviderName.AI_GATEWAY)
-        current = stored.credentials if stored is not None else None
-        if client_id is None and current is not None:
-            client_id = current.api_key.get_secret_value()
-        if secret is None and current is not None and current.api_key.get_secret_value() == client_id:
-            secret = current.client_secret  # the same service account: keep its secret
-        if not client_id:
-            raise ApiError(400, "aiGatewayClientId is required to configure the AI Gateway", "invalid_body")
+        # A left-out client id or secret means the stored one; the configure use case decides
+        # whether it may be kept (only for the destination it was stored with).
         wanted.append(
             ProviderCredentials(
                 provider=ProviderName.AI_GATEWAY,
-                api_key=SecretStr(client_id),
-                client_secret=secret,
+                api_key=SecretStr(body.aiGatewayClientId or ""),
+                client_secret=body.aiGatewayClientSecret,
                 base_url=body.aiGatewayBaseUrl,
                 default_model=body.aiGatewayDefaultModel,
             )
@@ -156,7 +168,9 @@ async def list_models(user: CurrentUser, container: ContainerDep) -> ModelsAnswe
 
 
 @router.post("/generate", response_model=GenerateAnswer, responses=API_CHAT_ERRORS)
-async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDep) -> Response | GenerateAnswer:
+async def generate(
+    body: GenerateBody, user: CurrentUser, container: ContainerDep, raw: Request
+) -> Response | GenerateAnswer:
     """Run an agent for this user: its model is the user's provider chain (AI Gateway first), with
     the tier's model or the user's default. With `stream`, server-sent events: `delta`s, then
     `done` (who answered, usage, attempts) or `error`."""
@@ -196,4 +210,11 @@ async def generate(body: GenerateBody, user: CurrentUser, container: ContainerDe
         }
         yield sse(done, "done")
 
-    return ClosingStreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    still_authorized = authorization_check(container, raw.headers.get("authorization"))
+    body_events = bounded(events(), container.stream_bounds(), still_authorized, _error_event)
+    return ClosingStreamingResponse(body_events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _error_event(message: str, kind: str) -> bytes:
+    """The `error` event of this route's streams."""
+    return sse({"error": message, "kind": kind}, "error")

@@ -22,12 +22,19 @@ from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ChatResponse, StreamDelta, Tier
 from ideaforge_gateway.entrypoints.container import Container
 from ideaforge_gateway.entrypoints.http.body import documented_body, parse_body
-from ideaforge_gateway.entrypoints.http.deps import BEARER_SECURITY, ContainerDep, CurrentUser, user_for_authorization
+from ideaforge_gateway.entrypoints.http.deps import (
+    BEARER_SECURITY,
+    ContainerDep,
+    CurrentUser,
+    authorization_check,
+    client_address,
+    user_for_authorization,
+)
 from ideaforge_gateway.entrypoints.http.errors import status_for
 from ideaforge_gateway.entrypoints.http.openai_schemas import ChatCompletionBody
-from ideaforge_gateway.entrypoints.http.presenters import sse, usage_dict
+from ideaforge_gateway.entrypoints.http.presenters import header_value, sse, usage_dict
 from ideaforge_gateway.entrypoints.http.schemas import V1_CHAT, V1_ERRORS
-from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose
+from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose, bounded
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=V1_ERRORS)
 
@@ -56,7 +63,7 @@ async def chat_completions(raw: Request) -> Response:
     over the body's bytes and the bearer token read inline, where FastAPI's body field and
     dependencies cost ~15 % of the request's CPU (bench/analysis.md). The same checks and errors."""
     container: Container = raw.app.state.container
-    user = await user_for_authorization(container, raw.headers.get("authorization"))
+    user = await user_for_authorization(container, raw.headers.get("authorization"), client_address(raw))
     body = parse_body(ChatCompletionBody, await raw.body())
     request = GenerateRequest(
         messages=body.messages_domain(),
@@ -108,11 +115,25 @@ async def chat_completions(raw: Request) -> Response:
 
     provider = stream.provider.value if stream.provider else ""
     headers = {"Cache-Control": "no-cache", **_who(provider, model, len(stream.attempts))}
-    return ClosingStreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    still_authorized = authorization_check(container, raw.headers.get("authorization"))
+    body_events = bounded(events(), container.stream_bounds(), still_authorized, _error_event)
+    return ClosingStreamingResponse(body_events, media_type="text/event-stream", headers=headers)
+
+
+def _error_event(message: str, kind: str) -> bytes:
+    """The error event of this route's streams (no `[DONE]` follows it)."""
+    status = 401 if kind == "unauthorized" else 503
+    return sse({"error": {"message": message, "type": "api_error", "code": kind}, "status": status})
 
 
 def _who(provider: str, model: str, attempts: int) -> dict[str, str]:
-    return {"X-IdeaForge-Provider": provider, "X-IdeaForge-Model": model, "X-IdeaForge-Attempts": str(attempts)}
+    """The headers that say who answered; `model` may be whatever an upstream said, so every
+    value goes through `header_value`."""
+    return {
+        "X-IdeaForge-Provider": header_value(provider),
+        "X-IdeaForge-Model": header_value(model),
+        "X-IdeaForge-Attempts": str(attempts),
+    }
 
 
 def _tool_calls(response: ChatResponse) -> list[dict[str, Any]]:

@@ -125,12 +125,43 @@ function renderStatus(status, index) {
   $('[data-action="remove"]', card).hidden = !mine;
   card.dataset.source = status.source ?? "";
 
-  const keep = status.needs_reconfiguration ? "Unreadable: enter it again" : "Stored: leave empty to keep it";
-  const inherited =
+  card.dataset.storedBaseUrl = mine ? normalUrl(status.base_url ?? "") : "";
+  card.dataset.keep = status.needs_reconfiguration ? "Unreadable: enter it again" : "Stored: leave empty to keep it";
+  card.dataset.inherited =
     status.source === "environment" ? `Using the server's ${status.provider === "ai_gateway" ? "account" : "key"}` : "";
-  $("[data-secret]", card).placeholder = mine ? keep : inherited;
+  secretHints(card);
+}
+
+function normalUrl(url) {
+  return url.trim().replace(/\/+$/, "");
+}
+
+const NEW_DESTINATION =
+  "Enter the client ID and client secret again: the base URL changed, and a stored secret is only sent to the base URL it was saved with.";
+
+function destinationChanged(card) {
+  // A stored secret is only ever sent to the destination it was stored with (the server refuses
+  // otherwise): a new base URL needs the secret again.
+  const baseUrl = $('[name="baseUrl"]', card);
+  return card.dataset.source === "user" && !!baseUrl && normalUrl(baseUrl.value) !== card.dataset.storedBaseUrl;
+}
+
+function secretHints(card) {
+  const mine = card.dataset.source === "user";
+  const keep = destinationChanged(card) ? "Required: the base URL changed" : card.dataset.keep;
+  $("[data-secret]", card).placeholder = mine ? keep : card.dataset.inherited;
   const clientId = $('[name="clientId"]', card);
-  if (clientId) clientId.placeholder = mine ? keep : inherited;
+  if (clientId) clientId.placeholder = mine ? keep : card.dataset.inherited;
+  const hint = $('[data-field="secret-hint"]', card);
+  if (hint) {
+    show(
+      hint,
+      mine && destinationChanged(card)
+        ? "The base URL changed: enter the client ID and secret again. A stored secret is only sent to the base URL it was saved with."
+        : "",
+      "info",
+    );
+  }
 }
 
 function fillForm(status) {
@@ -146,6 +177,7 @@ function fillForm(status) {
     const model = $('[name="defaultModel"]', card);
     if (model) model.value = status.default_model ?? "";
   }
+  secretHints(card);
 }
 
 function render(statuses, { refill = [] } = {}) {
@@ -238,6 +270,9 @@ function verifyBody(provider, v) {
 function configureBody(provider, v) {
   const body = { verify: v.verifyFirst };
   if (provider === "ai_gateway") {
+    if (destinationChanged(cardFor(provider)) && !(v.clientId && v.secret)) {
+      return [null, NEW_DESTINATION];
+    }
     if (v.clientId) body.aiGatewayClientId = v.clientId;
     if (v.secret) body.aiGatewayClientSecret = v.secret;
     if (v.baseUrl) body.aiGatewayBaseUrl = v.baseUrl;
@@ -261,6 +296,11 @@ function modelSummary(models) {
 const actions = {
   async verify(provider, card, message) {
     const v = values(card);
+    if (destinationChanged(card) && !(v.clientId && v.secret)) {
+      // Verifying the saved credentials would ignore the new base URL: say what it needs instead.
+      show(message, NEW_DESTINATION, "error");
+      return;
+    }
     const body = verifyBody(provider, v);
     const what = body.api_key === undefined ? "the saved credentials" : "the credentials entered";
     show(message, `Verifying ${what}…`, "info");
@@ -382,6 +422,8 @@ function start() {
       event.preventDefault();
       run(card, "save");
     });
+    const baseUrl = $('[name="baseUrl"]', card);
+    if (baseUrl) baseUrl.addEventListener("input", () => secretHints(card));
     for (const button of card.querySelectorAll("button[data-action]:not([type=submit])")) {
       button.addEventListener("click", () => run(card, button.dataset.action));
     }
