@@ -53,7 +53,9 @@ async def test_the_use_case_and_configure_verify_stop_at_the_deadline(
         async with asyncio.timeout(GUARD):
             result = await container.verify_credentials().execute(VerifyRequest(ProviderName.AI_GATEWAY))
         assert not result.valid and result.error_kind == "unavailable"
-        assert result.error == "ai_gateway did not answer within 0.5 s (IDEAFORGE_DEADLINE_SECONDS)"
+        assert (
+            result.error == "ai_gateway did not answer within the deadline of 0.5 s (set by IDEAFORGE_DEADLINE_SECONDS)"
+        )
 
         alice, _ = container.user_store().create("alice")
         hanging = ProviderCredentials(
@@ -64,7 +66,7 @@ async def test_the_use_case_and_configure_verify_stop_at_the_deadline(
                 ConfigureRequest(alice.id, hanging, verify_first=True)
             )
         assert configured.stored is None and configured.verification is not None
-        assert "did not answer within 0.5 s" in (configured.verification.error or "")
+        assert "did not answer within the deadline of 0.5 s" in (configured.verification.error or "")
     finally:
         await close(container)
 
@@ -76,7 +78,7 @@ def test_the_http_route_stops_at_the_deadline(tmp_path: Path, silent: FaultProxy
         body = {"provider": "ai_gateway", "api_key": "id", "client_secret": "secret", "base_url": silent.url}
         answer = client.post("/api/providers/verify", json=body, headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200
-    assert answer.json()["valid"] is False and "did not answer within 0.5 s" in answer.json()["error"]
+    assert answer.json()["valid"] is False and "did not answer within the deadline of 0.5 s" in answer.json()["error"]
 
 
 def test_the_cli_stops_at_the_deadline(tmp_path: Path, gateway: FakeAIGateway, silent: FaultProxy) -> None:
@@ -90,7 +92,10 @@ def test_the_cli_stops_at_the_deadline(tmp_path: Path, gateway: FakeAIGateway, s
     }
     done = run_cli("providers", "verify", "ai_gateway", env=env, cwd=tmp_path, timeout=GUARD)
     assert done.code == 1, done.output
-    assert done.stderr.strip() == "error: ai_gateway did not answer within 1 s (IDEAFORGE_DEADLINE_SECONDS)"
+    assert (
+        done.stderr.strip()
+        == "error: ai_gateway did not answer within the deadline of 1 s (set by IDEAFORGE_DEADLINE_SECONDS)"
+    )
 
 
 def test_the_ai_gateway_model_stops_at_the_deadline_too(
@@ -109,9 +114,9 @@ def test_the_ai_gateway_model_stops_at_the_deadline_too(
     try:
         agent = Agent(model=container.ai_gateway_model(), telemetry=False)
         output = agent.run("anyone?")
-        assert output.status is RunStatus.error and "did not answer within 0.5 s" in str(output.content)
+        assert output.status is RunStatus.error and "did not answer within the deadline of 0.5 s" in str(output.content)
         events = list(agent.run("anyone, streamed?", stream=True))
-        assert any("did not answer within 0.5 s" in str(getattr(e, "content", "")) for e in events)
+        assert any("did not answer within the deadline of 0.5 s" in str(getattr(e, "content", "")) for e in events)
         assert gateway.state.chat_requests == 0
     finally:
         asyncio.run(close(container))

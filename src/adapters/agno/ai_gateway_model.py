@@ -97,7 +97,8 @@ class AIGatewayModel(PortBackedModel):
                 yield
         except TimeoutError:
             raise ProviderUnavailableError(
-                f"the AI Gateway did not answer within {self.deadline:g} s (IDEAFORGE_DEADLINE_SECONDS)",
+                f"the AI Gateway did not answer within the deadline of {self.deadline:g} s"
+                " (set by IDEAFORGE_DEADLINE_SECONDS)",
                 provider=ProviderName.AI_GATEWAY,
                 looks_down=True,
             ) from None

@@ -76,7 +76,8 @@ class VerifyCredentials:
                 models = await client.list_models()
         except TimeoutError:
             late = ProviderUnavailableError(
-                f"{provider.value} did not answer within {self._deadline:g} s (IDEAFORGE_DEADLINE_SECONDS)",
+                f"{provider.value} did not answer within the deadline of {self._deadline:g} s"
+                " (set by IDEAFORGE_DEADLINE_SECONDS)",
                 provider=provider,
             )
             result = VerificationResult(False, provider, error=late.message, error_kind=late.kind)
