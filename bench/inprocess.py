@@ -4,9 +4,8 @@
 
 Commands (one JSON result a line on stdout):
 - `{"op": "round", "n": 400, "warmup": 40}`: sequential latency, the targets taking turns call
-  by call (`bench.measure.sequential`): raw httpx on its default transport and on the
-  process's `build_http_client()` (AiohttpTransport), raw aiohttp, the bare provider
-  (`OpenAIChatCompletionsProvider.chat`), and the whole provider chain (`GenerateReply.execute`,
+  by call (`bench.measure.sequential`): raw httpx on its default transport, raw aiohttp, the bare
+  provider (`HttpLLMProvider.chat` over `HttpTransport`), and the whole provider chain (`GenerateReply.execute`,
   through the container, as `/v1` calls it) for the environment and for a user.
 - `{"op": "tokens", "callers": 1000}`: cold-start token reuse: `callers` concurrent chain calls
   over AI Gateway credentials that have no token yet, then the same again; the upstream counts the
@@ -46,13 +45,14 @@ from bench.targets import (
 )
 from bench.upstream import MODEL
 from ideaforge_gateway.adapters.http.client import build_http_client
+from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
 from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain, Step
 from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply, GenerateRequest
 from ideaforge_gateway.domain.config import TierModels
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
-from ideaforge_gateway.domain.models import ChatRequest, ProviderName
+from ideaforge_gateway.domain.models import ChatOptions, ChatRequest, ProviderName
 from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
 from ideaforge_gateway.entrypoints.settings import Settings
@@ -107,14 +107,16 @@ class Worker:
         user, _ = container.user_store().create("inprocess")
         base_url = f"{self.upstream}/v1"
         default = await self.stack.enter_async_context(default_httpx_client())
-        over_aiohttp = await self.stack.enter_async_context(build_http_client())
+        transport = HttpTransport(await self.stack.enter_async_context(build_http_client()))
         session = await self.stack.enter_async_context(
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200), trust_env=False)
         )
         reply = container.generate_reply()
 
         def chain(user_id: str | None) -> Any:
-            request = GenerateRequest(messages=REQUEST.messages, model=MODEL, user_id=user_id, max_tokens=32)
+            request = GenerateRequest(
+                messages=REQUEST.messages, model=MODEL, user_id=user_id, options=ChatOptions(max_tokens=32)
+            )
 
             async def call() -> None:
                 generation = await reply.execute(request)
@@ -124,9 +126,8 @@ class Worker:
 
         self.calls = {
             "raw httpx (default transport)": raw_httpx_target("", default, base_url).chat,
-            "raw httpx (AiohttpTransport, build_http_client)": raw_httpx_target("", over_aiohttp, base_url).chat,
             "raw aiohttp.ClientSession": raw_aiohttp_target("", session, base_url).chat,
-            "provider: OpenAIChatCompletionsProvider.chat": provider_target("", over_aiohttp, base_url).chat,
+            "provider: HttpLLMProvider.chat": provider_target("", transport, base_url).chat,
             "chain: GenerateReply.execute (environment's provider)": chain(None),
             "chain: GenerateReply.execute (a user: stored-credential lookup)": chain(user.id),
         }
@@ -138,7 +139,7 @@ class Worker:
         """Cold-start token reuse, through the chain, for 1 and then for 4 credentials."""
         out = {}
         for credentials in (1, 4):
-            http = build_http_client()
+            http = HttpTransport(build_http_client())
             factory = HttpProviderFactory(http, ai_gateway=AIGatewayDefaults(base_url=self.upstream))
             settings = Settings(_env_file=None)  # type: ignore[call-arg]
             registry = ProviderRegistry(settings.gateway_config(), factory)
@@ -155,7 +156,7 @@ class Worker:
                             MODEL,
                             None,
                         ),
-                        ChatRequest(model=MODEL, messages=REQUEST.messages, max_tokens=32),
+                        ChatRequest(model=MODEL, messages=REQUEST.messages, options=ChatOptions(max_tokens=32)),
                     )
                 ]
                 for cid in ids
@@ -193,7 +194,7 @@ class Worker:
             ai_gateway_enabled=True,
             ai_gateway_auth_method=AuthMethod.STATIC_KEY,
         )
-        http = await self.stack.enter_async_context(build_http_client())
+        http = HttpTransport(await self.stack.enter_async_context(build_http_client()))
         factory = HttpProviderFactory(
             http,
             ai_gateway=AIGatewayDefaults(base_url=settings.ai_gateway_base_url, auth_method=AuthMethod.STATIC_KEY),
@@ -201,7 +202,7 @@ class Worker:
         )
         registry = ProviderRegistry(settings.gateway_config(), factory)
         plan = GenerateReply(registry, FallbackChain(registry, Breakers())).plan(
-            GenerateRequest(messages=REQUEST.messages, model=MODEL, max_tokens=32)
+            GenerateRequest(messages=REQUEST.messages, model=MODEL, options=ChatOptions(max_tokens=32))
         )
         assert [s.resolved.provider for s in plan] == [ProviderName.AI_GATEWAY, ProviderName.OPENAI], plan
         secondary = plan[1:]

@@ -182,11 +182,11 @@ def render(R: dict[str, Any], *, command: str, chart: str, out: Path) -> dict[st
                 "×",
                 f"{rps / lite:.1f}×",
             )
-    raw_aio = "raw httpx (AiohttpTransport, build_http_client)"
+    raw_aio = "raw aiohttp.ClientSession"
     chains = [n for n in R["rounds"][0]["inprocess"]["ours"] if n.startswith("chain:")]
     for chain in chains:
         v.at_most(
-            f"in-process overhead over raw httpx, p50: {chain}", red.inproc_over("ours", chain, raw_aio), 100, "µs"
+            f"in-process overhead over raw aiohttp, p50: {chain}", red.inproc_over("ours", chain, raw_aio), 100, "µs"
         )
     tok = R.get("token_inprocess", {})
     for creds, scenario in tok.items():

@@ -1,8 +1,8 @@
 """The clients under test, each reduced to `chat()` and `stream()` calls that raise on a wrong answer.
 
 Each `Target` wraps one long-lived client, as the gateway keeps one per process, so pools stay warm
-across rounds. The provider targets go through `OpenAIChatCompletionsProvider` exactly as the
-gateway does; the raw targets post the same JSON without it, to price the wrapper itself.
+across rounds. The provider target goes through `HttpLLMProvider` over `HttpTransport` exactly as the gateway
+does; the raw targets post the same JSON without it, to price the wrapper itself.
 """
 
 from __future__ import annotations
@@ -20,13 +20,16 @@ from pydantic import SecretStr
 from bench.upstream import MODEL
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
 from ideaforge_gateway.adapters.http.token_auth import HeaderAuth
-from ideaforge_gateway.adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
-from ideaforge_gateway.adapters.openai_compat.wire import request_to_wire
-from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName
+from ideaforge_gateway.adapters.http.transport import HttpTransport
+from ideaforge_gateway.adapters.http_llm_provider import HttpLLMProvider
+from ideaforge_gateway.adapters.openai_compat.wire import OpenAIChatCompletionsFormat, request_to_wire
+from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ChatRequest, ProviderName
 
 Call = Callable[[], Awaitable[None]]
 
-REQUEST = ChatRequest(model=MODEL, messages=[ChatMessage(role="user", content="Say hello.")], max_tokens=32)
+REQUEST = ChatRequest(
+    model=MODEL, messages=[ChatMessage(role="user", content="Say hello.")], options=ChatOptions(max_tokens=32)
+)
 JSON_BODY: dict[str, Any] = request_to_wire(REQUEST, stream=False)
 SSE_BODY: dict[str, Any] = request_to_wire(REQUEST, stream=True)
 HEADERS = {"Authorization": "Bearer k"}
@@ -63,12 +66,12 @@ def default_httpx_client() -> httpx.AsyncClient:
     )
 
 
-def provider_target(name: str, http: httpx.AsyncClient, base_url: str) -> Target:
-    provider = OpenAIChatCompletionsProvider(
+def provider_target(name: str, http: HttpTransport, base_url: str) -> Target:
+    provider = HttpLLMProvider(
         http,
         base_url=base_url,
         auth=HeaderAuth("Authorization", "Bearer ", SecretStr("k")),
-        provider=ProviderName.OPENAI,
+        wire=OpenAIChatCompletionsFormat(ProviderName.OPENAI),
     )
 
     async def chat() -> None:
@@ -77,9 +80,10 @@ def provider_target(name: str, http: httpx.AsyncClient, base_url: str) -> Target
 
     async def stream() -> None:
         pieces, usage = 0, False
-        async for delta in provider.stream(REQUEST):
-            pieces += delta.usage is None
-            usage = usage or delta.usage is not None
+        async with provider.stream(REQUEST) as deltas:
+            async for delta in deltas:
+                pieces += delta.usage is None
+                usage = usage or delta.usage is not None
         _check(pieces == STREAM_PIECES and usage, f"stream had {pieces} deltas, usage={usage}")
 
     return Target(name, chat, stream)
@@ -128,17 +132,13 @@ async def open_targets(stack: AsyncExitStack, upstream: str) -> tuple[list[Targe
     """(throughput targets, sequential-only raw httpx targets); `stack` closes every client."""
     base_url = f"{upstream}/v1"
     default = await stack.enter_async_context(default_httpx_client())
-    over_aiohttp = await stack.enter_async_context(build_http_client())
+    transport = HttpTransport(await stack.enter_async_context(build_http_client()))
     session = await stack.enter_async_context(
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200), trust_env=False)
     )
     main = [
-        provider_target("httpx default transport", default, base_url),
-        provider_target("httpx + AiohttpTransport (build_http_client)", over_aiohttp, base_url),
+        provider_target("HttpLLMProvider over HttpTransport (build_http_client)", transport, base_url),
         raw_aiohttp_target("aiohttp.ClientSession (floor)", session, base_url),
     ]
-    raw = [
-        raw_httpx_target("raw httpx, default transport", default, base_url),
-        raw_httpx_target("raw httpx, AiohttpTransport", over_aiohttp, base_url),
-    ]
+    raw = [raw_httpx_target("raw httpx, default transport", default, base_url)]
     return main, raw

@@ -1,5 +1,5 @@
-"""Builds providers over the process's shared HTTP clients: the one place adapters are chosen
-for a set of credentials."""
+"""Builds providers over the process's transports: the one place a base URL, a credential and a
+wire format are put together for a set of credentials."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_sourc
     OAuth2ClientCredentialsTokenSource,
     StaticKeyTokenSource,
 )
-from ideaforge_gateway.adapters.anthropic.anthropic_messages_provider import AnthropicMessagesProvider
-from ideaforge_gateway.adapters.gemini.gemini_generate_content_provider import GeminiGenerateContentProvider
-from ideaforge_gateway.adapters.http.client import SharedHttpClient
+from ideaforge_gateway.adapters.anthropic.messages_format import AnthropicMessagesFormat
+from ideaforge_gateway.adapters.gemini.generate_content_format import GeminiGenerateContentFormat
 from ideaforge_gateway.adapters.http.token_auth import HeaderAuth, TokenSourceAuth
-from ideaforge_gateway.adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
+from ideaforge_gateway.adapters.http.transport import HttpTransport
+from ideaforge_gateway.adapters.http_llm_provider import HttpLLMProvider
+from ideaforge_gateway.adapters.openai_compat.wire import OpenAIChatCompletionsFormat
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import ProviderName
@@ -55,29 +56,30 @@ class VendorDefaults:
 
 
 class HttpProviderFactory(ProviderFactory):
-    """Providers over the shared clients.
+    """`HttpLLMProvider`s over the transports.
 
     URLs in credentials (base URL, token URL) only ever come from users: the operator's are the
-    defaults here. Credentials carrying one use `user_url_http`, the public-only client, so a
-    user cannot point the gateway at an internal address; the operator's URLs are trusted.
+    defaults here. Credentials carrying one use `user_url_transport`, whose client is
+    public-only, so a user cannot point the gateway at an internal address; the operator's URLs
+    are trusted.
     """
 
     def __init__(
         self,
-        http: SharedHttpClient,
+        transport: HttpTransport,
         *,
         ai_gateway: AIGatewayDefaults,
         vendors: VendorDefaults = VendorDefaults(),
-        user_url_http: SharedHttpClient | None = None,
+        user_url_transport: HttpTransport | None = None,
     ) -> None:
-        self._trusted_http = http
-        self._user_url_http = user_url_http or http
+        self._trusted = transport
+        self._user_urls = user_url_transport or transport
         self._gateway = ai_gateway
         self._vendors = vendors
 
     def build(self, credentials: ProviderCredentials) -> LLMProvider:
         user_urls = credentials.base_url is not None or credentials.token_url is not None
-        http = self._user_url_http if user_urls else self._trusted_http
+        http = self._user_urls if user_urls else self._trusted
         provider = credentials.provider
         if provider is ProviderName.AI_GATEWAY:
             return self._ai_gateway(http, credentials)
@@ -85,16 +87,20 @@ class HttpProviderFactory(ProviderFactory):
         key = credentials.api_key
         if provider is ProviderName.OPENAI:
             auth = HeaderAuth("Authorization", "Bearer ", key)
-            return OpenAIChatCompletionsProvider(
-                http, base_url=base_url or self._vendors.openai, auth=auth, provider=provider
+            return HttpLLMProvider(
+                http, base_url=base_url or self._vendors.openai, auth=auth, wire=OpenAIChatCompletionsFormat()
             )
         if provider is ProviderName.ANTHROPIC:
             auth = HeaderAuth("x-api-key", "", key)
-            return AnthropicMessagesProvider(http, base_url=base_url or self._vendors.anthropic, auth=auth)
+            return HttpLLMProvider(
+                http, base_url=base_url or self._vendors.anthropic, auth=auth, wire=AnthropicMessagesFormat()
+            )
         auth = HeaderAuth("x-goog-api-key", "", key)
-        return GeminiGenerateContentProvider(http, base_url=base_url or self._vendors.gemini, auth=auth)
+        return HttpLLMProvider(
+            http, base_url=base_url or self._vendors.gemini, auth=auth, wire=GeminiGenerateContentFormat()
+        )
 
-    def _ai_gateway(self, http: SharedHttpClient, credentials: ProviderCredentials) -> AIGatewayClient:
+    def _ai_gateway(self, http: HttpTransport, credentials: ProviderCredentials) -> AIGatewayClient:
         defaults = self._gateway
         base_url = (credentials.base_url or defaults.base_url).rstrip("/")
         own_gateway = base_url == defaults.base_url.rstrip("/")
@@ -106,21 +112,23 @@ class HttpProviderFactory(ProviderFactory):
         gemini_url = defaults.gemini_route if own_gateway else None
         return AIGatewayClient(
             token_source=token_source,
-            openai_route=OpenAIChatCompletionsProvider(http, base_url=openai_url, auth=auth, provider=gateway),
+            openai_route=HttpLLMProvider(
+                http, base_url=openai_url, auth=auth, wire=OpenAIChatCompletionsFormat(gateway)
+            ),
             anthropic_route=(
-                AnthropicMessagesProvider(http, base_url=anthropic_url, auth=auth, provider=gateway)
+                HttpLLMProvider(http, base_url=anthropic_url, auth=auth, wire=AnthropicMessagesFormat(gateway))
                 if anthropic_url
                 else None
             ),
             gemini_route=(
-                GeminiGenerateContentProvider(http, base_url=gemini_url, auth=auth, provider=gateway)
+                HttpLLMProvider(http, base_url=gemini_url, auth=auth, wire=GeminiGenerateContentFormat(gateway))
                 if gemini_url
                 else None
             ),
         )
 
     def _token_source(
-        self, http: SharedHttpClient, credentials: ProviderCredentials, base_url: str, own_gateway: bool
+        self, http: HttpTransport, credentials: ProviderCredentials, base_url: str, own_gateway: bool
     ) -> TokenSource:
         if credentials.client_secret is None:
             raise ConfigurationError(

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from ideaforge_gateway.domain.models import ToolCall
+from ideaforge_gateway.adapters.http.errors import provider_label
+from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.models import ProviderName, ToolCall
 
 
 class UnmappableRequestError(ValueError):
     """The request cannot be said in a vendor's format; the message names no content or secret."""
+
+
+@contextmanager
+def refused_as_invalid(provider: ProviderName) -> Iterator[None]:
+    """What a vendor's format cannot express, as the domain's `InvalidRequestError` naming it."""
+    try:
+        yield
+    except UnmappableRequestError as exc:
+        raise InvalidRequestError(
+            f"{provider_label(provider)} cannot take this request: {exc}", provider=provider
+        ) from None
 
 
 def tool_arguments(call: ToolCall) -> dict[str, Any]:

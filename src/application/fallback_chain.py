@@ -8,7 +8,8 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -82,7 +83,7 @@ class ChainStream:
     """A streamed answer. `provider`, `model` and `attempts` are known once content has begun;
     iterating `deltas` drives the fallback."""
 
-    deltas: AsyncIterator[StreamDelta]
+    deltas: AsyncGenerator[StreamDelta, None]
     provider: ProviderName | None = None
     model: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
@@ -149,11 +150,11 @@ class FallbackChain:
         result.deltas = self._stream(steps, result)
         return result
 
-    async def _stream(self, steps: Sequence[Step], result: ChainStream) -> AsyncIterator[StreamDelta]:
+    async def _stream(self, steps: Sequence[Step], result: ChainStream) -> AsyncGenerator[StreamDelta, None]:
         observer = self._telemetry.generation(stream=True)
         began = self._clock()
         try:
-            step, (upstream, head, ended) = await self._first_success(
+            step, (opened, upstream, head, ended) = await self._first_success(
                 steps, result.attempts, self._open_stream, observer
             )
         except GatewayError as exc:
@@ -165,27 +166,28 @@ class FallbackChain:
         last: list[StreamDelta] = []  # the deltas that carried usage or a finish, for `finished`
         error: GatewayError | None = None
         try:
-            for delta in head:
-                if delta.usage or delta.finish_reason:
-                    last.append(delta)
-                yield delta
-            if ended:
-                return
-            async for delta in upstream:
-                if delta.usage or delta.finish_reason:
-                    last.append(delta)
-                yield delta
-        except GatewayError as exc:
-            self._record(self._breakers.for_step(step), exc)
-            interrupted = StreamInterruptedError(
-                f"the answer from {step.resolved.provider.value} broke off after it had begun: {exc.message}",
-                provider=step.resolved.provider,
-            )
-            interrupted.attempts = tuple(result.attempts)
-            error = interrupted
-            raise interrupted from None
+            async with opened:  # the upstream stream is released however this one ends
+                try:
+                    for delta in head:
+                        if delta.usage or delta.finish_reason:
+                            last.append(delta)
+                        yield delta
+                    if ended:
+                        return
+                    async for delta in upstream:
+                        if delta.usage or delta.finish_reason:
+                            last.append(delta)
+                        yield delta
+                except GatewayError as exc:
+                    self._record(self._breakers.for_step(step), exc)
+                    interrupted = StreamInterruptedError(
+                        f"the answer from {step.resolved.provider.value} broke off after it had begun: {exc.message}",
+                        provider=step.resolved.provider,
+                    )
+                    interrupted.attempts = tuple(result.attempts)
+                    error = interrupted
+                    raise interrupted from None
         finally:
-            await _close(upstream)
             finish(
                 observer,
                 provider=step.resolved.provider,
@@ -196,16 +198,16 @@ class FallbackChain:
                 elapsed=self._clock() - began,
             )
 
-    async def _open_stream(self, step: Step) -> tuple[AsyncIterator[StreamDelta], list[StreamDelta], bool]:
-        """Start a stream and read it until content begins (or it ends); close it on failure."""
-        upstream = self._registry.client(step.resolved).stream(step.request)
-        head: list[StreamDelta] = []
-        try:
+    async def _open_stream(
+        self, step: Step
+    ) -> tuple[AsyncExitStack, AsyncIterator[StreamDelta], list[StreamDelta], bool]:
+        """Open the provider's stream and read it until content begins (or it ends); on failure it
+        is closed before the error is raised, so the next provider's attempt starts clean."""
+        async with AsyncExitStack() as opened:
+            upstream = await opened.enter_async_context(self._registry.client(step.resolved).stream(step.request))
+            head: list[StreamDelta] = []
             ended = await _read_until_content(upstream, head)
-        except BaseException:
-            await _close(upstream)
-            raise
-        return upstream, head, ended
+            return opened.pop_all(), upstream, head, ended
 
     async def _first_success(
         self,
@@ -358,12 +360,6 @@ async def _read_until_content(upstream: AsyncIterator[StreamDelta], head: list[S
     return True
 
 
-async def _close(upstream: AsyncIterator[StreamDelta]) -> None:
-    aclose = getattr(upstream, "aclose", None)
-    if aclose is not None:
-        await aclose()
-
-
-async def _empty() -> AsyncIterator[StreamDelta]:
+async def _empty() -> AsyncGenerator[StreamDelta, None]:
     return
     yield  # pragma: no cover

@@ -48,7 +48,9 @@ class ProviderRegistry:
       within `revision_interval` seconds.
     - A user id must name an active user (when the registry knows the users): an unknown or
       revoked one raises `UnknownUserError`, never falls back to the environment's credentials.
-    - Resolving is synchronous and may read the store; async callers `await load(user_id)` first.
+    - Resolving is synchronous and may read the store; async callers `await load(user_id)` first,
+      which reads in a worker thread, and then resolve from what it cached, with no store I/O
+      on the event loop (the revision is checked by `load`, not again on the loop).
     - `store` and `users` may be given as zero-argument callables, called on first need: the
       environment alone (`user_id=None`) never opens the database.
     """
@@ -193,7 +195,9 @@ class ProviderRegistry:
     def _stored_for(self, user_id: str | None) -> dict[ProviderName, StoredCredential]:
         if user_id is None or self._store_source is None:
             return {}
-        self._check_revision()
+        if not _on_event_loop():
+            # On a loop, `load` (in a worker thread) has just checked: no store I/O here.
+            self._check_revision()
         with self._lock:
             cached = self._stored.get(user_id)
             if cached is not None and user_id not in self._stale:
@@ -235,6 +239,14 @@ class ProviderRegistry:
             live.update(s.credentials.fingerprint() for s in per_user.values() if s.credentials)
         for key in [k for k in self._clients if k not in live]:
             del self._clients[key]
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _not_configured(provider: ProviderName) -> str:

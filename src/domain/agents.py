@@ -6,7 +6,7 @@ framework can call.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ class AgentRunResult:
     """The tool calls the agent made, with the arguments the model wrote."""
 
 
-async def _no_text() -> AsyncIterator[str]:
+async def _no_text() -> AsyncGenerator[str, None]:
     return
     yield  # pragma: no cover
 
@@ -62,7 +62,7 @@ class AgentRunStream:
     `GatewayError` that ended the run, its attempts attached.
     """
 
-    text: AsyncIterator[str] = field(default_factory=_no_text)
+    text: AsyncGenerator[str, None] = field(default_factory=_no_text)
     provider: ProviderName | None = None
     model: str | None = None
     usage: Usage | None = None

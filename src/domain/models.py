@@ -68,18 +68,33 @@ class ToolSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """What to ask a model. `model` is a concrete model id, already resolved from any tier."""
+class ChatOptions:
+    """Every parameter a caller sent with a conversation, besides the model and the messages.
 
-    model: str
-    messages: Sequence[ChatMessage]
+    One object travels unchanged from the entrypoint (the `/v1` body, an Agno model's settings)
+    through the use case to the wire format, so no layer re-lists fields and none can drop one.
+    Typed where the product acts on it; `extra` keeps every other parameter as given, under
+    OpenAI's names, for each wire format to forward, translate or refuse.
+    """
+
     tools: Sequence[ToolSpec] = ()
     tool_choice: str | Mapping[str, Any] | None = None
     temperature: float | None = None
     max_tokens: int | None = None
     stop: Sequence[str] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
-    """Further OpenAI-style parameters, passed through to vendors that understand them."""
+
+
+NO_OPTIONS = ChatOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """What to ask a model. `model` is a concrete model id, already resolved from any tier."""
+
+    model: str
+    messages: Sequence[ChatMessage]
+    options: ChatOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True, slots=True)

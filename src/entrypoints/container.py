@@ -16,12 +16,14 @@ from sqlalchemy import Engine
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
+from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
 from ideaforge_gateway.adapters.sql.engine import make_engine, upgrade_database
 from ideaforge_gateway.adapters.sql.key_check import check_keyring, stored_key_ids_at
 from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
 from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
 from ideaforge_gateway.application.authenticator import Authenticator
+from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain
 from ideaforge_gateway.application.provider_health import ProviderHealth
 from ideaforge_gateway.application.rate_limiter import WindowLimiter
@@ -248,12 +250,15 @@ class Container(containers.DeclarativeContainer):
     tracer_provider = providers.Resource(_tracer_provider)
     telemetry = providers.Singleton(_telemetry, label_key, provider_health, metrics, tracer_provider)
 
+    max_response_bytes = providers.Callable(lambda s: s.ideaforge_max_response_bytes, settings)
+    transport = providers.Singleton(HttpTransport, http_client, max_response_bytes=max_response_bytes)
+    user_url_transport = providers.Singleton(HttpTransport, user_url_http_client, max_response_bytes=max_response_bytes)
     provider_factory = providers.Singleton(
         HttpProviderFactory,
-        http_client,
+        transport,
         ai_gateway=providers.Callable(_ai_gateway_defaults, settings, telemetry),
         vendors=providers.Callable(_vendor_defaults, settings),
-        user_url_http=user_url_http_client,
+        user_url_transport=user_url_transport,
     )
     cipher = providers.Singleton(AesGcmCipher, keyring)
     engine = providers.Resource(
@@ -274,6 +279,8 @@ class Container(containers.DeclarativeContainer):
         credential_store.provider,
         users=user_store.provider,
     )
+    # What the use cases write through: off the event loop, and invalidating the registry's cache.
+    credential_writes = providers.Singleton(CredentialWrites, credential_store, registry)
     authenticator = providers.Singleton(Authenticator, user_store)
     stream_bounds = providers.Singleton(
         lambda s: StreamBounds(
@@ -297,7 +304,7 @@ class Container(containers.DeclarativeContainer):
         VerifyCredentials,
         registry,
         provider_factory,
-        credential_store,
+        credential_writes,
         allow_private_base_urls=allow_private_base_urls,
         deadline=deadline,
     )
@@ -315,13 +322,13 @@ class Container(containers.DeclarativeContainer):
     generate_reply = providers.Factory(GenerateReply, registry, fallback_chain)
     configure_provider = providers.Factory(
         ConfigureProvider,
-        credential_store,
+        credential_writes,
         registry,
         verify_credentials,
         allow_private_base_urls=allow_private_base_urls,
     )
-    remove_provider = providers.Factory(RemoveProvider, credential_store, registry)
-    set_provider_enabled = providers.Factory(SetProviderEnabled, credential_store, registry)
+    remove_provider = providers.Factory(RemoveProvider, credential_writes)
+    set_provider_enabled = providers.Factory(SetProviderEnabled, credential_writes)
     list_providers = providers.Factory(ListProviders, registry)
 
     # Agents. `agent_model(user_id=..., tier=...)` and `ai_gateway_model(...)` are for

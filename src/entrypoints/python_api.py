@@ -17,7 +17,9 @@ import asyncio
 import atexit
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -166,11 +168,11 @@ class AIGatewayClient(LLMProvider):
             anthropic_route=_str(option("ai_gateway_anthropic_base_url", urls["ai_gateway_anthropic_base_url"])),
             gemini_route=_str(option("ai_gateway_gemini_base_url", urls["ai_gateway_gemini_base_url"])),
         )
-        http = container.http_client()
+        http = container.transport()
         credentials = ProviderCredentials(
             provider=ProviderName.AI_GATEWAY, api_key=_secret(client_id), client_secret=_secret(client_secret)
         )
-        self._provider = HttpProviderFactory(http, ai_gateway=defaults, user_url_http=http).build(credentials)
+        self._provider = HttpProviderFactory(http, ai_gateway=defaults, user_url_transport=http).build(credentials)
         self._base_url: str | None = defaults.base_url
 
     @classmethod
@@ -204,8 +206,32 @@ class AIGatewayClient(LLMProvider):
     async def chat(self, request: ChatRequest) -> ChatResponse:
         return await self._provider.chat(request)
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
-        return self._provider.stream(request)
+    def stream(self, request: ChatRequest) -> DeltaStream:
+        """`async with client.stream(request) as deltas:` (the `LLMProvider` contract), or
+        `async for delta in client.stream(request)` as the seed's scripts write it."""
+        return DeltaStream(self._provider.stream(request))
+
+
+class DeltaStream(AbstractAsyncContextManager[AsyncIterator[StreamDelta]]):
+    """A provider's stream, entered with `async with` or iterated directly: iterating opens it,
+    and closes it when the iteration ends or is left."""
+
+    def __init__(self, opened: AbstractAsyncContextManager[AsyncIterator[StreamDelta]]) -> None:
+        self._opened = opened
+
+    async def __aenter__(self) -> AsyncIterator[StreamDelta]:
+        return await self._opened.__aenter__()
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._opened.__aexit__(*exc_info)
+
+    def __aiter__(self) -> AsyncGenerator[StreamDelta, None]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncGenerator[StreamDelta, None]:
+        async with self._opened as deltas:
+            async for delta in deltas:
+                yield delta
 
 
 class UserProviders:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # Positive and finite: aiohttp takes 0 or less as "no timeout at all".
     ideaforge_http_connect_timeout: float = Field(default=5.0, gt=0, allow_inf_nan=False)
     ideaforge_http_read_timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    ideaforge_max_response_bytes: int = Field(default=8 << 20, ge=1024)
+    """The most bytes of a non-streamed upstream answer the gateway reads; past it, the answer is
+    refused as too large (and the next provider asked)."""
     ideaforge_deadline_seconds: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     """One deadline for every attempt of a generation, until an answer starts."""
     ideaforge_attempts_per_provider: int = Field(default=2, ge=1, le=10)

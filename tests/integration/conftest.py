@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import pytest
 
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
+from ideaforge_gateway.adapters.http.transport import HttpTransport
 from tests.support.fake_ai_gateway import FakeAIGateway
 
 
@@ -16,7 +16,7 @@ def gateway() -> Iterator[FakeAIGateway]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = build_http_client(HttpTimeouts(connect=2.0, read=5.0))
-    yield client
-    await client.aclose()
+async def http() -> AsyncIterator[HttpTransport]:
+    transport = HttpTransport(build_http_client(HttpTimeouts(connect=2.0, read=5.0)))
+    yield transport
+    await transport.aclose()

@@ -7,14 +7,15 @@ import logging
 import traceback
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
 from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import StaticKeyTokenSource
-from ideaforge_gateway.adapters.anthropic.anthropic_messages_provider import AnthropicMessagesProvider
+from ideaforge_gateway.adapters.anthropic.messages_format import AnthropicMessagesFormat
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
 from ideaforge_gateway.adapters.http.token_auth import HeaderAuth, TokenSourceAuth
+from ideaforge_gateway.adapters.http.transport import HttpTransport
+from ideaforge_gateway.adapters.http_llm_provider import HttpLLMProvider
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     GatewayError,
@@ -24,7 +25,15 @@ from ideaforge_gateway.domain.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName, StreamDelta, ToolCall, ToolSpec
+from ideaforge_gateway.domain.models import (
+    ChatMessage,
+    ChatOptions,
+    ChatRequest,
+    ProviderName,
+    StreamDelta,
+    ToolCall,
+    ToolSpec,
+)
 from tests.support.fake_anthropic import MODELS, FakeAnthropic
 
 MODEL = MODELS[0]
@@ -41,20 +50,21 @@ def anthropic() -> Iterator[FakeAnthropic]:
         yield server
 
 
-def provider(http: httpx.AsyncClient, fake: FakeAnthropic, key: str | None = None) -> AnthropicMessagesProvider:
+def provider(http: HttpTransport, fake: FakeAnthropic, key: str | None = None) -> HttpLLMProvider:
     auth = HeaderAuth("x-api-key", "", SecretStr(key or fake.state.api_key))
-    return AnthropicMessagesProvider(http, base_url=fake.url, auth=auth)
+    return HttpLLMProvider(http, base_url=fake.url, auth=auth, wire=AnthropicMessagesFormat())
 
 
 def ask(text: str, model: str = MODEL, **kwargs: object) -> ChatRequest:
-    return ChatRequest(model=model, messages=[ChatMessage("user", text)], **kwargs)  # type: ignore[arg-type]
+    return ChatRequest(model=model, messages=[ChatMessage("user", text)], options=ChatOptions(**kwargs))  # type: ignore[arg-type]
 
 
-async def collect(stream_of: AnthropicMessagesProvider, request: ChatRequest) -> list[StreamDelta]:
-    return [delta async for delta in stream_of.stream(request)]
+async def collect(stream_of: HttpLLMProvider, request: ChatRequest) -> list[StreamDelta]:
+    async with stream_of.stream(request) as deltas:
+        return [delta async for delta in deltas]
 
 
-async def test_chat_speaks_the_messages_format(http: httpx.AsyncClient, anthropic: FakeAnthropic) -> None:
+async def test_chat_speaks_the_messages_format(http: HttpTransport, anthropic: FakeAnthropic) -> None:
     request = ChatRequest(MODEL, [ChatMessage("system", "Be brief."), ChatMessage("user", "hello there")])
 
     response = await provider(http, anthropic).chat(request)
@@ -74,7 +84,7 @@ async def test_chat_speaks_the_messages_format(http: httpx.AsyncClient, anthropi
     assert anthropic.state.last_headers["anthropic-version"] == "2023-06-01"
 
 
-async def test_generation_settings_are_mapped(http: httpx.AsyncClient, anthropic: FakeAnthropic) -> None:
+async def test_generation_settings_are_mapped(http: HttpTransport, anthropic: FakeAnthropic) -> None:
     await provider(http, anthropic).chat(ask("hi", max_tokens=64, temperature=0.2, stop=["END"]))
 
     sent = anthropic.state.last_body
@@ -83,7 +93,7 @@ async def test_generation_settings_are_mapped(http: httpx.AsyncClient, anthropic
 
 
 async def test_stream_yields_text_then_a_final_delta_with_finish_and_usage(
-    http: httpx.AsyncClient, anthropic: FakeAnthropic
+    http: HttpTransport, anthropic: FakeAnthropic
 ) -> None:
     deltas = await collect(provider(http, anthropic), ask("one two three"))
 
@@ -95,7 +105,7 @@ async def test_stream_yields_text_then_a_final_delta_with_finish_and_usage(
     assert anthropic.state.last_body is not None and anthropic.state.last_body["stream"] is True
 
 
-async def test_streamed_tool_call_fragments_are_reassembled(http: httpx.AsyncClient, anthropic: FakeAnthropic) -> None:
+async def test_streamed_tool_call_fragments_are_reassembled(http: HttpTransport, anthropic: FakeAnthropic) -> None:
     # A text block comes first, so the tool's content-block index is 1 while its ordinal is 0.
     anthropic.state.text_before_tool = "Let me check."
     deltas = await collect(provider(http, anthropic), ask("Weather?", tools=[WEATHER]))
@@ -108,11 +118,13 @@ async def test_streamed_tool_call_fragments_are_reassembled(http: httpx.AsyncCli
     assert deltas[-1].finish_reason == "tool_calls"
 
 
-async def test_tool_call_round_trip(http: httpx.AsyncClient, anthropic: FakeAnthropic) -> None:
+async def test_tool_call_round_trip(http: HttpTransport, anthropic: FakeAnthropic) -> None:
     client = provider(http, anthropic)
     question = [ChatMessage("user", "Weather in Paris?")]
 
-    first = await client.chat(ChatRequest(MODEL, question, tools=[WEATHER], tool_choice="required"))
+    first = await client.chat(
+        ChatRequest(MODEL, question, options=ChatOptions(tools=[WEATHER], tool_choice="required"))
+    )
     assert first.finish_reason == "tool_calls" and first.content is None
     (call,) = first.tool_calls
     assert (call.id, call.name, json.loads(call.arguments)) == ("toolu_01A", "get_weather", {"city": "Paris"})
@@ -128,7 +140,7 @@ async def test_tool_call_round_trip(http: httpx.AsyncClient, anthropic: FakeAnth
         ChatMessage("assistant", None, tool_calls=(call,)),
         ChatMessage("tool", "sunny, 21 C", tool_call_id=call.id),
     ]
-    second = await client.chat(ChatRequest(MODEL, follow_up, tools=[WEATHER]))
+    second = await client.chat(ChatRequest(MODEL, follow_up, options=ChatOptions(tools=[WEATHER])))
 
     assert second.content == "The tool said: sunny, 21 C" and second.finish_reason == "stop"
     sent = anthropic.state.last_body
@@ -143,9 +155,7 @@ async def test_tool_call_round_trip(http: httpx.AsyncClient, anthropic: FakeAnth
     }
 
 
-async def test_parallel_tool_results_go_back_in_one_user_message(
-    http: httpx.AsyncClient, anthropic: FakeAnthropic
-) -> None:
+async def test_parallel_tool_results_go_back_in_one_user_message(http: HttpTransport, anthropic: FakeAnthropic) -> None:
     calls = (ToolCall("toolu_1", "get_weather", '{"city": "Paris"}'), ToolCall("toolu_2", "get_weather", "{}"))
     messages = [
         ChatMessage("user", "Paris and Rome?"),
@@ -154,14 +164,14 @@ async def test_parallel_tool_results_go_back_in_one_user_message(
         ChatMessage("tool", "rainy", tool_call_id="toolu_2"),
     ]
 
-    response = await provider(http, anthropic).chat(ChatRequest(MODEL, messages, tools=[WEATHER]))
+    response = await provider(http, anthropic).chat(ChatRequest(MODEL, messages, options=ChatOptions(tools=[WEATHER])))
 
     assert response.content == "The tool said: rainy"  # the fake accepted it: every tool_use was answered
     sent = anthropic.state.last_body
     assert sent is not None and len(sent["messages"]) == 3
 
 
-async def test_list_models_follows_every_page(http: httpx.AsyncClient, anthropic: FakeAnthropic) -> None:
+async def test_list_models_follows_every_page(http: HttpTransport, anthropic: FakeAnthropic) -> None:
     models = await provider(http, anthropic).list_models()
 
     assert [m.id for m in models] == MODELS
@@ -170,7 +180,7 @@ async def test_list_models_follows_every_page(http: httpx.AsyncClient, anthropic
 
 
 async def test_a_bad_key_fails_the_listing_with_an_authentication_error(
-    http: httpx.AsyncClient, anthropic: FakeAnthropic
+    http: HttpTransport, anthropic: FakeAnthropic
 ) -> None:
     with pytest.raises(AuthenticationError, match="authentication_error") as caught:
         await provider(http, anthropic, key="sk-ant-wrong").list_models()
@@ -178,11 +188,14 @@ async def test_a_bad_key_fails_the_listing_with_an_authentication_error(
     assert anthropic.state.rejected_auth == 1
 
 
-async def test_through_a_gateway_route_with_a_bearer_token(http: httpx.AsyncClient) -> None:
+async def test_through_a_gateway_route_with_a_bearer_token(http: HttpTransport) -> None:
     with FakeAnthropic(prefix="/inst-42", bearer="svc:secret") as gateway:
         source = StaticKeyTokenSource(client_id=SecretStr("svc"), client_secret=SecretStr("secret"))
-        client = AnthropicMessagesProvider(
-            http, base_url=gateway.url, auth=TokenSourceAuth(source), provider=ProviderName.AI_GATEWAY
+        client = HttpLLMProvider(
+            http,
+            base_url=gateway.url,
+            auth=TokenSourceAuth(source),
+            wire=AnthropicMessagesFormat(ProviderName.AI_GATEWAY),
         )
         response = await client.chat(ask("via the gateway"))
         assert response.content == "echo: via the gateway"
@@ -203,7 +216,7 @@ async def test_through_a_gateway_route_with_a_bearer_token(http: httpx.AsyncClie
     ],
 )
 async def test_failures_map_to_domain_errors(
-    http: httpx.AsyncClient, anthropic: FakeAnthropic, how: str, status: int, error: type[GatewayError]
+    http: HttpTransport, anthropic: FakeAnthropic, how: str, status: int, error: type[GatewayError]
 ) -> None:
     anthropic.state.failures = [status]
     client = provider(http, anthropic)
@@ -215,7 +228,7 @@ async def test_failures_map_to_domain_errors(
 
 
 @pytest.mark.parametrize("how", ["chat", "stream"])
-async def test_rate_limit_carries_retry_after(http: httpx.AsyncClient, anthropic: FakeAnthropic, how: str) -> None:
+async def test_rate_limit_carries_retry_after(http: HttpTransport, anthropic: FakeAnthropic, how: str) -> None:
     anthropic.state.failures = [429]
     anthropic.state.retry_after = "7"
     client = provider(http, anthropic)
@@ -224,25 +237,26 @@ async def test_rate_limit_carries_retry_after(http: httpx.AsyncClient, anthropic
     assert caught.value.retry_after == 7
 
 
-async def test_unknown_model_is_model_not_found(http: httpx.AsyncClient, anthropic: FakeAnthropic) -> None:
+async def test_unknown_model_is_model_not_found(http: HttpTransport, anthropic: FakeAnthropic) -> None:
     with pytest.raises(ModelNotFoundError, match="claude-nope"):
         await provider(http, anthropic).chat(ask("hi", model="claude-nope"))
     with pytest.raises(ModelNotFoundError, match="not_found_error"):
         await collect(provider(http, anthropic), ask("hi", model="claude-nope"))
 
 
-async def test_a_malformed_body_is_unavailable(http: httpx.AsyncClient, anthropic: FakeAnthropic) -> None:
+async def test_a_malformed_body_is_unavailable(http: HttpTransport, anthropic: FakeAnthropic) -> None:
     anthropic.state.malformed = 1
     with pytest.raises(ProviderUnavailableError, match="malformed"):
         await provider(http, anthropic).chat(ask("hi"))
 
 
-async def test_a_cut_stream_is_unavailable_after_some_deltas(http: httpx.AsyncClient, anthropic: FakeAnthropic) -> None:
+async def test_a_cut_stream_is_unavailable_after_some_deltas(http: HttpTransport, anthropic: FakeAnthropic) -> None:
     anthropic.state.stream_cut_after = 5  # message_start, ping, block start, two words
     received: list[StreamDelta] = []
     with pytest.raises(ProviderUnavailableError, match="ended before it was complete"):
-        async for delta in provider(http, anthropic).stream(ask("a b c d e")):
-            received.append(delta)
+        async with provider(http, anthropic).stream(ask("a b c d e")) as deltas:
+            async for delta in deltas:
+                received.append(delta)
     assert [d.content for d in received] == ["echo: ", "a "]
     assert all(d.finish_reason is None for d in received)
 
@@ -256,19 +270,20 @@ async def test_a_cut_stream_is_unavailable_after_some_deltas(http: httpx.AsyncCl
     ],
 )
 async def test_an_error_event_mid_stream_maps_to_its_domain_error(
-    http: httpx.AsyncClient, anthropic: FakeAnthropic, kind: str, error: type[GatewayError]
+    http: HttpTransport, anthropic: FakeAnthropic, kind: str, error: type[GatewayError]
 ) -> None:
     anthropic.state.stream_error_after = 4
     anthropic.state.stream_error_type = kind
     received: list[StreamDelta] = []
     with pytest.raises(error, match=kind):
-        async for delta in provider(http, anthropic).stream(ask("a b c")):
-            received.append(delta)
+        async with provider(http, anthropic).stream(ask("a b c")) as deltas:
+            async for delta in deltas:
+                received.append(delta)
     assert received and received[0].content == "echo: "
 
 
 async def test_a_hanging_upstream_times_out_as_unavailable(anthropic: FakeAnthropic) -> None:
-    http = build_http_client(HttpTimeouts(connect=1.0, read=0.3))
+    http = HttpTransport(build_http_client(HttpTimeouts(connect=1.0, read=0.3)))
     try:
         anthropic.state.delay = 0.6  # outlasts the read timeout, ends before the server stops
         with pytest.raises(ProviderUnavailableError, match="timed out"):
@@ -278,7 +293,7 @@ async def test_a_hanging_upstream_times_out_as_unavailable(anthropic: FakeAnthro
 
 
 async def test_unparseable_tool_arguments_are_refused_before_sending(
-    http: httpx.AsyncClient, anthropic: FakeAnthropic
+    http: HttpTransport, anthropic: FakeAnthropic
 ) -> None:
     messages = [
         ChatMessage("user", "hi"),
@@ -294,7 +309,7 @@ CANARY = "sk-ant-canary-4c1d-a9e7"
 
 
 async def test_the_api_key_appears_in_no_error_repr_or_log(
-    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    http: HttpTransport, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []

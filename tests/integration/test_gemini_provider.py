@@ -7,14 +7,15 @@ import logging
 import traceback
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
 from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import StaticKeyTokenSource
-from ideaforge_gateway.adapters.gemini.gemini_generate_content_provider import GeminiGenerateContentProvider
+from ideaforge_gateway.adapters.gemini.generate_content_format import GeminiGenerateContentFormat
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
 from ideaforge_gateway.adapters.http.token_auth import HeaderAuth, TokenSourceAuth
+from ideaforge_gateway.adapters.http.transport import HttpTransport
+from ideaforge_gateway.adapters.http_llm_provider import HttpLLMProvider
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     GatewayError,
@@ -24,7 +25,15 @@ from ideaforge_gateway.domain.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName, StreamDelta, ToolCall, ToolSpec
+from ideaforge_gateway.domain.models import (
+    ChatMessage,
+    ChatOptions,
+    ChatRequest,
+    ProviderName,
+    StreamDelta,
+    ToolCall,
+    ToolSpec,
+)
 from tests.support.fake_gemini import CHAT_MODELS, FakeGemini
 
 MODEL = "gemini-2.5-pro"
@@ -53,23 +62,26 @@ def gemini() -> Iterator[FakeGemini]:
         assert_key_stayed_out_of_urls(server)
 
 
-def provider(http: httpx.AsyncClient, fake: FakeGemini, key: str | None = None) -> GeminiGenerateContentProvider:
+def provider(http: HttpTransport, fake: FakeGemini, key: str | None = None) -> HttpLLMProvider:
     auth = HeaderAuth("x-goog-api-key", "", SecretStr(key or fake.state.api_key))
-    return GeminiGenerateContentProvider(http, base_url=fake.url, auth=auth)
+    return HttpLLMProvider(http, base_url=fake.url, auth=auth, wire=GeminiGenerateContentFormat())
 
 
 def ask(text: str, model: str = MODEL, **kwargs: object) -> ChatRequest:
-    return ChatRequest(model=model, messages=[ChatMessage("user", text)], **kwargs)  # type: ignore[arg-type]
+    return ChatRequest(model=model, messages=[ChatMessage("user", text)], options=ChatOptions(**kwargs))  # type: ignore[arg-type]
 
 
-async def collect(stream_of: GeminiGenerateContentProvider, request: ChatRequest) -> list[StreamDelta]:
-    return [delta async for delta in stream_of.stream(request)]
+async def collect(stream_of: HttpLLMProvider, request: ChatRequest) -> list[StreamDelta]:
+    async with stream_of.stream(request) as deltas:
+        return [delta async for delta in deltas]
 
 
-async def test_chat_speaks_the_generate_content_format(http: httpx.AsyncClient, gemini: FakeGemini) -> None:
+async def test_chat_speaks_the_generate_content_format(http: HttpTransport, gemini: FakeGemini) -> None:
     gemini.state.with_thought = True
     request = ChatRequest(
-        MODEL, [ChatMessage("system", "Be brief."), ChatMessage("user", "hello there")], temperature=0.3, max_tokens=99
+        MODEL,
+        [ChatMessage("system", "Be brief."), ChatMessage("user", "hello there")],
+        options=ChatOptions(temperature=0.3, max_tokens=99),
     )
 
     response = await provider(http, gemini).chat(request)
@@ -86,7 +98,7 @@ async def test_chat_speaks_the_generate_content_format(http: httpx.AsyncClient, 
 
 
 async def test_stream_yields_text_then_a_final_delta_with_finish_and_usage(
-    http: httpx.AsyncClient, gemini: FakeGemini
+    http: HttpTransport, gemini: FakeGemini
 ) -> None:
     deltas = await collect(provider(http, gemini), ask("one two three"))
 
@@ -98,7 +110,7 @@ async def test_stream_yields_text_then_a_final_delta_with_finish_and_usage(
     assert any("alt=sse" in url and ":streamGenerateContent" in url for url in gemini.state.urls)
 
 
-async def test_streamed_tool_calls_arrive_whole(http: httpx.AsyncClient, gemini: FakeGemini) -> None:
+async def test_streamed_tool_calls_arrive_whole(http: HttpTransport, gemini: FakeGemini) -> None:
     deltas = await collect(provider(http, gemini), ask("Weather?", tools=[WEATHER]))
 
     (fragment,) = [f for d in deltas for f in d.tool_calls]
@@ -107,11 +119,13 @@ async def test_streamed_tool_calls_arrive_whole(http: httpx.AsyncClient, gemini:
     assert deltas[-1].finish_reason == "tool_calls"
 
 
-async def test_tool_call_round_trip(http: httpx.AsyncClient, gemini: FakeGemini) -> None:
+async def test_tool_call_round_trip(http: HttpTransport, gemini: FakeGemini) -> None:
     client = provider(http, gemini)
     question = [ChatMessage("user", "Weather in Paris?")]
 
-    first = await client.chat(ChatRequest(MODEL, question, tools=[WEATHER], tool_choice="required"))
+    first = await client.chat(
+        ChatRequest(MODEL, question, options=ChatOptions(tools=[WEATHER], tool_choice="required"))
+    )
     assert first.finish_reason == "tool_calls" and first.content is None
     (call,) = first.tool_calls
     assert (call.name, json.loads(call.arguments)) == ("get_weather", {"city": "Paris"})
@@ -126,7 +140,7 @@ async def test_tool_call_round_trip(http: httpx.AsyncClient, gemini: FakeGemini)
         ChatMessage("assistant", None, tool_calls=(call,)),
         ChatMessage("tool", "sunny, 21 C", tool_call_id=call.id),
     ]
-    second = await client.chat(ChatRequest(MODEL, follow_up, tools=[WEATHER]))
+    second = await client.chat(ChatRequest(MODEL, follow_up, options=ChatOptions(tools=[WEATHER])))
 
     assert second.content == "The tool said: sunny, 21 C" and second.finish_reason == "stop"
     sent = gemini.state.last_body
@@ -141,7 +155,7 @@ async def test_tool_call_round_trip(http: httpx.AsyncClient, gemini: FakeGemini)
     }
 
 
-async def test_parallel_tool_results_go_back_in_one_turn(http: httpx.AsyncClient, gemini: FakeGemini) -> None:
+async def test_parallel_tool_results_go_back_in_one_turn(http: HttpTransport, gemini: FakeGemini) -> None:
     calls = (ToolCall("call_0", "get_weather", '{"city": "Paris"}'), ToolCall("call_1", "get_time", "{}"))
     messages = [
         ChatMessage("user", "Weather and time in Paris?"),
@@ -150,7 +164,9 @@ async def test_parallel_tool_results_go_back_in_one_turn(http: httpx.AsyncClient
         ChatMessage("tool", "noon", tool_call_id="call_1"),
     ]
 
-    response = await provider(http, gemini).chat(ChatRequest(MODEL, messages, tools=[WEATHER, ToolSpec("get_time")]))
+    response = await provider(http, gemini).chat(
+        ChatRequest(MODEL, messages, options=ChatOptions(tools=[WEATHER, ToolSpec("get_time")]))
+    )
 
     assert response.content == "The tool said: noon"  # the fake accepted it: both calls were answered
     sent = gemini.state.last_body
@@ -158,7 +174,7 @@ async def test_parallel_tool_results_go_back_in_one_turn(http: httpx.AsyncClient
     assert sent["tools"][0]["functionDeclarations"][1] == {"name": "get_time"}  # no empty OBJECT schema
 
 
-async def test_list_models_follows_pages_and_keeps_chat_models(http: httpx.AsyncClient, gemini: FakeGemini) -> None:
+async def test_list_models_follows_pages_and_keeps_chat_models(http: HttpTransport, gemini: FakeGemini) -> None:
     models = await provider(http, gemini).list_models()
 
     assert [m.id for m in models] == CHAT_MODELS  # "models/" stripped, the embedding model left out
@@ -167,7 +183,7 @@ async def test_list_models_follows_pages_and_keeps_chat_models(http: httpx.Async
 
 
 async def test_a_bad_key_fails_the_listing_with_an_authentication_error(
-    http: httpx.AsyncClient, gemini: FakeGemini
+    http: HttpTransport, gemini: FakeGemini
 ) -> None:
     # Gemini answers a bad key with HTTP 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
     with pytest.raises(AuthenticationError, match="API_KEY_INVALID") as caught:
@@ -176,11 +192,14 @@ async def test_a_bad_key_fails_the_listing_with_an_authentication_error(
     assert gemini.state.rejected_auth == 1
 
 
-async def test_through_a_gateway_route_with_a_bearer_token(http: httpx.AsyncClient) -> None:
+async def test_through_a_gateway_route_with_a_bearer_token(http: HttpTransport) -> None:
     with FakeGemini(prefix="/inst-42", bearer="svc:secret") as gateway:
         source = StaticKeyTokenSource(client_id=SecretStr("svc"), client_secret=SecretStr("secret"))
-        client = GeminiGenerateContentProvider(
-            http, base_url=gateway.url, auth=TokenSourceAuth(source), provider=ProviderName.AI_GATEWAY
+        client = HttpLLMProvider(
+            http,
+            base_url=gateway.url,
+            auth=TokenSourceAuth(source),
+            wire=GeminiGenerateContentFormat(ProviderName.AI_GATEWAY),
         )
         response = await client.chat(ask("via the gateway"))
         assert response.content == "echo: via the gateway" and response.provider is ProviderName.AI_GATEWAY
@@ -198,7 +217,7 @@ async def test_through_a_gateway_route_with_a_bearer_token(http: httpx.AsyncClie
     ],
 )
 async def test_failures_map_to_domain_errors(
-    http: httpx.AsyncClient, gemini: FakeGemini, how: str, status: int, error: type[GatewayError]
+    http: HttpTransport, gemini: FakeGemini, how: str, status: int, error: type[GatewayError]
 ) -> None:
     gemini.state.failures = [status]
     client = provider(http, gemini)
@@ -211,7 +230,7 @@ async def test_failures_map_to_domain_errors(
 
 @pytest.mark.parametrize(("header", "body_delay", "expected"), [("7", None, 7.0), (None, "37s", 37.0)])
 async def test_rate_limit_carries_retry_after_from_header_or_retry_info(
-    http: httpx.AsyncClient, gemini: FakeGemini, header: str | None, body_delay: str | None, expected: float
+    http: HttpTransport, gemini: FakeGemini, header: str | None, body_delay: str | None, expected: float
 ) -> None:
     gemini.state.failures = [429]
     gemini.state.retry_after = header
@@ -221,7 +240,7 @@ async def test_rate_limit_carries_retry_after_from_header_or_retry_info(
     assert caught.value.retry_after == expected
 
 
-async def test_unknown_model_is_model_not_found(http: httpx.AsyncClient, gemini: FakeGemini) -> None:
+async def test_unknown_model_is_model_not_found(http: HttpTransport, gemini: FakeGemini) -> None:
     with pytest.raises(ModelNotFoundError, match="gemini-nope"):
         await provider(http, gemini).chat(ask("hi", model="gemini-nope"))
     with pytest.raises(ModelNotFoundError, match="NOT_FOUND"):
@@ -229,41 +248,43 @@ async def test_unknown_model_is_model_not_found(http: httpx.AsyncClient, gemini:
 
 
 async def test_a_model_id_that_would_escape_its_url_segment_is_not_sent(
-    http: httpx.AsyncClient, gemini: FakeGemini
+    http: HttpTransport, gemini: FakeGemini
 ) -> None:
     with pytest.raises(ModelNotFoundError, match="not a Gemini model id"):
         await provider(http, gemini).chat(ask("hi", model="../models?x=1"))
     assert gemini.state.generate_requests == 0
 
 
-async def test_a_malformed_body_is_unavailable(http: httpx.AsyncClient, gemini: FakeGemini) -> None:
+async def test_a_malformed_body_is_unavailable(http: HttpTransport, gemini: FakeGemini) -> None:
     gemini.state.malformed = 1
     with pytest.raises(ProviderUnavailableError, match="malformed"):
         await provider(http, gemini).chat(ask("hi"))
 
 
 async def test_a_stream_without_a_finish_reason_is_unavailable_after_some_deltas(
-    http: httpx.AsyncClient, gemini: FakeGemini
+    http: HttpTransport, gemini: FakeGemini
 ) -> None:
     gemini.state.stream_cut_after = 2
     received: list[StreamDelta] = []
     with pytest.raises(ProviderUnavailableError, match="ended before it was complete"):
-        async for delta in provider(http, gemini).stream(ask("a b c d e")):
-            received.append(delta)
+        async with provider(http, gemini).stream(ask("a b c d e")) as deltas:
+            async for delta in deltas:
+                received.append(delta)
     assert [d.content for d in received] == ["echo: ", "a "]
 
 
-async def test_an_error_chunk_mid_stream_is_unavailable(http: httpx.AsyncClient, gemini: FakeGemini) -> None:
+async def test_an_error_chunk_mid_stream_is_unavailable(http: HttpTransport, gemini: FakeGemini) -> None:
     gemini.state.stream_error_after = 1
     received: list[StreamDelta] = []
     with pytest.raises(ProviderUnavailableError, match="UNAVAILABLE"):
-        async for delta in provider(http, gemini).stream(ask("a b c")):
-            received.append(delta)
+        async with provider(http, gemini).stream(ask("a b c")) as deltas:
+            async for delta in deltas:
+                received.append(delta)
     assert [d.content for d in received] == ["echo: "]
 
 
 async def test_a_hanging_upstream_times_out_as_unavailable(gemini: FakeGemini) -> None:
-    http = build_http_client(HttpTimeouts(connect=1.0, read=0.3))
+    http = HttpTransport(build_http_client(HttpTimeouts(connect=1.0, read=0.3)))
     try:
         gemini.state.delay = 0.6  # outlasts the read timeout, ends before the server stops
         with pytest.raises(ProviderUnavailableError, match="timed out"):
@@ -276,7 +297,7 @@ CANARY = "AIza-canary-6e0b-77f2"
 
 
 async def test_the_api_key_appears_in_no_url_error_repr_or_log(
-    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    http: HttpTransport, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []

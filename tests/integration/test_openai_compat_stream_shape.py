@@ -8,7 +8,9 @@ from pydantic import SecretStr
 
 from ideaforge_gateway.adapters.http.client import SharedHttpClient
 from ideaforge_gateway.adapters.http.token_auth import HeaderAuth
-from ideaforge_gateway.adapters.openai_compat.openai_chat_completions_provider import OpenAIChatCompletionsProvider
+from ideaforge_gateway.adapters.http.transport import HttpTransport
+from ideaforge_gateway.adapters.http_llm_provider import HttpLLMProvider
+from ideaforge_gateway.adapters.openai_compat.wire import OpenAIChatCompletionsFormat
 from ideaforge_gateway.domain.errors import ProviderUnavailableError
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName
 from tests.support.loopback_server import LoopbackServer
@@ -36,17 +38,19 @@ async def test_a_stream_answer_must_be_an_event_stream(handler: object, expected
     app = web.Application()
     app.router.add_post("/v1/chat/completions", handler)  # type: ignore[arg-type]
     server = LoopbackServer(app).start()
-    http = SharedHttpClient()
+    http = HttpTransport(SharedHttpClient())
     try:
-        provider = OpenAIChatCompletionsProvider(
+        provider = HttpLLMProvider(
             http, base_url=f"{server.url}/v1", auth=HeaderAuth("Authorization", "Bearer ", SecretStr("k")),
-            provider=ProviderName.OPENAI,
+            wire=OpenAIChatCompletionsFormat(ProviderName.OPENAI),
         )  # fmt: skip
         if expected is None:
-            assert "".join([d.content or "" async for d in provider.stream(ASK)]) == "hello"
+            async with provider.stream(ASK) as deltas:
+                assert "".join([d.content or "" async for d in deltas]) == "hello"
         else:
             with pytest.raises(ProviderUnavailableError, match=expected):
-                [d async for d in provider.stream(ASK)]
+                async with provider.stream(ASK) as deltas:
+                    [d async for d in deltas]
     finally:
         await http.aclose()
         server.stop()

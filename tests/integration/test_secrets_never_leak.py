@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import traceback
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
+from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError
@@ -21,7 +21,7 @@ CANARY_SECRET = "canary-secret-9d2f+/:="
 
 @pytest.mark.parametrize("method", list(AuthMethod))
 async def test_canaries_appear_in_no_log_exception_or_repr(
-    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, method: AuthMethod
+    http: HttpTransport, caplog: pytest.LogCaptureFixture, method: AuthMethod
 ) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []

@@ -14,6 +14,7 @@ from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_sourc
     OAuth2ClientCredentialsTokenSource,
 )
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
+from ideaforge_gateway.adapters.http.transport import HttpTransport
 from tests.support.fake_ai_gateway import FakeAIGateway
 
 
@@ -48,7 +49,7 @@ def test_cancelled_waiters_never_cancel_the_shared_refresh(
         gate = threading.Event()  # the token endpoint answers only once the test says so
         gateway.state.token_gate = gate
         before = gateway.state.token_requests
-        http = build_http_client(HttpTimeouts(connect=2.0, read=10.0))
+        http = HttpTransport(build_http_client(HttpTimeouts(connect=2.0, read=10.0)))
         source = OAuth2ClientCredentialsTokenSource(
             http,
             client_id=SecretStr(gateway.state.client_id),
@@ -93,7 +94,7 @@ async def test_a_caller_that_gives_up_leaves_the_refresh_to_the_next_caller(gate
     # The shape of an attempt whose share of the deadline ran out: `asyncio.timeout` around it.
     gate = threading.Event()
     gateway.state.token_gate = gate
-    http = build_http_client(HttpTimeouts(connect=2.0, read=10.0))
+    http = HttpTransport(build_http_client(HttpTimeouts(connect=2.0, read=10.0)))
     source = OAuth2ClientCredentialsTokenSource(
         http,
         client_id=SecretStr(gateway.state.client_id),

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import socket
 
-import httpx
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import SecretStr
 from yarl import URL
 
-from ideaforge_gateway.adapters.http import direct
 from ideaforge_gateway.adapters.http.client import build_http_client
-from ideaforge_gateway.adapters.http.errors import error_for_transport
-from ideaforge_gateway.adapters.http.public_only import BlockedAddressError, PublicOnlyResolver
+from ideaforge_gateway.adapters.http.public_only import PublicOnlyResolver
 from ideaforge_gateway.adapters.http.token_auth import HeaderAuth
+from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import ProviderName
 from tests.support.fake_ai_gateway import FakeAIGateway
@@ -62,59 +60,68 @@ async def test_a_name_with_any_non_public_address_is_refused(address: str) -> No
         await PublicOnlyResolver(FixedResolver("93.184.215.14", address)).resolve("rebind.example", 443)
 
 
-async def test_the_guarded_client_refuses_loopback_private_and_plain_http() -> None:
+def _refused_urls(gateway: FakeAIGateway, path: str) -> list[URL]:
+    port = gateway.server.port
+    return [URL(f"https://127.0.0.1:{port}{path}"), URL(f"https://localhost:{port}{path}"), URL(gateway.url + path)]
+
+
+async def test_the_guarded_transport_refuses_loopback_private_and_plain_http() -> None:
     with FakeAIGateway() as gateway:
-        port = gateway.server.port
-        client = build_http_client(public_only=True)
+        transport = HttpTransport(build_http_client(public_only=True))
         try:
-            for url in (
-                f"https://127.0.0.1:{port}/v1/models",
-                f"https://localhost:{port}/v1/models",
-                f"{gateway.url}/v1/models",
-            ):
-                with pytest.raises(BlockedAddressError):
-                    await client.get(url)
+            for url in _refused_urls(gateway, "/v1/models"):
+                with pytest.raises(ConfigurationError, match="must be https and reach public addresses"):
+                    await transport.send("GET", url, provider=ProviderName.AI_GATEWAY, what="model listing")
         finally:
-            await client.aclose()
+            await transport.aclose()
         assert gateway.state.token_requests == 0
 
 
-async def test_direct_calls_are_guarded_alike() -> None:
-    # The chat path skips httpx (adapters/http/direct.py): the same refusals must hold there.
+async def test_streams_and_credentialed_requests_are_guarded_alike() -> None:
+    # Nothing leaves, not even the credential: the guard runs before the request is sent.
     with FakeAIGateway() as gateway:
-        port = gateway.server.port
-        client = build_http_client(public_only=True)
+        transport = HttpTransport(build_http_client(public_only=True))
         auth = HeaderAuth("Authorization", "Bearer ", SecretStr("k"))
         try:
-            for url in (
-                f"https://127.0.0.1:{port}/v1/chat/completions",
-                f"https://localhost:{port}/v1/chat/completions",
-                f"{gateway.url}/v1/chat/completions",
-            ):
-                with pytest.raises(BlockedAddressError):
-                    async with direct.send(client, "POST", URL(url), auth=auth, json_body=b"{}"):
+            for url in _refused_urls(gateway, "/v1/chat/completions"):
+                with pytest.raises(ConfigurationError, match=r"not a public address|only https"):
+                    async with transport.stream(
+                        "POST", url, provider=ProviderName.OPENAI, what="chat", auth=auth, body=b"{}"
+                    ):
                         pass
+                with pytest.raises(ConfigurationError, match=r"not a public address|only https"):
+                    await transport.send("POST", url, provider=ProviderName.OPENAI, what="chat", auth=auth, body=b"{}")
         finally:
-            await client.aclose()
+            await transport.aclose()
         assert (gateway.state.chat_requests, gateway.state.token_requests) == (0, 0)
 
 
 async def test_a_blocked_address_is_a_configuration_error_that_says_why() -> None:
-    error = error_for_transport(
-        ProviderName.AI_GATEWAY, BlockedAddressError("localhost resolves to not a public address"), what="token request"
-    )
-    assert isinstance(error, ConfigurationError)
-    assert "must be https and reach public addresses" in error.message
-
-
-async def test_the_trusted_client_reaches_loopback() -> None:
     with FakeAIGateway() as gateway:
-        client = build_http_client()
+        transport = HttpTransport(build_http_client(public_only=True))
         try:
-            assert (await client.get(f"{gateway.url}/.well-known/openid-configuration")).status_code == 200
+            with pytest.raises(ConfigurationError) as refused:
+                await transport.send(
+                    "POST", URL(f"https://localhost:{gateway.server.port}/t"),
+                    provider=ProviderName.AI_GATEWAY, what="token request",
+                )  # fmt: skip
         finally:
-            await client.aclose()
+            await transport.aclose()
+    assert refused.value.message == (
+        "AI Gateway token request refused: localhost resolves to not a public address; "
+        "user-supplied URLs must be https and reach public addresses"
+    )
+    assert refused.value.provider is ProviderName.AI_GATEWAY
 
 
-def test_httpx_sees_a_blocked_address_as_a_connect_error() -> None:
-    assert issubclass(BlockedAddressError, httpx.ConnectError)
+async def test_the_trusted_transport_reaches_loopback() -> None:
+    with FakeAIGateway() as gateway:
+        transport = HttpTransport(build_http_client())
+        try:
+            reply = await transport.send(
+                "GET", URL(f"{gateway.url}/.well-known/openid-configuration"),
+                provider=ProviderName.AI_GATEWAY, what="discovery",
+            )  # fmt: skip
+            assert reply.status == 200
+        finally:
+            await transport.aclose()

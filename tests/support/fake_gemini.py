@@ -3,7 +3,8 @@
 - `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse` and a paginated
   `GET /v1beta/models`, under an optional route `prefix` as a gateway would mount them.
 - Checks what Gemini checks: the `x-goog-api-key` header (or a bearer token, as through a
-  gateway), answering a bad key with HTTP 400 `API_KEY_INVALID` as Gemini does; roles `user` and
+  gateway), answering a bad key with HTTP 400 `API_KEY_INVALID` as Gemini does (a bad bearer
+  token with 401 `UNAUTHENTICATED`, as Google's APIs do); roles `user` and
   `model`; non-empty parts; function declarations in its OpenAPI subset; every function response
   answering a call of the model turn just before it. A `key=` query parameter is counted and
   refused: the key must never travel in a URL.
@@ -104,7 +105,10 @@ class FakeGemini:
             return None
         with self.lock:
             self.state.rejected_auth += 1
-        if not request.headers.get("x-goog-api-key") and self.state.bearer is None:
+        if self.state.bearer is not None:
+            # Google's APIs answer a bad OAuth bearer token (as a gateway's route sends) with 401.
+            return _error(401, "Request had invalid authentication credentials.")
+        if not request.headers.get("x-goog-api-key"):
             return _error(403, "Method doesn't allow unregistered callers")
         return _error(400, "API key not valid. Please pass a valid API key.", reason="API_KEY_INVALID")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import replace
 
 from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential, Verification
@@ -30,7 +31,12 @@ class FakeLLMProvider(LLMProvider):
         key = self.credentials.api_key.get_secret_value()
         return ChatResponse(provider=self.name, model=request.model, content=f"{self.name.value}:{key}")
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+    @asynccontextmanager
+    async def stream(self, request: ChatRequest) -> AsyncIterator[AsyncIterator[StreamDelta]]:
+        async with aclosing(self.deltas(request)) as deltas:
+            yield deltas
+
+    async def deltas(self, request: ChatRequest) -> AsyncGenerator[StreamDelta, None]:
         response = await self.chat(request)
         yield StreamDelta(content=response.content)
 

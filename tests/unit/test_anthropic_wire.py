@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ideaforge_gateway.adapters.anthropic.anthropic_messages_provider import StreamAssembler, stream_error
+from ideaforge_gateway.adapters.anthropic.messages_format import StreamAssembler, stream_error
 from ideaforge_gateway.adapters.anthropic.wire import (
     WireContentBlock,
     WireUsage,
@@ -33,6 +33,7 @@ from ideaforge_gateway.domain.errors import (
 )
 from ideaforge_gateway.domain.models import (
     ChatMessage,
+    ChatOptions,
     ChatRequest,
     ProviderName,
     StreamDelta,
@@ -48,8 +49,7 @@ def test_a_request_without_max_tokens_gets_the_default_and_extras_are_mapped() -
     request = ChatRequest(
         "claude-x",
         [ChatMessage("system", "A."), ChatMessage("user", "hi"), ChatMessage("system", "B.")],
-        temperature=1.7,
-        extra={"top_p": 0.9, "user": "u-1", "frequency_penalty": 1},
+        options=ChatOptions(temperature=1.7, extra={"top_p": 0.9, "user": "u-1", "frequency_penalty": 1}),
     )
 
     body = request_to_wire(request, stream=True)
@@ -69,9 +69,12 @@ def test_a_request_without_max_tokens_gets_the_default_and_extras_are_mapped() -
 def test_tools_become_input_schemas_and_tool_choice_needs_tools() -> None:
     spec = ToolSpec("lookup", "", {"type": "object", "properties": {"q": {"type": "string"}}})
     with_tools = request_to_wire(
-        ChatRequest("m", [ChatMessage("user", "x")], tools=[spec], tool_choice="auto"), stream=False
+        ChatRequest("m", [ChatMessage("user", "x")], options=ChatOptions(tools=[spec], tool_choice="auto")),
+        stream=False,
     )
-    without = request_to_wire(ChatRequest("m", [ChatMessage("user", "x")], tool_choice="auto"), stream=False)
+    without = request_to_wire(
+        ChatRequest("m", [ChatMessage("user", "x")], options=ChatOptions(tool_choice="auto")), stream=False
+    )
 
     assert with_tools["tools"] == [{"name": "lookup", "input_schema": dict(spec.parameters)}]
     assert with_tools["tool_choice"] == {"type": "auto"}
@@ -193,7 +196,7 @@ def events(*items: dict[str, Any]) -> list[StreamDelta]:
     deltas: list[StreamDelta] = []
     for item in items:
         deltas += assembler.feed(json.dumps(item))
-    assert assembler.finished == (items[-1]["type"] == "message_stop")
+    assert assembler.done == (items[-1]["type"] == "message_stop")
     return deltas
 
 
@@ -236,6 +239,11 @@ def test_without_message_stop_the_stream_is_not_finished() -> None:
         START, {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}
     )
     assert deltas == []
+
+
+def test_a_stream_that_ends_before_message_stop_is_incomplete() -> None:
+    with pytest.raises(ProviderUnavailableError, match="ended before it was complete"):
+        StreamAssembler(P, "m").at_end()
 
 
 @pytest.mark.parametrize(

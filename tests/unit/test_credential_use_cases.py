@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import pytest
 from pydantic import SecretStr
 
+from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureProvider, ConfigureRequest
 from ideaforge_gateway.application.use_cases.list_providers import ListProviders
@@ -16,7 +20,7 @@ from ideaforge_gateway.application.use_cases.remove_provider import (
 )
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials, VerifyRequest
 from ideaforge_gateway.domain.config import GatewayConfig, ProviderDefaults, TierModels
-from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
+from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials, StoredCredential, Verification
 from ideaforge_gateway.domain.errors import AuthenticationError, InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
 from tests.unit.fakes import FakeCredentialStore, FakeProviderFactory
@@ -34,9 +38,10 @@ class Wiring:
         self.store = FakeCredentialStore()
         self.factory = FakeProviderFactory()
         self.registry = ProviderRegistry(GatewayConfig(providers), self.factory, self.store)
-        self.verify = VerifyCredentials(self.registry, self.factory, self.store)
+        self.writes = CredentialWrites(self.store, self.registry)
+        self.verify = VerifyCredentials(self.registry, self.factory, self.writes)
         self.configure = ConfigureProvider(
-            self.store, self.registry, self.verify, allow_private_base_urls=allow_private
+            self.writes, self.registry, self.verify, allow_private_base_urls=allow_private
         )
 
 
@@ -125,19 +130,19 @@ async def test_remove_falls_back_to_the_environment() -> None:
     w = Wiring(env_openai="env-key")
     await w.configure.execute(ConfigureRequest("alice", ProviderCredentials(OPENAI, SecretStr("mine"))))
     assert w.registry.require(OPENAI, "alice").source == "user"
-    assert RemoveProvider(w.store, w.registry).execute(RemoveRequest("alice", OPENAI))
+    assert await RemoveProvider(w.writes).execute(RemoveRequest("alice", OPENAI))
     assert w.registry.require(OPENAI, "alice").source == "environment"
-    assert not RemoveProvider(w.store, w.registry).execute(RemoveRequest("alice", OPENAI))
+    assert not await RemoveProvider(w.writes).execute(RemoveRequest("alice", OPENAI))
 
 
 async def test_disable_keeps_the_credentials_and_enable_restores_them() -> None:
     w = Wiring()
     await w.configure.execute(ConfigureRequest("alice", gateway()))
-    toggle = SetProviderEnabled(w.store, w.registry)
-    assert toggle.execute(EnableRequest("alice", GW, False))
+    toggle = SetProviderEnabled(w.writes)
+    assert await toggle.execute(EnableRequest("alice", GW, False))
     assert not w.registry.has_ai_gateway("alice")
     assert w.store.get("alice", GW) is not None
-    assert toggle.execute(EnableRequest("alice", GW, True))
+    assert await toggle.execute(EnableRequest("alice", GW, True))
     assert w.registry.has_ai_gateway("alice")
 
 
@@ -156,6 +161,60 @@ async def test_list_providers_reports_status_and_never_a_secret() -> None:
     assert statuses[ProviderName.GEMINI].needs_reconfiguration and not statuses[ProviderName.GEMINI].usable
     assert statuses[ProviderName.ANTHROPIC].configured is False
     assert "canary" not in repr(list(statuses.values()))
+
+
+class ThreadRecordingStore(FakeCredentialStore):
+    """Records whether each call ran on a thread that runs an event loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_loop: list[str] = []
+
+    def _note(self, name: str) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.on_loop.append(name)
+
+    def get(self, user_id: str, provider: ProviderName) -> StoredCredential | None:
+        self._note("get")
+        return super().get(user_id, provider)
+
+    def save(self, user_id: str, credentials: ProviderCredentials, *, enabled: bool = True) -> StoredCredential:
+        self._note("save")
+        return super().save(user_id, credentials, enabled=enabled)
+
+    def delete(self, user_id: str, provider: ProviderName) -> bool:
+        self._note("delete")
+        return super().delete(user_id, provider)
+
+    def set_enabled(self, user_id: str, provider: ProviderName, enabled: bool) -> bool:
+        self._note("set_enabled")
+        return super().set_enabled(user_id, provider, enabled)
+
+    def record_verification(self, user_id: str, provider: ProviderName, verification: Verification) -> None:
+        self._note("record_verification")
+        super().record_verification(user_id, provider, verification)
+
+
+async def test_every_write_runs_off_the_loop_and_invalidates_the_users_cache() -> None:
+    store = ThreadRecordingStore()
+    config = GatewayConfig({p: ProviderDefaults(p, TierModels("f", "s", "p")) for p in ProviderName})
+    registry = ProviderRegistry(config, FakeProviderFactory(), store)
+    writes = CredentialWrites(store, registry)
+    assert registry.resolve(OPENAI, "alice") is None  # now cached: nothing stored
+
+    await writes.save("alice", ProviderCredentials(OPENAI, SecretStr("k")))
+    assert registry.resolve(OPENAI, "alice") is not None  # the write dropped the cached "nothing"
+    await writes.set_enabled("alice", OPENAI, False)
+    assert registry.resolve(OPENAI, "alice") is None
+    await writes.record_verification("alice", OPENAI, Verification(True, datetime.now(UTC)))
+    assert registry.stored("alice")[OPENAI].verification is not None
+    assert await writes.get("alice", OPENAI) is not None
+    assert await writes.delete("alice", OPENAI)
+    assert registry.stored("alice") == {}
+    assert store.on_loop == []
 
 
 STORED_AT = {"base_url": "https://gw.example.com", "token_url": "https://login.example.com/token"}

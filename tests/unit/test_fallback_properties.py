@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -33,12 +34,14 @@ from ideaforge_gateway.domain.errors import (
 )
 from ideaforge_gateway.domain.models import (
     ChatMessage,
+    ChatOptions,
     ChatRequest,
     ChatResponse,
     ModelInfo,
     ProviderName,
     StreamDelta,
     Tier,
+    ToolSpec,
 )
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
@@ -102,7 +105,12 @@ class ScriptedProvider(LLMProvider):
         self._outcome()
         return ChatResponse(provider=self._provider, model=request.model, content="answer")
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+    @asynccontextmanager
+    async def stream(self, request: ChatRequest) -> AsyncIterator[AsyncIterator[StreamDelta]]:
+        async with aclosing(self.deltas(request)) as deltas:
+            yield deltas
+
+    async def deltas(self, request: ChatRequest) -> AsyncGenerator[StreamDelta, None]:
         self._outcome()
         yield StreamDelta(content="ans")
         yield StreamDelta(content="wer", finish_reason="stop")
@@ -279,7 +287,7 @@ def test_open_circuits_are_skipped_without_a_call(
 
 async def test_a_stream_that_breaks_after_content_ends_with_an_error_not_a_finish() -> None:
     class Breaking(ScriptedProvider):
-        async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+        async def deltas(self, request: ChatRequest) -> AsyncGenerator[StreamDelta, None]:
             yield StreamDelta(content="half an ")
             raise ProviderUnavailableError("connection reset", provider=ProviderName.OPENAI)
 
@@ -303,7 +311,7 @@ class Hanging(ScriptedProvider):
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+    async def deltas(self, request: ChatRequest) -> AsyncGenerator[StreamDelta, None]:
         self._script.calls.append(self._clock.now)
         await asyncio.Event().wait()
         yield StreamDelta()
@@ -359,6 +367,23 @@ async def test_a_provider_gets_all_the_time_left_when_the_others_circuits_are_op
     attempts, error = await run(world, stream=False)
     assert attempts == [(ProviderName.OPENAI, "deadline")]  # not cut at half for a provider that cannot answer
     assert isinstance(error, ProvidersExhaustedError) and error.deadline_passed
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    providers_st,
+    order_st,
+    st.dictionaries(st.sampled_from(["top_p", "seed", "user", "logit_bias", "x_custom"]), st.integers(), max_size=5),
+)
+def test_every_step_carries_the_callers_options_unchanged(
+    configured: set[ProviderName], order: list[ProviderName], extra: dict[str, int]
+) -> None:
+    # One options object from the caller to every provider's request: no layer re-lists fields.
+    world = build_world(configured, True, order, {}, RetryPolicy())
+    options = ChatOptions(tools=[ToolSpec("f")], tool_choice="auto", temperature=0.3, max_tokens=9, extra=extra)
+    request = GenerateRequest(messages=[ChatMessage("user", "hi")], tier=Tier.FAST, options=options)
+    steps = world.reply.plan(request) if world.usable_in_order else []
+    assert all(step.request.options is options for step in steps)
 
 
 async def test_one_users_failures_never_open_the_shared_credentials_circuit_for_another() -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ideaforge_gateway.adapters.gemini.gemini_generate_content_provider import StreamAssembler
+from ideaforge_gateway.adapters.gemini.generate_content_format import StreamAssembler
 from ideaforge_gateway.adapters.gemini.wire import (
     VendorError,
     WirePart,
@@ -26,9 +26,10 @@ from ideaforge_gateway.adapters.gemini.wire import (
     vendor_error,
 )
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
-from ideaforge_gateway.domain.errors import ProviderUnavailableError
+from ideaforge_gateway.domain.errors import GatewayError, ProviderUnavailableError, RateLimitedError
 from ideaforge_gateway.domain.models import (
     ChatMessage,
+    ChatOptions,
     ChatRequest,
     ProviderName,
     StreamDelta,
@@ -49,9 +50,11 @@ def test_system_goes_to_the_system_instruction_and_settings_to_the_generation_co
             ChatMessage("assistant", "hello"),
             ChatMessage("system", "B."),
         ],
-        temperature=1.5,
-        stop=["END"],
-        extra={"max_completion_tokens": 50, "top_p": 0.9, "seed": 3, "logit_bias": {}},
+        options=ChatOptions(
+            temperature=1.5,
+            stop=["END"],
+            extra={"max_completion_tokens": 50, "top_p": 0.9, "seed": 3, "logit_bias": {}},
+        ),
     )
 
     assert request_to_wire(request) == {
@@ -70,7 +73,9 @@ def test_system_goes_to_the_system_instruction_and_settings_to_the_generation_co
 def test_tools_become_function_declarations() -> None:
     spec = ToolSpec("lookup", "Find things", {"type": "object", "properties": {"q": {"type": "string"}}})
     body = request_to_wire(
-        ChatRequest("m", [ChatMessage("user", "x")], tools=[spec, ToolSpec("now")], tool_choice="none")
+        ChatRequest(
+            "m", [ChatMessage("user", "x")], options=ChatOptions(tools=[spec, ToolSpec("now")], tool_choice="none")
+        )
     )
 
     assert body["tools"] == [
@@ -277,9 +282,9 @@ def test_the_stream_numbers_calls_across_chunks_and_finishes_at_a_finish_reason(
     deltas: list[StreamDelta] = []
     for data in feeds:
         assert not assembler.finished
-        delta, error = assembler.feed(data)
-        assert error is None and delta is not None
-        deltas.append(delta)
+        fed = assembler.feed(data)
+        assert len(fed) == 1
+        deltas += fed
 
     assert assembler.finished
     assert "".join(d.content or "" for d in deltas) == "Let me see."
@@ -288,18 +293,35 @@ def test_the_stream_numbers_calls_across_chunks_and_finishes_at_a_finish_reason(
         (0, "call_0", "f", '{"a": 1}'),
         (1, "call_1", "g", "{}"),
     ]
-    assert assembler.final() == StreamDelta(finish_reason="tool_calls", usage=Usage(4, 3, 7), model="gemini-x")
+    assert not assembler.done  # Gemini has no end marker: the body's clean end completes it
+    assert assembler.at_end() == [StreamDelta(finish_reason="tool_calls", usage=Usage(4, 3, 7), model="gemini-x")]
 
 
 def test_a_blocked_prompt_finishes_the_stream_as_filtered() -> None:
     assembler = StreamAssembler(P, "m")
-    assert assembler.feed(json.dumps({"promptFeedback": {"blockReason": "SAFETY"}})) == (None, None)
-    assert assembler.finished and assembler.final().finish_reason == "content_filter"
+    assert assembler.feed(json.dumps({"promptFeedback": {"blockReason": "SAFETY"}})) == []
+    assert assembler.finished and assembler.at_end()[0].finish_reason == "content_filter"
 
 
-def test_an_error_chunk_is_handed_back() -> None:
-    delta, error = StreamAssembler(P, "m").feed(json.dumps({"error": {"code": 503, "status": "UNAVAILABLE"}}))
-    assert delta is None and error is not None and error.status == "UNAVAILABLE"
+def test_a_stream_that_ends_without_a_finish_reason_is_incomplete() -> None:
+    assembler = StreamAssembler(P, "m")
+    assembler.feed(chunk([{"text": "half"}]))
+    with pytest.raises(ProviderUnavailableError, match="ended before it was complete"):
+        assembler.at_end()
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        ("UNAVAILABLE", ProviderUnavailableError),
+        ("RESOURCE_EXHAUSTED", RateLimitedError),
+        (None, ProviderUnavailableError),
+    ],
+)
+def test_an_error_chunk_raises_its_domain_error(status: str | None, error: type[GatewayError]) -> None:
+    with pytest.raises(error, match=status or "stream failed mid-way") as raised:
+        StreamAssembler(P, "m").feed(json.dumps({"error": {"code": 503, "status": status}}))
+    assert raised.value.provider is P
 
 
 def test_an_unparseable_chunk_is_malformed() -> None:

@@ -89,3 +89,17 @@ def test_an_operator_token_must_be_long_and_turns_metrics_on() -> None:
     assert Settings(_env_file=None, ideaforge_metrics=True).metrics_enabled
     assert Settings(_env_file=None, ideaforge_operator_token="x" * 16).metrics_enabled
     assert Settings(_env_file=None, ideaforge_operator_token="  ").ideaforge_operator_token is None
+
+
+def test_the_response_bound_reaches_both_transports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ideaforge_gateway.entrypoints.container import Container
+
+    assert Settings().ideaforge_max_response_bytes == 8 << 20
+    monkeypatch.setenv("IDEAFORGE_MAX_RESPONSE_BYTES", "65536")
+    container = Container()
+    assert container.transport().max_response_bytes == 65536
+    assert container.user_url_transport().max_response_bytes == 65536
+    assert container.user_url_transport().client.public_only
+    monkeypatch.setenv("IDEAFORGE_MAX_RESPONSE_BYTES", "10")
+    with pytest.raises(ValidationError, match="ideaforge_max_response_bytes"):
+        Settings()

@@ -1,4 +1,4 @@
-"""The event-stream decoder of the direct path, and the joining of deltas read together."""
+"""The transport's event-stream decoder, and the joining of deltas read together."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ideaforge_gateway.adapters.http.sse import SSEDecodeError, SSEDecoder
-from ideaforge_gateway.adapters.openai_compat.openai_chat_completions_provider import _joined
+from ideaforge_gateway.adapters.http_llm_provider import joined as _joined
 from ideaforge_gateway.domain.models import StreamDelta, ToolCallDelta, Usage
 
 _TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"), max_size=20)

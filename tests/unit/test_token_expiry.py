@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
-import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
+from yarl import URL
 
 from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import (
     OAuth2ClientCredentialsTokenSource,
 )
+from ideaforge_gateway.adapters.http.client import SharedHttpClient
+from ideaforge_gateway.adapters.http.transport import HttpTransport, Reply
 from ideaforge_gateway.domain.models import AccessToken
 from ideaforge_gateway.domain.policies.token_expiry import (
     ASSUMED_LIFETIME_S,
@@ -54,19 +57,20 @@ def test_fresh_implies_usable(expires_in: float | None, issued: float, later: fl
         assert is_usable(token, issued + later)
 
 
-class _TokenEndpoint:
-    """A token endpoint for httpx.MockTransport that counts requests."""
+class _TokenEndpoint(HttpTransport):
+    """A transport whose every answer is a fresh token: counts the requests, sends nothing."""
 
     def __init__(self, expires_in: float | None) -> None:
+        super().__init__(SharedHttpClient())
         self.expires_in = expires_in
         self.requests = 0
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def send(self, method: str, url: URL, **_: Any) -> Reply:
         self.requests += 1
         body: dict[str, object] = {"access_token": f"tok-{self.requests}", "token_type": "bearer"}
         if self.expires_in is not None:
             body["expires_in"] = self.expires_in
-        return httpx.Response(200, content=json.dumps(body), headers={"content-type": "application/json"})
+        return Reply(200, {"content-type": "application/json"}, json.dumps(body).encode())
 
 
 @settings(max_examples=60, deadline=None)
@@ -79,28 +83,27 @@ def test_the_cache_fetches_exactly_when_the_cached_token_is_due(expires_in: int 
     endpoint = _TokenEndpoint(expires_in)
 
     async def scenario() -> None:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as http:
-            source = OAuth2ClientCredentialsTokenSource(
-                http,
-                client_id=SecretStr("id"),
-                client_secret=SecretStr("secret"),
-                issuer_url="http://127.0.0.1:9",
-                token_url="http://127.0.0.1:9/token",
-                clock=lambda: clock[0],
-            )
-            current = await source.token()
-            expected_requests = 1
-            for step in steps:
-                clock[0] += step
-                due = not is_fresh(current, clock[0])
-                token = await source.token()
-                if due:
-                    expected_requests += 1
-                    assert token is not current
-                else:
-                    assert token is current
-                assert is_usable(token, clock[0])
-                assert endpoint.requests == expected_requests
-                current = token
+        source = OAuth2ClientCredentialsTokenSource(
+            endpoint,
+            client_id=SecretStr("id"),
+            client_secret=SecretStr("secret"),
+            issuer_url="http://127.0.0.1:9",
+            token_url="http://127.0.0.1:9/token",
+            clock=lambda: clock[0],
+        )
+        current = await source.token()
+        expected_requests = 1
+        for step in steps:
+            clock[0] += step
+            due = not is_fresh(current, clock[0])
+            token = await source.token()
+            if due:
+                expected_requests += 1
+                assert token is not current
+            else:
+                assert token is current
+            assert is_usable(token, clock[0])
+            assert endpoint.requests == expected_requests
+            current = token
 
     asyncio.run(scenario())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import cast
 
 from agno.agent import Agent
 from agno.run.agent import RunContentEvent, RunErrorEvent, RunOutput
@@ -65,11 +67,15 @@ class AgnoAgentRunner(AgentRunner):
         result.text = self._stream(request, result)
         return result
 
-    async def _stream(self, request: AgentRunRequest, result: AgentRunStream) -> AsyncIterator[str]:
+    async def _stream(self, request: AgentRunRequest, result: AgentRunStream) -> AsyncGenerator[str, None]:
         ledger = RunLedger()
-        events = self._agent(request, ledger).arun(request.prompt, stream=True, yield_run_output=True)
+        # `arun(stream=True)` is an async generator; Agno annotates it as an AsyncIterator only.
+        events = cast(
+            "AsyncGenerator[object, None]",
+            self._agent(request, ledger).arun(request.prompt, stream=True, yield_run_output=True),
+        )
         output: RunOutput | None = None
-        try:
+        async with aclosing(events):
             async for event in events:
                 if isinstance(event, RunOutput):
                     output = event
@@ -77,10 +83,6 @@ class AgnoAgentRunner(AgentRunner):
                     raise _failure(ledger, RunStatus.error, event.content)
                 elif isinstance(event, RunContentEvent) and isinstance(event.content, str) and event.content:
                     yield event.content
-        finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
         if output is None or output.status is not RunStatus.completed:
             raise _failure(ledger, output.status if output else RunStatus.error, output.content if output else None)
         result.provider, result.model = ledger.provider, ledger.model

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -70,22 +70,17 @@ class AIGatewayModel(PortBackedModel):
             gateway = await self._gateway()
             return await gateway.chat(self._request(call))
 
-    async def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
-        source: AsyncIterator[StreamDelta] | None = None
-        try:
+    async def _stream(self, call: ModelCall) -> AsyncGenerator[StreamDelta, None]:
+        async with AsyncExitStack() as opened:  # the gateway's stream, released however this ends
             async with self._until_the_answer_starts():
                 gateway = await self._gateway()
-                source = gateway.stream(self._request(call))
+                source = await opened.enter_async_context(gateway.stream(self._request(call)))
                 first = await anext(source, None)
             if first is None:
                 return
             yield first
             async for delta in source:
                 yield delta
-        finally:
-            aclose = getattr(source, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
     @asynccontextmanager
     async def _until_the_answer_starts(self) -> AsyncIterator[None]:
@@ -121,12 +116,4 @@ class AIGatewayModel(PortBackedModel):
         return self.registry
 
     def _request(self, call: ModelCall) -> ChatRequest:
-        return ChatRequest(
-            model=check_model_id(self.id),
-            messages=call.messages,
-            tools=call.tools,
-            tool_choice=call.tool_choice,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            stop=self.stop,
-        )
+        return ChatRequest(check_model_id(self.id), call.messages, call.options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -88,7 +88,7 @@ class ProviderChainModel(PortBackedModel):
         self._record(response.provider, response.model, generation.attempts, response.usage, response.finish_reason)
         return response
 
-    async def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
+    async def _stream(self, call: ModelCall) -> AsyncGenerator[StreamDelta, None]:
         reply, request = self._reply(), self._request(call)
         await reply.prepare(request)
         stream: ChainStream = reply.stream(request)
@@ -125,9 +125,5 @@ class ProviderChainModel(PortBackedModel):
             messages=call.messages,
             model=None if self.id == DEFAULT_MODEL else self.id,
             user_id=self.user_id,
-            tools=call.tools,
-            tool_choice=call.tool_choice,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            stop=self.stop,
+            options=call.options,
         )

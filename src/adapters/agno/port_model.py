@@ -8,7 +8,8 @@ Subclasses say only how to get a `ChatResponse` or a stream of `StreamDelta`s fo
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self, cast
 
@@ -28,16 +29,16 @@ from ideaforge_gateway.adapters.agno.mapping import (
 )
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge, default_bridge
 from ideaforge_gateway.domain.errors import GatewayError
-from ideaforge_gateway.domain.models import ChatMessage, ChatResponse, StreamDelta, ToolSpec
+from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ChatResponse, StreamDelta
 
 
 @dataclass(frozen=True, slots=True)
 class ModelCall:
-    """One model call of an agent run, in the domain's terms."""
+    """One model call of an agent run, in the domain's terms: the conversation, and every option
+    of the call and of the model (its tools, tool choice and settings) in one `ChatOptions`."""
 
     messages: list[ChatMessage]
-    tools: list[ToolSpec]
-    tool_choice: str | dict[str, object] | None
+    options: ChatOptions
 
 
 @dataclass
@@ -52,11 +53,14 @@ class PortBackedModel(Model):
       `_shared_fields` with the copy instead of copying them: providers, token caches, locks and
       the bridge must stay one per process, and Agno's own copy would drop or duplicate them.
     - `response_format` is not forwarded: Agno's JSON-mode instructions in the prompt apply.
+    - `temperature`, `max_tokens` and `stop` are typed options; `request_params` (as Agno's
+      `OpenAIChat` takes them) go as given in the options' `extra`.
     """
 
     temperature: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = None
+    request_params: dict[str, Any] | None = None
     bridge: LoopBridge | None = field(default=None, repr=False, compare=False)
 
     _shared_fields: ClassVar[tuple[str, ...]] = ("bridge",)
@@ -67,8 +71,8 @@ class PortBackedModel(Model):
         """The whole answer to `call`; raises `GatewayError`."""
 
     @abstractmethod
-    def _stream(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
-        """The answer to `call` as it arrives; raises `GatewayError`."""
+    def _stream(self, call: ModelCall) -> AsyncGenerator[StreamDelta, None]:
+        """The answer to `call` as it arrives; raises `GatewayError`. Closed when left early."""
 
     def _failed(self, error: GatewayError) -> None:
         """Called with each domain error before it is raised to Agno as Agno's."""
@@ -169,11 +173,15 @@ class PortBackedModel(Model):
         compressed: bool,
     ) -> ModelCall:
         try:
-            return ModelCall(
-                messages_to_domain(messages, compressed=compressed),
-                tools_to_domain(tools),
-                tool_choice_to_domain(tool_choice),
+            options = ChatOptions(
+                tools=tools_to_domain(tools),
+                tool_choice=tool_choice_to_domain(tool_choice),
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                stop=self.stop,
+                extra=dict(self.request_params or {}),
             )
+            return ModelCall(messages_to_domain(messages, compressed=compressed), options)
         except GatewayError as exc:
             raise self._agno_error(exc) from exc
 
@@ -183,18 +191,13 @@ class PortBackedModel(Model):
         except GatewayError as exc:
             raise self._agno_error(exc) from exc
 
-    async def _deltas(self, call: ModelCall) -> AsyncIterator[StreamDelta]:
-        source: AsyncIterator[StreamDelta] | None = None
+    async def _deltas(self, call: ModelCall) -> AsyncGenerator[StreamDelta, None]:
         try:
-            source = self._stream(call)
-            async for delta in source:
-                yield delta
+            async with aclosing(self._stream(call)) as source:
+                async for delta in source:
+                    yield delta
         except GatewayError as exc:
             raise self._agno_error(exc) from exc
-        finally:
-            aclose = getattr(source, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
     def _agno_error(self, error: GatewayError) -> AgnoError:
         self._failed(error)

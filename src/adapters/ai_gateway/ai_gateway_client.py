@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 
 from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
+from ideaforge_gateway.domain.policies.model_families import family_of
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 from ideaforge_gateway.domain.ports.token_source import TokenSource
 
@@ -28,10 +30,11 @@ class AIGatewayClient(LLMProvider):
     ) -> None:
         self._token_source = token_source
         self._openai = openai_route
-        self._families: tuple[tuple[tuple[str, ...], LLMProvider | None], ...] = (
-            (("claude",), anthropic_route),
-            (("gemini", "gemma"), gemini_route),
-        )
+        self._family_routes = {
+            family: route
+            for family, route in ((ProviderName.ANTHROPIC, anthropic_route), (ProviderName.GEMINI, gemini_route))
+            if route is not None
+        }
 
     def __repr__(self) -> str:
         return f"AIGatewayClient(openai_route={self._openai!r})"
@@ -45,12 +48,9 @@ class AIGatewayClient(LLMProvider):
         return self._token_source
 
     def route(self, model: str) -> LLMProvider:
-        """The route a model takes: its family's own, else the OpenAI-compatible one."""
-        name = model.lower()
-        for prefixes, provider in self._families:
-            if provider is not None and name.startswith(prefixes):
-                return provider
-        return self._openai
+        """The route a model takes: its family's own (`model_families.py`), else the OpenAI-compatible one."""
+        family = family_of(model)
+        return self._family_routes.get(family, self._openai) if family is not None else self._openai
 
     async def list_models(self) -> list[ModelInfo]:
         return await self._openai.list_models()
@@ -62,5 +62,5 @@ class AIGatewayClient(LLMProvider):
     async def chat(self, request: ChatRequest) -> ChatResponse:
         return await self.route(request.model).chat(request)
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
+    def stream(self, request: ChatRequest) -> AbstractAsyncContextManager[AsyncIterator[StreamDelta]]:
         return self.route(request.model).stream(request)

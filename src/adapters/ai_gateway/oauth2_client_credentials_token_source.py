@@ -11,12 +11,13 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlencode
 
-import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from yarl import URL
 
-from ideaforge_gateway.adapters.http.errors import error_for_transport, parse_retry_after
+from ideaforge_gateway.adapters.http.errors import parse_retry_after
+from ideaforge_gateway.adapters.http.transport import HttpTransport, Reply
 from ideaforge_gateway.domain.credentials import AuthMethod
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
@@ -32,6 +33,11 @@ log = logging.getLogger("ideaforge.token")
 
 _PROVIDER = ProviderName.AI_GATEWAY
 _DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
+_FORM = "application/x-www-form-urlencoded"
+TOKEN_ANSWER_BYTES = 64 << 10
+"""A token answer is a few hundred bytes; anything near this is not one."""
+DISCOVERY_BYTES = 256 << 10
+"""Discovery documents list endpoints and algorithms: kilobytes, not megabytes."""
 _OAUTH_ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 _DEFAULT_HINT = "the client id and secret (AI_GATEWAY_CLIENT_ID / AI_GATEWAY_CLIENT_SECRET, or the user's own)"
 _HINTS = {
@@ -95,7 +101,7 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        transport: HttpTransport,
         *,
         client_id: SecretStr,
         client_secret: SecretStr,
@@ -114,7 +120,7 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
     ) -> None:
         if auth_method is AuthMethod.STATIC_KEY:
             raise ConfigurationError("static_key credentials need StaticKeyTokenSource", provider=_PROVIDER)
-        self._http = http
+        self._transport = transport
         self._client_id = client_id
         self._client_secret = client_secret
         self._issuer_url = issuer_url.rstrip("/")
@@ -220,16 +226,15 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
     async def _discover(self) -> str:
         for path in _DISCOVERY_PATHS:
             url = self._issuer_url + path
-            try:
-                response = await self._http.get(url, headers={"Accept": "application/json"})
-            except httpx.TransportError as exc:
-                raise error_for_transport(_PROVIDER, exc, what=f"discovery at {url}") from None
-            if response.status_code >= 500:
-                raise self._unavailable(f"discovery at {url} answered HTTP {response.status_code}")
-            if response.status_code != 200:
+            response = await self._transport.send(
+                "GET", URL(url), provider=_PROVIDER, what=f"discovery at {url}", max_bytes=DISCOVERY_BYTES
+            )
+            if response.status >= 500:
+                raise self._unavailable(f"discovery at {url} answered HTTP {response.status}")
+            if response.status != 200:
                 continue
             try:
-                endpoint = _Discovery.model_validate_json(response.content).token_endpoint
+                endpoint = _Discovery.model_validate_json(response.body).token_endpoint
             except ValidationError:
                 continue
             if endpoint.startswith(("https://", "http://")):
@@ -247,7 +252,7 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
             form["scope"] = self._scope
         if self._audience:
             form["audience"] = self._audience
-        headers = {"Accept": "application/json"}
+        headers: dict[str, str] = {}
         client_id = self._client_id.get_secret_value()
         client_secret = self._client_secret.get_secret_value()
         if self._auth_method is AuthMethod.CLIENT_SECRET_BASIC:
@@ -256,28 +261,28 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
             form["client_id"] = client_id
             form["client_secret"] = client_secret
         self.requests_made += 1
-        try:
-            response = await self._http.post(token_url, data=form, headers=headers)
-        except httpx.TransportError as exc:
-            raise error_for_transport(_PROVIDER, exc, what="token request") from None
-        if response.status_code == 200:
+        response = await self._transport.send(
+            "POST", URL(token_url), provider=_PROVIDER, what="token request", body=urlencode(form).encode(),
+            content_type=_FORM, headers=headers, max_bytes=TOKEN_ANSWER_BYTES,
+        )  # fmt: skip
+        if response.status == 200:
             return self._parse(response)
         raise self._error_for(response)
 
-    def _parse(self, response: httpx.Response) -> AccessToken:
+    def _parse(self, response: Reply) -> AccessToken:
         try:
-            body = _TokenResponse.model_validate_json(response.content)
+            body = _TokenResponse.model_validate_json(response.body)
         except ValidationError:
             raise self._unavailable("token endpoint sent a malformed token response") from None
         refresh_at, expires_at = token_deadlines(body.expires_in, self._clock())
         log.debug("obtained an AI Gateway token valid for %s s", body.expires_in)
         return AccessToken(value=body.access_token, expires_at=expires_at, refresh_at=refresh_at)
 
-    def _error_for(self, response: httpx.Response) -> GatewayError:
-        status = response.status_code
+    def _error_for(self, response: Reply) -> GatewayError:
+        status = response.status
         if status in (400, 401, 403):
             try:
-                code = _OAuthError.model_validate_json(response.content).error
+                code = _OAuthError.model_validate_json(response.body).error
             except ValidationError:
                 code = ""
             code = code if _OAUTH_ERROR_CODE.match(code) else ""

@@ -129,27 +129,28 @@ def finish_reason(stop_reason: str | None) -> str | None:
 # Requests.
 def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     """The `/v1/messages` body. Raises `UnmappableRequestError` for what Anthropic cannot express."""
+    options = request.options
     system, messages = messages_to_wire(request.messages)
-    extra = request.extra
-    max_tokens = request.max_tokens or extra.get("max_completion_tokens") or DEFAULT_MAX_TOKENS
+    extra = options.extra
+    max_tokens = options.max_tokens or extra.get("max_completion_tokens") or DEFAULT_MAX_TOKENS
     body: dict[str, Any] = {"model": request.model, "max_tokens": max_tokens, "messages": messages}
     if system:
         body["system"] = system
-    if request.tools:
+    if options.tools:
         body["tools"] = [
             {"name": t.name, "input_schema": dict(t.parameters)}
             | ({"description": t.description} if t.description else {})
-            for t in request.tools
+            for t in options.tools
         ]
-        choice = tool_choice_to_wire(request.tool_choice, parallel=extra.get("parallel_tool_calls"))
+        choice = tool_choice_to_wire(options.tool_choice, parallel=extra.get("parallel_tool_calls"))
         if choice is not None:
             body["tool_choice"] = choice
-    if request.temperature is not None:
+    if options.temperature is not None:
         # Anthropic accepts 0..1 where OpenAI accepts 0..2: a request the chain falls over with
         # must not be refused here for a range only one vendor allows.
-        body["temperature"] = min(max(request.temperature, 0.0), 1.0)
-    if request.stop:
-        body["stop_sequences"] = list(request.stop)
+        body["temperature"] = min(max(options.temperature, 0.0), 1.0)
+    if options.stop:
+        body["stop_sequences"] = list(options.stop)
     for key in ("top_p", "top_k"):
         if extra.get(key) is not None:
             body[key] = extra[key]

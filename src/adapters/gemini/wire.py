@@ -183,28 +183,29 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
 
     Raises `UnmappableRequestError` for what Gemini cannot express.
     """
+    options = request.options
     system, contents = contents_to_wire(request.messages)
     body: dict[str, Any] = {"contents": contents}
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
-    if request.tools:
+    if options.tools:
         body["tools"] = [
-            {"functionDeclarations": [_declaration(t.name, t.description, t.parameters) for t in request.tools]}
+            {"functionDeclarations": [_declaration(t.name, t.description, t.parameters) for t in options.tools]}
         ]
-        config = tool_config_to_wire(request.tool_choice)
+        config = tool_config_to_wire(options.tool_choice)
         if config is not None:
             body["toolConfig"] = config
     generation: dict[str, Any] = {}
-    if request.temperature is not None:
-        generation["temperature"] = request.temperature
-    max_tokens = request.max_tokens or request.extra.get("max_completion_tokens")
+    if options.temperature is not None:
+        generation["temperature"] = options.temperature
+    max_tokens = options.max_tokens or options.extra.get("max_completion_tokens")
     if max_tokens:
         generation["maxOutputTokens"] = max_tokens
-    if request.stop:
-        generation["stopSequences"] = list(request.stop)
+    if options.stop:
+        generation["stopSequences"] = list(options.stop)
     for key, wire_key in _GENERATION_EXTRAS.items():
-        if request.extra.get(key) is not None:
-            generation[wire_key] = request.extra[key]
+        if options.extra.get(key) is not None:
+            generation[wire_key] = options.extra[key]
     if generation:
         body["generationConfig"] = generation
     return body

@@ -1,10 +1,9 @@
-"""The HTTP clients a process shares: httpx's API over aiohttp sessions, one per event loop.
+"""The aiohttp sessions a process shares, one per kind of URL (the operator's, the users') and
+per event loop.
 
-Why aiohttp: on a 2-core machine a passthrough on httpx's default transport served ~200-660
-requests/s at 64 concurrent clients, the same passthrough over `httpx-aiohttp` ~2,900
-(NOTES-http.md). httpx's API stays for most calls (Auth flows, typed timeouts, httpx-sse); the
-calls on every request's path use the session directly (`direct.py`), which saves httpx's layer
-(~30 % of the proxy's CPU per request, bench/analysis.md).
+Why aiohttp: on a 2-core machine it is the fastest Python client measured for a proxy's load
+(NOTES-http.md, bench/analysis.md). Requests go through the transport (`transport.py`), never
+through a session directly.
 
 An aiohttp session belongs to the event loop it was made on, while the process's client outlives
 loops: a script runs `asyncio.run` twice, a notebook or a test suite makes a loop per cell or
@@ -16,23 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.cookiejar
+import ssl
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Self
 
 import aiohttp
-import httpx
-from httpx_aiohttp import AiohttpTransport
+import certifi
 
-from ideaforge_gateway.adapters.http.public_only import PublicOnlyResolver, PublicOnlyTransport
+from ideaforge_gateway.adapters.http.public_only import PublicOnlyResolver
 
 
 @dataclass(frozen=True, slots=True)
 class HttpTimeouts:
-    """Seconds. `read` bounds each wait for bytes, so it is also a stream's idle timeout."""
+    """Seconds. `read` bounds each wait for bytes, so it is also a stream's idle timeout; `pool`
+    bounds the wait for a connection, including connecting."""
 
     connect: float = 5.0
     read: float = 60.0
@@ -164,35 +164,13 @@ def _release(sessions: list[aiohttp.ClientSession]) -> None:
         session.detach()
 
 
-class _PerLoopTransport(AiohttpTransport):
-    """httpx-aiohttp's transport on the running loop's session. httpx-aiohttp keeps the session
-    it made or was given; here `client` is looked up per request instead, and `aclose` is the
-    `SharedHttpClient`'s business."""
+class SharedHttpClient:
+    """The sessions and their settings.
 
-    def __init__(self, sessions: LoopSessions, limits: httpx.Limits) -> None:
-        self._sessions = sessions
-        super().__init__(limits=limits, trust_env=False)
-
-    @property
-    def client(self) -> aiohttp.ClientSession:
-        return self._sessions.current()
-
-    @client.setter
-    def client(self, value: object) -> None:
-        """httpx-aiohttp assigns its own choice here; the per-loop sessions stand instead."""
-
-    async def aclose(self) -> None:
-        return None
-
-
-class SharedHttpClient(httpx.AsyncClient):
-    """An `httpx.AsyncClient` on aiohttp, whose sessions the direct calls share.
-
-    - Never follows redirects: every request it sends may carry credentials.
     - Keeps no cookies: the client serves every user, so nothing one answer sets may travel
-      with the next request.
-    - With `public_only`, for URLs users supply: https only, and every address it would connect
-      to must be public (`public_only.py`), on both paths.
+      with the next request. Reads no proxy or netrc settings from the environment.
+    - With `public_only`, for URLs users supply: names resolve through `PublicOnlyResolver`, and
+      the transport checks literal addresses and the scheme before a request leaves.
     - Works on any event loop, any number of them over the process's life (`LoopSessions`).
       `aclose()` releases every session, and the client stays usable: a later request opens a
       new session on its loop, so closing at the end of one `asyncio.run` does not break the next.
@@ -207,24 +185,12 @@ class SharedHttpClient(httpx.AsyncClient):
         public_only: bool = False,
     ) -> None:
         self.public_only = public_only
-        # The mapping httpx-aiohttp applies to httpx's timeouts, so both paths wait alike.
-        self.direct_timeout = aiohttp.ClientTimeout(
+        self.timeout = aiohttp.ClientTimeout(
             sock_connect=timeouts.connect, sock_read=timeouts.read, connect=timeouts.pool
         )
         self._max_connections = max_connections
         self._keepalive_expiry = keepalive_expiry
         self.sessions = LoopSessions(self._new_session)
-        limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=keepalive_expiry)
-        aiohttp_transport = _PerLoopTransport(self.sessions, limits)
-        super().__init__(
-            transport=PublicOnlyTransport(aiohttp_transport) if public_only else aiohttp_transport,
-            timeout=httpx.Timeout(
-                connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
-            ),
-            follow_redirects=False,
-            trust_env=False,
-            cookies=http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
-        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(public_only={self.public_only}, sessions={len(self.sessions)})"
@@ -244,15 +210,18 @@ class SharedHttpClient(httpx.AsyncClient):
         connector = aiohttp.TCPConnector(
             limit=self._max_connections,
             keepalive_timeout=self._keepalive_expiry,
-            ssl=httpx.create_ssl_context(trust_env=False),
+            # Mozilla's CA bundle, as httpx used before: the same trust on every machine.
+            ssl=ssl.create_default_context(cafile=certifi.where()),
             resolver=PublicOnlyResolver() if self.public_only else None,
         )
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
 
-    # Not httpx's `aclose`, which would mark the client closed for good: the process's client
-    # outlives event loops and the closes of scripts that ran on them.
     async def aclose(self) -> None:
+        """Release every session; the client stays usable (see above)."""
         await self.sessions.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
 
     async def __aexit__(
         self,

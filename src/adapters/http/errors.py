@@ -1,4 +1,4 @@
-"""Map HTTP outcomes to the domain's error types, one place for every adapter.
+"""Map HTTP answers to domain errors for every wire format; the transport maps failures to get one.
 
 Vendor response bodies are never echoed: they may repeat request headers or other secrets.
 Only the status, an error code the vendor names, and what to check reach the message.
@@ -11,12 +11,8 @@ import re
 import time
 from collections.abc import Mapping
 
-import httpx
-
-from ideaforge_gateway.adapters.http.public_only import BlockedAddressError
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
-    ConfigurationError,
     GatewayError,
     InvalidRequestError,
     ModelNotFoundError,
@@ -116,34 +112,30 @@ def error_for_status(
     return InvalidRequestError(f"{label} refused {what} as invalid (HTTP {status}){code}", provider=provider)
 
 
-def error_for_transport(provider: ProviderName, exc: httpx.TransportError, *, what: str) -> GatewayError:
-    """The domain error for a request that got no usable HTTP answer.
+def malformed(provider: ProviderName, *, what: str) -> ProviderUnavailableError:
+    return ProviderUnavailableError(f"{provider_label(provider)} sent a malformed {what}", provider=provider)
 
-    With the aiohttp transport a refused connection and a server that closes without answering
-    both surface as `ConnectTimeout`, so the message does not claim which one happened.
-    """
-    label = provider_label(provider)
-    if isinstance(exc, BlockedAddressError):
-        return ConfigurationError(
-            f"{label} {what} refused: {exc}; user-supplied URLs must be https and reach public addresses",
-            provider=provider,
-        )
-    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
-        reason = "could not connect or the connection was closed"
-    elif isinstance(exc, httpx.ReadTimeout):
-        reason = "timed out waiting for data"
-    elif isinstance(exc, httpx.TimeoutException):
-        reason = "timed out"
-    elif isinstance(exc, httpx.UnsupportedProtocol):
-        return InvalidRequestError(f"{label} base URL is not an http(s) URL", provider=provider)
-    else:
-        reason = "the connection failed"
+
+def incomplete_stream(provider: ProviderName) -> ProviderUnavailableError:
+    """A stream whose body ended before the vendor's end of answer: never a clean finish."""
     return ProviderUnavailableError(
-        f"{label} {what} failed: {reason} ({type(exc).__name__})",
-        provider=provider,
-        looks_down=isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError),  # nothing connected
+        f"{provider_label(provider)} stream ended before it was complete", provider=provider
     )
 
 
-def malformed(provider: ProviderName, *, what: str) -> ProviderUnavailableError:
-    return ProviderUnavailableError(f"{provider_label(provider)} sent a malformed {what}", provider=provider)
+def stream_failure(
+    provider: ProviderName,
+    code: str | None,
+    kinds: Mapping[str, type[GatewayError]],
+    *,
+    retry_after: float | None = None,
+) -> GatewayError:
+    """The domain error for an error event that arrives after a stream has begun: the vendor's
+    `code` (an identifier, else "unknown") looked up in the format's `kinds`; any code it does
+    not list (overloaded, internal, anything new) is the provider's unavailability."""
+    named = vendor_code(code) or "unknown"
+    message = f"{provider_label(provider)} stream failed mid-way ({named})"
+    kind = kinds.get(named, ProviderUnavailableError)
+    if kind is RateLimitedError:
+        return RateLimitedError(message, provider=provider, retry_after=retry_after)
+    return kind(message, provider=provider)

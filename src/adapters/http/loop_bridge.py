@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from ideaforge_gateway.adapters.http.client import SharedHttpClient
@@ -89,7 +89,7 @@ class LoopBridge:
         self.adopt_running_loop()
         return await factory()
 
-    async def aiterate(self, factory: Callable[[], AsyncIterator[T]]) -> AsyncIterator[T]:
+    async def aiterate(self, factory: Callable[[], AsyncGenerator[T, None]]) -> AsyncIterator[T]:
         """Iterate `factory()` on the running loop; closing this iterator closes that one."""
         self.adopt_running_loop()
         source = factory()
@@ -97,7 +97,7 @@ class LoopBridge:
             async for item in source:
                 yield item
         finally:
-            await _aclose(source)
+            await source.aclose()
 
     # Sync callers.
     def call(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -105,7 +105,7 @@ class LoopBridge:
         loop = self._loop_for_sync()
         return _wait(asyncio.run_coroutine_threadsafe(factory(), loop), loop)
 
-    def iterate(self, factory: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
+    def iterate(self, factory: Callable[[], AsyncGenerator[T, None]]) -> Iterator[T]:
         """Iterate `factory()` on a running loop from this thread, one item at a time."""
         loop = self._loop_for_sync()
         source = factory()
@@ -117,7 +117,7 @@ class LoopBridge:
                 yield step[0]
         finally:
             if loop.is_running():
-                _wait(asyncio.run_coroutine_threadsafe(_aclose(source), loop), loop)
+                _wait(asyncio.run_coroutine_threadsafe(source.aclose(), loop), loop)
 
     def close(self) -> None:
         """Shut the background loop down (its tasks cancelled, its async generators and so its
@@ -196,12 +196,6 @@ async def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     await loop.shutdown_asyncgens()
-
-
-async def _aclose(source: AsyncIterator[Any]) -> None:
-    aclose = getattr(source, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 def _wait(future: concurrent.futures.Future[T], owner: asyncio.AbstractEventLoop) -> T:

@@ -1,8 +1,10 @@
-"""An HTTP client for URLs that users supply: https only, public addresses only.
+"""The guard for URLs that users supply: https only, public addresses only.
 
 Names are checked as resolved, by the resolver whose answers the connection then uses, so what
 is checked is what is connected to (no second lookup to rebind). Literal addresses, which
-aiohttp does not resolve, are checked before the request leaves. Redirects are never followed.
+aiohttp does not resolve, are checked before the request leaves (`check_url`). Redirects are
+never followed (the transport's rule). The transport (`transport.py`) applies both checks to
+every request of a public-only client; this module only knows what to refuse.
 """
 
 from __future__ import annotations
@@ -10,11 +12,8 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import aiohttp
-import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from ideaforge_gateway.domain.policies.base_url import is_numeric_host, is_public_address
@@ -22,9 +21,9 @@ from ideaforge_gateway.domain.policies.base_url import is_numeric_host, is_publi
 BLOCKED = "not a public address"
 
 
-class BlockedAddressError(httpx.ConnectError):
+class BlockedAddressError(Exception):
     """The request would have reached a loopback, private, link-local or otherwise non-public
-    address, or used plain http."""
+    address, or used plain http. The message names the host and the reason, nothing else."""
 
 
 class PublicOnlyResolver(AbstractResolver):
@@ -47,43 +46,24 @@ class PublicOnlyResolver(AbstractResolver):
         await self._inner.close()
 
 
-def _refusal(scheme: str, host: str) -> str | None:
-    """Why a request to `scheme://host` must not leave, or None. Names are checked later, as
-    `PublicOnlyResolver` resolves them."""
+def check_url(scheme: str, host: str) -> None:
+    """Raise `BlockedAddressError` if a request to `scheme://host` must not leave: plain http, or
+    a literal address that is not public. Names pass here and are checked as they resolve."""
     if scheme != "https":
-        return f"only https is allowed for {host}"
+        raise BlockedAddressError(f"only https is allowed for {host}")
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
-        return f"{host} is {BLOCKED}" if is_numeric_host(host) else None
-    return None if is_public_address(literal) else f"{host} is {BLOCKED}"
+        if is_numeric_host(host):
+            raise BlockedAddressError(f"{host} is {BLOCKED}") from None
+        return
+    if not is_public_address(literal):
+        raise BlockedAddressError(f"{host} is {BLOCKED}")
 
 
-@contextmanager
-def public_only(scheme: str, host: str, request: httpx.Request | None = None) -> Iterator[None]:
-    """Around a request (httpx's or a direct one) on a session that resolves with
-    `PublicOnlyResolver`: refuse plain http and literal non-public addresses before it leaves,
-    and report the resolver's refusal, which aiohttp wraps as a connection failure, as blocked."""
-    reason = _refusal(scheme, host)
-    if reason is not None:
-        raise BlockedAddressError(reason, request=request)
-    try:
-        yield
-    except httpx.TransportError as exc:
-        if BLOCKED not in str(exc):
-            raise
-        raise BlockedAddressError(f"{host} resolves to {BLOCKED}", request=request) from None
-
-
-class PublicOnlyTransport(httpx.AsyncBaseTransport):
-    """`public_only` around every request of `inner`."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self._inner = inner
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        with public_only(request.url.scheme, request.url.host, request):
-            return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+def blocked_by_resolver(exc: BaseException, host: str) -> BlockedAddressError | None:
+    """The refusal `PublicOnlyResolver` made, as aiohttp reports it (a connection failure whose
+    message keeps the resolver's reason), or None for any other failure."""
+    if isinstance(exc, aiohttp.ClientConnectorError) and BLOCKED in str(exc):
+        return BlockedAddressError(f"{host} resolves to {BLOCKED}")
+    return None

@@ -1,6 +1,9 @@
-"""Server-sent events decoded from bytes as they arrive, for the streams read without httpx.
+"""Server-sent events decoded from bytes as they arrive, for every stream the transport reads.
 
-The WHATWG rules a consumer of chat streams needs: an optional UTF-8 BOM first; lines end in LF,
+Our own decoder because the libraries sit on other clients (`httpx-sse` on httpx), and a
+consumer of chat streams needs only this much of the spec.
+
+The WHATWG rules it keeps: an optional UTF-8 BOM first; lines end in LF,
 CRLF or CR (also split across reads); `data` lines are joined with LF; comments, other fields and
 events without data are skipped. A line, and an event, may not grow past `max_event` bytes: a
 stream that never ends either would otherwise hold the gateway's memory.

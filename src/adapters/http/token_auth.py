@@ -1,16 +1,16 @@
-"""Credentials on every request: a fixed vendor key, or bearer tokens from a `TokenSource` with one
-refresh-and-retry on a 401.
+"""Credentials for the transport: a header to send, and what to do after a 401.
 
-Each works as an `httpx.Auth` and, for the calls that skip httpx (`direct.py`), through
-`header()` and `after_rejection()`: one rule, whichever client sends the request.
+The transport (`transport.py`) asks `header()` before each request; when the answer is 401 it
+asks `after_rejection(used)` once for a replacement and, if there is one, sends the request once
+more. Two kinds exist: bearer tokens from a `TokenSource` (the AI Gateway's service accounts), and
+a fixed header (vendors' API keys), which has nothing to retry with.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass, field
+from typing import Protocol
 
-import httpx
 from pydantic import SecretStr
 
 from ideaforge_gateway.domain.models import AccessToken
@@ -26,44 +26,28 @@ class AuthHeader:
     token: AccessToken | None = field(default=None, repr=False)
 
 
-class RequestAuth(httpx.Auth):
-    """Adds `header()` to each request; on a 401, asks `after_rejection` once for a replacement.
-    Async only: getting a token is I/O."""
+class RequestAuth(Protocol):
+    """A credential. `header()` may do I/O (fetching a token); neither method logs or reprs a secret."""
 
-    async def header(self) -> AuthHeader:
-        raise NotImplementedError
+    async def header(self) -> AuthHeader: ...
 
     async def after_rejection(self, used: AuthHeader) -> AuthHeader | None:
         """The header to retry with after `used` was answered 401, or None to give up."""
-        return None
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        raise RuntimeError(f"{type(self).__name__} works with httpx.AsyncClient only")
-        yield request  # pragma: no cover - makes this a generator, as httpx expects
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        used = await self.header()
-        request.headers[used.name] = used.value
-        response = yield request
-        if response.status_code != 401:
-            return
-        fresh = await self.after_rejection(used)
-        if fresh is None:
-            return
-        request.headers[fresh.name] = fresh.value
-        yield request
+        ...
 
 
 class TokenSourceAuth(RequestAuth):
-    """httpx's token-refresh recipe over the `TokenSource` port.
+    """`Authorization: Bearer <token>` from a `TokenSource` (httpx's token-refresh recipe).
 
-    Sets `Authorization: Bearer <token>`. When the server answers 401, the token is invalidated
-    and the request is sent once more with a fresh one, unless the source handed back the very
-    same token (a static key cannot be refreshed).
+    After a 401 the token is invalidated and the request is sent once more with a fresh one,
+    unless the source handed back the very same token (a static key cannot be refreshed).
     """
 
     def __init__(self, source: TokenSource) -> None:
         self._source = source
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._source!r})"
 
     async def header(self) -> AuthHeader:
         return _bearer(await self._source.token())
@@ -77,15 +61,21 @@ class TokenSourceAuth(RequestAuth):
 
 
 class HeaderAuth(RequestAuth):
-    """A fixed credential header (vendor API keys), kept out of the client's shared headers."""
+    """A fixed credential header (vendors' API keys): `header: value_prefix + secret`."""
 
     def __init__(self, header: str, value_prefix: str, secret: SecretStr) -> None:
         self._header = header
         self._prefix = value_prefix
         self._secret = secret
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._header!r})"
+
     async def header(self) -> AuthHeader:
         return AuthHeader(self._header, self._prefix + self._secret.get_secret_value())
+
+    async def after_rejection(self, used: AuthHeader) -> AuthHeader | None:
+        return None
 
 
 def _bearer(token: AccessToken) -> AuthHeader:

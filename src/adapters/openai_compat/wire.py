@@ -1,19 +1,37 @@
-"""Pydantic models of the OpenAI chat-completions wire format, and the mapping to the domain."""
+"""OpenAI's chat-completions wire format, as a pure translation (`WireFormat`): request to body,
+body to response, a stream assembler, vendor error to domain error. Spoken by OpenAI and by the
+AI Gateway's `/v1`; unit-tested on bytes."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ideaforge_gateway.adapters.http.errors import vendor_code
+from ideaforge_gateway.adapters.http.errors import (
+    error_for_status,
+    incomplete_stream,
+    malformed,
+    provider_label,
+    vendor_code,
+)
+from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
+from ideaforge_gateway.domain.errors import GatewayError, ModelNotFoundError
 from ideaforge_gateway.domain.models import (
     ChatMessage,
     ChatRequest,
+    ChatResponse,
+    ModelInfo,
+    ProviderName,
+    StreamDelta,
     ToolCall,
     ToolCallDelta,
     Usage,
 )
+
+_MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "NotFoundError"})
 
 
 class _Wire(BaseModel):
@@ -119,25 +137,26 @@ def message_to_wire(message: ChatMessage) -> dict[str, Any]:
 
 
 def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = dict(request.extra)
+    options = request.options
+    body: dict[str, Any] = dict(options.extra)
     body["model"] = request.model
     body["messages"] = [message_to_wire(m) for m in request.messages]
-    if request.tools:
+    if options.tools:
         body["tools"] = [
             {
                 "type": "function",
                 "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)},
             }
-            for t in request.tools
+            for t in options.tools
         ]
-        if request.tool_choice is not None:
-            body["tool_choice"] = request.tool_choice
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
-    if request.max_tokens is not None:
-        body["max_tokens"] = request.max_tokens
-    if request.stop:
-        body["stop"] = list(request.stop)
+        if options.tool_choice is not None:
+            body["tool_choice"] = options.tool_choice
+    if options.temperature is not None:
+        body["temperature"] = options.temperature
+    if options.max_tokens is not None:
+        body["max_tokens"] = options.max_tokens
+    if options.stop:
+        body["stop"] = list(options.stop)
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
@@ -161,3 +180,90 @@ def tool_call_deltas_to_domain(calls: list[WireToolCall] | None) -> tuple[ToolCa
     return tuple(
         ToolCallDelta(index=c.index, id=c.id, name=c.function.name, arguments=c.function.arguments or "") for c in calls
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIChatCompletionsFormat(WireFormat):
+    """`/chat/completions` (SSE with `stream_options.include_usage`) and `/models`, under a base
+    URL that includes the version path (`https://api.openai.com/v1`)."""
+
+    provider: ProviderName = ProviderName.OPENAI
+    chat_what: ClassVar[str] = "chat completion"
+    joins_text: ClassVar[bool] = True
+
+    def chat_call(self, request: ChatRequest, *, stream: bool) -> WireCall:
+        return WireCall("/chat/completions", json_body(request_to_wire(request, stream=stream)))
+
+    def chat_response(self, body: bytes, request: ChatRequest) -> ChatResponse:
+        try:
+            completion = WireCompletion.model_validate_json(body)
+        except ValidationError:
+            raise malformed(self.provider, what="chat completion") from None
+        if not completion.choices:
+            raise malformed(self.provider, what="chat completion (no choices)")
+        choice = completion.choices[0]
+        return ChatResponse(
+            provider=self.provider,
+            model=completion.model or request.model,
+            content=choice.message.content,
+            tool_calls=tool_calls_to_domain(choice.message.tool_calls),
+            finish_reason=choice.finish_reason,
+            usage=completion.usage.to_domain() if completion.usage else None,
+            response_id=completion.id,
+        )
+
+    def stream_assembler(self, request: ChatRequest) -> StreamAssembler:
+        return StreamAssembler(self.provider)
+
+    def models_call(self) -> WireCall:
+        return WireCall("/models")
+
+    def models_page(self, body: bytes) -> ModelPage:
+        try:
+            listing = WireModelList.model_validate_json(body)
+        except ValidationError:
+            raise malformed(self.provider, what="model list") from None
+        return ModelPage([ModelInfo(id=m.id, provider=self.provider, owned_by=m.owned_by) for m in listing.data])
+
+    def error(
+        self, status: int, headers: Mapping[str, str], body: bytes, *, what: str, model: str | None
+    ) -> GatewayError:
+        code = error_code(body)
+        if code in _MODEL_NOT_FOUND_CODES and model is not None:
+            return ModelNotFoundError(
+                f"{provider_label(self.provider)} does not offer model {model!r} ({code})", provider=self.provider
+            )
+        return error_for_status(self.provider, status, headers, what=what, model=model, vendor_code=code)
+
+
+class StreamAssembler:
+    """Chunks to deltas; `done` at `[DONE]`, without which the stream is incomplete."""
+
+    def __init__(self, provider: ProviderName) -> None:
+        self.provider = provider
+        self.done = False
+
+    def feed(self, data: str) -> list[StreamDelta]:
+        if data == "[DONE]":
+            self.done = True
+            return []
+        try:
+            chunk = WireChunk.model_validate_json(data)
+        except ValidationError:
+            raise malformed(self.provider, what="stream chunk") from None
+        usage = chunk.usage.to_domain() if chunk.usage else None
+        if not chunk.choices:
+            return [StreamDelta(usage=usage, model=chunk.model)] if usage else []
+        choice = chunk.choices[0]
+        return [
+            StreamDelta(
+                content=choice.delta.content,
+                tool_calls=tool_call_deltas_to_domain(choice.delta.tool_calls),
+                finish_reason=choice.finish_reason,
+                usage=usage,
+                model=chunk.model,
+            )
+        ]
+
+    def at_end(self) -> list[StreamDelta]:
+        raise incomplete_stream(self.provider)

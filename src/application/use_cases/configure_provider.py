@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ideaforge_gateway.application.credential_rules import keep_stored_secrets, validate_user_credentials
+from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.application.use_cases.verify_credentials import (
     VerificationResult,
@@ -11,7 +13,6 @@ from ideaforge_gateway.application.use_cases.verify_credentials import (
     VerifyRequest,
 )
 from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential, Verification
-from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +43,13 @@ class ConfigureProvider:
     - With `verify_first`, credentials that fail verification are not stored and the result says
       why; with it, the stored row records the successful verification.
     - The user must exist and be active (`UnknownUserError` otherwise).
-    - The registry forgets this user's cached credentials, so the next request uses the new ones.
+    - The next request uses the new credentials: the store's writes drop the registry's cache
+      for this user (`CredentialWrites`). Nothing here waits for the database on the event loop.
     """
 
     def __init__(
         self,
-        store: CredentialStore,
+        store: CredentialWrites,
         registry: ProviderRegistry,
         verify: VerifyCredentials,
         *,
@@ -59,22 +61,21 @@ class ConfigureProvider:
         self._allow_private = allow_private_base_urls
 
     async def execute(self, request: ConfigureRequest) -> ConfigureResult:
-        self._registry.require_user(request.user_id)
+        await asyncio.to_thread(self._registry.require_user, request.user_id)  # the user store, off the loop
         given = request.credentials
         if not given.api_key.get_secret_value() or given.client_secret is None:
-            given = keep_stored_secrets(given, self._store.get(request.user_id, given.provider))
+            given = keep_stored_secrets(given, await self._store.get(request.user_id, given.provider))
         credentials = self.validate(given)
         verification = None
         if request.verify_first:
             verification = await self._verify.execute(VerifyRequest(credentials.provider, credentials, user_id=None))
             if not verification.valid:
                 return ConfigureResult(stored=None, verification=verification)
-        stored = self._store.save(request.user_id, credentials, enabled=request.enabled)
+        stored = await self._store.save(request.user_id, credentials, enabled=request.enabled)
         if verification is not None:
-            self._store.record_verification(
+            await self._store.record_verification(
                 request.user_id, credentials.provider, Verification(True, datetime.now(UTC))
             )
-        self._registry.forget_user(request.user_id)
         return ConfigureResult(stored=stored, verification=verification)
 
     def validate(self, credentials: ProviderCredentials) -> ProviderCredentials:

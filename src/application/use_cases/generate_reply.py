@@ -6,8 +6,16 @@ from dataclasses import dataclass
 from ideaforge_gateway.application.fallback_chain import ChainStream, FallbackChain, Step
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.errors import ConfigurationError, CredentialUnreadableError
-from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, Generation, ProviderName, Tier, ToolSpec
-from ideaforge_gateway.domain.policies.fallback import serves_model
+from ideaforge_gateway.domain.models import (
+    NO_OPTIONS,
+    ChatMessage,
+    ChatOptions,
+    ChatRequest,
+    Generation,
+    ProviderName,
+    Tier,
+)
+from ideaforge_gateway.domain.policies.model_families import serves_model
 from ideaforge_gateway.domain.policies.model_selection import check_model_id, select_model
 
 
@@ -19,11 +27,8 @@ class GenerateRequest:
     user_id: str | None = None
     provider: ProviderName | None = None
     """Only this provider; None means the user's providers in priority order."""
-    tools: Sequence[ToolSpec] = ()
-    tool_choice: str | dict[str, object] | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    stop: Sequence[str] | None = None
+    options: ChatOptions = NO_OPTIONS
+    """Every other parameter the caller sent: each provider's request carries it unchanged."""
 
 
 class GenerateReply:
@@ -76,16 +81,7 @@ class GenerateReply:
                 user_default_model=resolved.user_default_model,
                 default_model=resolved.default_model,
             )
-            chat = ChatRequest(
-                model=model,
-                messages=request.messages,
-                tools=request.tools,
-                tool_choice=request.tool_choice,
-                temperature=request.temperature,
-                max_tokens=request.max_tokens,
-                stop=request.stop,
-            )
-            steps.append(Step(resolved, chat, request.user_id))
+            steps.append(Step(resolved, ChatRequest(model, request.messages, request.options), request.user_id))
         if not steps:
             raise ConfigurationError(f"no configured provider offers model {explicit!r}")
         return steps

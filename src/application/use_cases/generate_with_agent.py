@@ -26,22 +26,27 @@ class GenerateWithAgent:
         self._reply = reply
 
     async def execute(self, request: AgentRunRequest) -> AgentRunResult:
-        self._check(request)
+        await self.prepare(request)
         return await self._runner.run(request)
+
+    async def prepare(self, request: AgentRunRequest) -> None:
+        """Check the request, reading the user's stored credentials off the event loop: `execute`
+        does it itself; an async caller of `stream` awaits it first."""
+        plan = self._plan_request(request)
+        await self._reply.prepare(plan)
+        self._reply.plan(plan)
 
     def stream(self, request: AgentRunRequest) -> AgentRunStream:
         """The answer as it arrives; iterate `.text`, then read provider, usage and attempts."""
-        self._check(request)
+        self._reply.plan(self._plan_request(request))
         return self._runner.stream(request)
 
-    def _check(self, request: AgentRunRequest) -> None:
+    def _plan_request(self, request: AgentRunRequest) -> GenerateRequest:
         if not request.prompt.strip():
             raise InvalidRequestError("the prompt is empty")
-        self._reply.plan(
-            GenerateRequest(
-                messages=[ChatMessage("user", request.prompt)],
-                tier=request.tier,
-                model=request.model,
-                user_id=request.user_id,
-            )
+        return GenerateRequest(
+            messages=[ChatMessage("user", request.prompt)],
+            tier=request.tier,
+            model=request.model,
+            user_id=request.user_id,
         )

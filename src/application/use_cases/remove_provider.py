@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.domain.models import ProviderName
-from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,14 +19,11 @@ class RemoveProvider:
     - Afterwards the user falls back to the environment's configuration for that provider.
     """
 
-    def __init__(self, store: CredentialStore, registry: ProviderRegistry) -> None:
+    def __init__(self, store: CredentialWrites) -> None:
         self._store = store
-        self._registry = registry
 
-    def execute(self, request: RemoveRequest) -> bool:
-        removed = self._store.delete(request.user_id, request.provider)
-        self._registry.forget_user(request.user_id)
-        return removed
+    async def execute(self, request: RemoveRequest) -> bool:
+        return await self._store.delete(request.user_id, request.provider)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +40,8 @@ class SetProviderEnabled:
     - A disabled provider is not used for that user, not even with the environment's credentials.
     """
 
-    def __init__(self, store: CredentialStore, registry: ProviderRegistry) -> None:
+    def __init__(self, store: CredentialWrites) -> None:
         self._store = store
-        self._registry = registry
 
-    def execute(self, request: EnableRequest) -> bool:
-        changed = self._store.set_enabled(request.user_id, request.provider, request.enabled)
-        self._registry.forget_user(request.user_id)
-        return changed
+    async def execute(self, request: EnableRequest) -> bool:
+        return await self._store.set_enabled(request.user_id, request.provider, request.enabled)

@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ideaforge_gateway.application.credential_rules import validate_user_credentials
+from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.credentials import ProviderCredentials, Verification
 from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError, ProviderUnavailableError
 from ideaforge_gateway.domain.models import ModelInfo, ProviderName
-from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
 
 
@@ -49,7 +49,7 @@ class VerifyCredentials:
         self,
         registry: ProviderRegistry,
         factory: ProviderFactory,
-        store: CredentialStore | None = None,
+        store: CredentialWrites | None = None,
         *,
         allow_private_base_urls: bool = False,
         deadline: float = 60.0,
@@ -62,7 +62,8 @@ class VerifyCredentials:
 
     async def execute(self, request: VerifyRequest) -> VerificationResult:
         if request.user_id is not None:
-            self._registry.require_user(request.user_id)  # not a verdict on credentials: raised
+            # not a verdict on credentials: raised; the user store is read off the event loop
+            await asyncio.to_thread(self._registry.require_user, request.user_id)
         provider = request.provider
         stored_for_user = False
         try:
@@ -70,6 +71,7 @@ class VerifyCredentials:
                 given = validate_user_credentials(request.credentials, allow_private=self._allow_private)
                 client = self._factory.build(given)
             else:
+                await self._registry.load(request.user_id)  # off the event loop, if not cached
                 credentials, stored_for_user = self._credentials_to_verify(request)
                 client = self._registry.client_for_credentials(credentials)
             async with asyncio.timeout(self._deadline):
@@ -86,10 +88,9 @@ class VerifyCredentials:
         else:
             result = VerificationResult(True, provider, models=models)
         if stored_for_user and self._store is not None and request.user_id is not None:
-            self._store.record_verification(
+            await self._store.record_verification(
                 request.user_id, provider, Verification(result.valid, datetime.now(UTC), result.error)
             )
-            self._registry.forget_user(request.user_id)  # its cached status now shows the old result
         return result
 
     def _credentials_to_verify(self, request: VerifyRequest) -> tuple[ProviderCredentials, bool]:

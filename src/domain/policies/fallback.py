@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ideaforge_gateway.domain.errors import GatewayError, ProviderUnavailableError, RateLimitedError
-from ideaforge_gateway.domain.models import ProviderName
 
 
 class Next(Enum):
@@ -92,22 +91,3 @@ def decide(
         return Decision(Next.NEXT_PROVIDER)
     jitter = (rng or random).uniform(0, min(policy.backoff_cap, policy.backoff_base * 2 ** (attempt - 1)))
     return Decision(Next.RETRY, max(jitter, retry_after or 0.0))
-
-
-_FAMILIES = {
-    ProviderName.ANTHROPIC: ("claude",),
-    ProviderName.GEMINI: ("gemini", "gemma"),
-}
-
-
-def serves_model(provider: ProviderName, model: str) -> bool:
-    """Whether a vendor can plausibly serve a model named explicitly (the AI Gateway serves all).
-
-    Used to skip, for example, OpenAI when a request names `claude-sonnet-4-5`.
-    """
-    name = model.lower()
-    if provider is ProviderName.AI_GATEWAY:
-        return True
-    if provider is ProviderName.OPENAI:
-        return not any(name.startswith(p) for family in _FAMILIES.values() for p in family)
-    return any(name.startswith(p) for p in _FAMILIES[provider])

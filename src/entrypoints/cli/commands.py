@@ -147,6 +147,7 @@ def generate(
         use_case = container.generate_with_agent()
         if not stream:
             return await use_case.execute(request)
+        await use_case.prepare(request)
         streaming = use_case.stream(request)
         parts: list[str] = []
         try:

@@ -200,7 +200,7 @@ def providers_remove(provider: str, *, user: str) -> None:
     async def work(container: Container) -> bool:
         user_id = resolve_user(container, user)
         assert user_id is not None
-        return container.remove_provider().execute(RemoveRequest(user_id, ProviderName(provider)))
+        return await container.remove_provider().execute(RemoveRequest(user_id, ProviderName(provider)))
 
     if not run(work):
         fail(f"{user} has no stored {provider} credentials")
@@ -214,7 +214,7 @@ def providers_enable(provider: str, *, user: str, enabled: bool) -> None:
     async def work(container: Container) -> bool:
         user_id = resolve_user(container, user)
         assert user_id is not None
-        return container.set_provider_enabled().execute(EnableRequest(user_id, ProviderName(provider), enabled))
+        return await container.set_provider_enabled().execute(EnableRequest(user_id, ProviderName(provider), enabled))
 
     if not run(work):
         fail(f"{user} has no stored {provider} credentials")

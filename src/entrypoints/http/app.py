@@ -71,8 +71,7 @@ def app_from_environment() -> FastAPI:
 def _tune_gc() -> None:
     """What start-up built lives as long as the process: move it out of the collector's sight
     (`gc.freeze`), and let the youngest generation fill 10x longer between collections, since
-    every request makes many short-lived objects. Measured side by side (`bench.compare`):
-    -15 % CPU per JSON request, -22 % per streamed one."""
+    every request makes many short-lived objects (measured side by side: bench/analysis.md)."""
     gc.collect()  # start-up's garbage is freed, not frozen with the rest
     gc.freeze()
     gc.set_threshold(7000, 10, 10)

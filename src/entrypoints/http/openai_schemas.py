@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ideaforge_gateway.domain.errors import InvalidRequestError
-from ideaforge_gateway.domain.models import ChatMessage, ToolCall, ToolSpec
+from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ToolCall, ToolSpec
 
 MAX_MESSAGES = 2_000
 
@@ -83,6 +83,18 @@ class ChatCompletionBody(_Open):
         except (ValueError, UnicodeEncodeError):
             raise ValueError("the body holds text that is not valid Unicode, or a NaN or infinite number") from None
         return self
+
+    def options(self) -> ChatOptions:
+        """Every parameter of the body but the model, the messages and the streaming switches
+        (which the route acts on): the typed ones the product acts on, the rest as sent."""
+        return ChatOptions(
+            tools=self.tools_domain(),
+            tool_choice=self.tool_choice,
+            temperature=self.temperature,
+            max_tokens=self.max_completion_tokens or self.max_tokens,
+            stop=self.stop_list(),
+            extra=dict(self.model_extra or {}),
+        )
 
     def messages_domain(self) -> list[ChatMessage]:
         return [m.to_domain() for m in self.messages]

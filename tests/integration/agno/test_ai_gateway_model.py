@@ -148,6 +148,20 @@ async def test_an_unavailable_gateway_is_a_retryable_provider_error(app: Contain
     assert caught.value.status_code == 503 and model._is_retryable_error(caught.value)
 
 
+async def test_the_models_settings_and_request_params_all_reach_the_upstream(
+    app: Container, gateway: FakeAIGateway
+) -> None:
+    model = app.ai_gateway_model()
+    model.temperature, model.max_tokens, model.stop = 0.2, 50, ["END"]
+    model.request_params = {"top_p": 0.5, "seed": 11, "user": "agent-user"}
+    output = await Agent(model=model, telemetry=False).arun("settings")
+    assert output.status is RunStatus.completed
+    sent = gateway.state.last_chat_body
+    assert sent is not None
+    assert (sent["temperature"], sent["max_tokens"], sent["stop"]) == (0.2, 50, ["END"])
+    assert (sent["top_p"], sent["seed"], sent["user"]) == (0.5, 11, "agent-user")
+
+
 @pytest.mark.parametrize("model_id", ["gpt-4o\r\nX-Injected: 1", "gemini-2.5-pro\n", "модель"])
 async def test_a_model_id_unfit_for_a_header_is_refused_before_the_gateway_is_called(
     app: Container, gateway: FakeAIGateway, openai: FakeAIGateway, model_id: str

@@ -8,7 +8,9 @@ from functools import partial
 
 from agno.agent import Agent
 from agno.run.base import RunStatus
+from yarl import URL
 
+from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.entrypoints.container import Container, close
 from tests.support.agents import in_thread, in_thread_async
 from tests.support.fake_ai_gateway import FakeAIGateway
@@ -39,7 +41,12 @@ async def test_sync_run_in_a_worker_thread_before_any_async_use(app: Container, 
 
 
 async def test_a_client_used_before_the_bridge_existed_keeps_its_loop(app: Container, gateway: FakeAIGateway) -> None:
-    await app.http_client().get(f"{gateway.url}/.well-known/openid-configuration")
+    await app.transport().send(
+        "GET",
+        URL(f"{gateway.url}/.well-known/openid-configuration"),
+        provider=ProviderName.AI_GATEWAY,
+        what="discovery",
+    )
     assert app.loop_bridge().owner is asyncio.get_running_loop()
     agent = Agent(model=app.agent_model(), telemetry=False)
     output = await in_thread_async(lambda: agent.run("after other traffic"))

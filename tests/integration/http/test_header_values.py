@@ -65,16 +65,12 @@ def _gateway_issuing(access_token: str) -> web.Application:
     return app
 
 
-TRANSPORT_FINDING = (
-    "aiohttp's ValueError for a CR/LF in a header (an access token from the token endpoint) escapes "
-    "adapters/http/direct.py as a 500; the transport must map it to ProviderUnavailableError (issue 12's)"
-)
-
-
+# A CR/LF in a token is refused by aiohttp before anything is sent: the transport maps it to
+# ProviderUnavailableError, so the next provider answers (it was a 500 before issue 12).
 @pytest.mark.parametrize(
     "access_token",
     [
-        pytest.param("tok\r\nX-Injected: 1", marks=pytest.mark.xfail(strict=True, reason=TRANSPORT_FINDING)),
+        "tok\r\nX-Injected: 1",
         "tok-ünï-模型",
     ],
 )

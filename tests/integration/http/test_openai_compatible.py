@@ -109,3 +109,32 @@ def test_agno_openailike_runs_against_v1(server: LiveServer, alice: str) -> None
         if getattr(event, "event", "") == "RunContent"
     )
     assert streamed == "echo: stream agno"
+
+
+def test_every_parameter_the_sdk_sends_reaches_the_upstream(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Nothing is dropped between the route, the use case and the wire format: what OpenAI's SDK
+    # sends beyond the typed parameters arrives upstream as sent (issue 12; fidelity per
+    # parameter and vendor is issue 13's).
+    sent = {
+        "top_p": 0.5,
+        "seed": 7,
+        "presence_penalty": 0.25,
+        "user": "end-user-1",
+        "logit_bias": {"42": -5},
+        "parallel_tool_calls": False,
+    }
+    sdk(server, alice).chat.completions.create(
+        model="fast",
+        messages=[{"role": "user", "content": "hi"}],
+        temperature=0.4,
+        max_completion_tokens=64,
+        extra_body={"x_vendor_knob": {"a": 1}},
+        **sent,  # type: ignore[arg-type]
+    )
+    upstream = user_gateway.state.last_chat_body
+    assert upstream is not None
+    assert {k: upstream.get(k) for k in sent} == sent
+    assert upstream["x_vendor_knob"] == {"a": 1}
+    assert (upstream["temperature"], upstream["max_tokens"]) == (0.4, 64)

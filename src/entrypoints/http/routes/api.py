@@ -142,21 +142,21 @@ def list_providers(user: CurrentUser, container: ContainerDep) -> list[ProviderS
 
 
 @router.delete("/providers/{provider}", status_code=204, responses=error_responses(ErrorAnswer, 404))
-def remove_provider(provider: ProviderName, user: CurrentUser, container: ContainerDep) -> Response:
+async def remove_provider(provider: ProviderName, user: CurrentUser, container: ContainerDep) -> Response:
     """Delete this user's stored credentials for `provider`."""
-    if not container.remove_provider().execute(RemoveRequest(user.id, provider)):
+    if not await container.remove_provider().execute(RemoveRequest(user.id, provider)):
         raise ApiError(404, f"no stored {provider.value} credentials", "not_found")
     return Response(status_code=204)
 
 
 @router.patch("/providers/{provider}", response_model=ProviderStatusAnswer, responses=error_responses(ErrorAnswer, 404))
-def enable_provider(
+async def enable_provider(
     provider: ProviderName, body: EnableBody, user: CurrentUser, container: ContainerDep
 ) -> ProviderStatusAnswer:
     """Disable or enable this user's stored provider without deleting its credentials."""
-    if not container.set_provider_enabled().execute(EnableRequest(user.id, provider, body.enabled)):
+    if not await container.set_provider_enabled().execute(EnableRequest(user.id, provider, body.enabled)):
         raise ApiError(404, f"no stored {provider.value} credentials", "not_found")
-    statuses = container.list_providers().execute(user.id)
+    statuses = await run_in_threadpool(container.list_providers().execute, user.id)
     return next(status_answer(s) for s in statuses if s.provider is provider)
 
 
@@ -186,6 +186,7 @@ async def generate(
             usage=usage_answer(result.usage),
             attempts=attempt_answers(result.attempts),
         )
+    await use_case.prepare(request)
     stream = use_case.stream(request)
     texts = stream.text.__aiter__()
     first = await anext(texts, None)  # fall over (or fail with a status) before the 200 is sent
