@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
+from ideaforge_gateway.adapters.http.network import ProxyRules, build_ssl_context
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
 from ideaforge_gateway.adapters.sql.engine import make_engine, upgrade_database
@@ -112,6 +115,23 @@ def _timeouts(settings: Settings) -> HttpTimeouts:
     return HttpTimeouts(connect=settings.ideaforge_http_connect_timeout, read=settings.ideaforge_http_read_timeout)
 
 
+def _ssl_context(settings: Settings) -> ssl.SSLContext:
+    return build_ssl_context(settings.ideaforge_ca_bundle)
+
+
+def _proxy_rules(settings: Settings, *, users: bool = False) -> ProxyRules | None:
+    """The operator's proxy rules; for users' URLs only with IDEAFORGE_PROXY_USER_BASE_URLS."""
+    if users and not settings.ideaforge_proxy_user_base_urls:
+        return None
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return ProxyRules.from_settings(
+        secret(settings.ideaforge_https_proxy), secret(settings.ideaforge_http_proxy), settings.ideaforge_no_proxy
+    )
+
+
 def _loop_bridge(*clients: SharedHttpClient) -> LoopBridge:
     """One bridge for the process's HTTP clients: they must all run on the loop of the first request."""
     bridge = LoopBridge()
@@ -172,12 +192,20 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     gateway_config = providers.Singleton(lambda s: s.gateway_config(), settings)
 
-    http_client = providers.Singleton(build_http_client, providers.Callable(_timeouts, settings))
+    ssl_context = providers.Singleton(_ssl_context, settings)
+    http_client = providers.Singleton(
+        build_http_client,
+        providers.Callable(_timeouts, settings),
+        ssl_context=ssl_context,
+        proxy=providers.Callable(_proxy_rules, settings),
+    )
     # For URLs users supply: https and public addresses only, unless the operator allows private.
     user_url_http_client = providers.Singleton(
         build_http_client,
         providers.Callable(_timeouts, settings),
         public_only=providers.Callable(lambda s: not s.ideaforge_allow_private_base_urls, settings),
+        ssl_context=ssl_context,
+        proxy=providers.Callable(_proxy_rules, settings, users=True),
     )
     max_response_bytes = providers.Callable(lambda s: s.ideaforge_max_response_bytes, settings)
     transport = providers.Singleton(HttpTransport, http_client, max_response_bytes=max_response_bytes)

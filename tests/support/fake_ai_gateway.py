@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -68,7 +69,8 @@ class GatewayState:
 
 
 class FakeAIGateway:
-    def __init__(self, **state: Any) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None, **state: Any) -> None:
+        """`tls`: serve https with this server context (the URL's scheme follows)."""
         self.state = GatewayState(**state)
         self.lock = threading.Lock()
         app = web.Application()
@@ -79,7 +81,7 @@ class FakeAIGateway:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/redirect/v1/chat/completions", self._redirect)
         app.router.add_get("/redirect/v1/models", self._redirect)
-        self.server = LoopbackServer(app)
+        self.server = LoopbackServer(app, tls=tls)
 
     @property
     def url(self) -> str:

@@ -182,6 +182,7 @@ class HttpTransport:
             if client.public_only:
                 check_url(url.scheme, url.host or "")
             session = client.session()
+            proxy = await client.route(url)
             headers = {"Accept": accept, **(extra or {})}
             if body is not None:
                 headers["Content-Type"] = content_type
@@ -197,6 +198,7 @@ class HttpTransport:
                     headers=headers,
                     allow_redirects=False,
                     timeout=client.timeout,
+                    proxy=proxy,
                 )
 
             used = await auth.header() if auth is not None else None
