@@ -16,7 +16,7 @@ import pytest
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_client
 from ideaforge_gateway.adapters.http.network import ProxyRules, build_ssl_context
 from ideaforge_gateway.adapters.http.transport import HttpTransport
-from ideaforge_gateway.domain.errors import ProviderUnavailableError
+from ideaforge_gateway.domain.errors import ConfigurationError, ProviderUnavailableError
 from tests.integration.test_ai_gateway_client import ask, gateway_client
 from tests.support.egress_proxy import EgressProxy
 from tests.support.fake_ai_gateway import MODELS, FakeAIGateway
@@ -137,7 +137,9 @@ async def test_untrusted_certificate_is_reported_as_such_and_logged(
 
 
 def test_unreadable_ca_setting_names_the_variable(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"IDEAFORGE_CA_BUNDLE=.*missing\.pem cannot be used as CA certificates"):
+    with pytest.raises(
+        ConfigurationError, match=r"IDEAFORGE_CA_BUNDLE=.*missing\.pem cannot be used as CA certificates"
+    ):
         build_ssl_context(str(tmp_path / "missing.pem"))
 
 

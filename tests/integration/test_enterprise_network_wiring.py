@@ -18,6 +18,7 @@ from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.entrypoints.container import Container
 from tests.integration.test_ai_gateway_client import gateway_client
 from tests.integration.test_enterprise_network import ENV_PROXY, ENV_TRUST, token_and_chat
+from tests.support.cli import run_cli
 from tests.support.egress_proxy import EgressProxy
 from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.private_ca import make_private_ca
@@ -112,3 +113,18 @@ def test_proxy_rules_read_either_case_and_redact() -> None:
     assert "proxy.corp:3128" in rules.describe()
     upper = ProxyRules.from_settings(environ={"HTTP_PROXY": "http://p:8080"})
     assert upper.proxy_for(URL("http://gw.example/")) == "http://p:8080"
+
+
+def test_serve_refuses_an_unreadable_ca_setting_in_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "corporate-ca.pem"
+    result = run_cli(
+        "serve",
+        "--port",
+        "18977",
+        env={"IDEAFORGE_CA_BUNDLE": str(missing), "IDEAFORGE_DATA_DIR": str(tmp_path)},
+        cwd=tmp_path,
+    )
+    assert result.code == 1
+    assert result.stderr.strip() == (
+        f"error: IDEAFORGE_CA_BUNDLE={missing} cannot be used as CA certificates: No such file or directory"
+    )

@@ -24,6 +24,8 @@ import certifi
 import truststore
 from yarl import URL
 
+from ideaforge_gateway.domain.errors import ConfigurationError
+
 CA_FILE_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 CA_DIR_VARIABLE = "SSL_CERT_DIR"
 
@@ -31,8 +33,8 @@ CA_DIR_VARIABLE = "SSL_CERT_DIR"
 def build_ssl_context(extra_ca_bundle: str | None = None, environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
     """A verifying client context: system store + certifi + the operator's bundles.
 
-    Raises `ValueError` naming the variable whose file or directory cannot be read, so a typo
-    in a CA setting stops start-up instead of failing every request later."""
+    Raises `ConfigurationError` naming the variable whose file or directory cannot be read, so a
+    typo in a CA setting stops start-up instead of failing every request later."""
     env = os.environ if environ is None else environ
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(cafile=certifi.where())
@@ -51,7 +53,7 @@ def _load(context: ssl.SSLContext, name: str, *, cafile: str | None = None, capa
         context.load_verify_locations(cafile=cafile, capath=capath)
     except (OSError, ssl.SSLError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ValueError(f"{name}={cafile or capath} cannot be used as CA certificates: {reason}") from None
+        raise ConfigurationError(f"{name}={cafile or capath} cannot be used as CA certificates: {reason}") from None
 
 
 def redact(proxy: str) -> str:

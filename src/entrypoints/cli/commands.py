@@ -238,8 +238,9 @@ def serve(*, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     async def prepare(container: Container) -> None:
-        # Settings, keys and migrations are checked once, before any worker starts.
+        # Settings, keys, migrations and CA bundles are checked once, before any worker starts.
         container.engine()
+        container.ssl_context()
 
     run(prepare)
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
