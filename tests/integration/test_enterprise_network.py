@@ -17,7 +17,7 @@ from ideaforge_gateway.adapters.http.client import HttpTimeouts, build_http_clie
 from ideaforge_gateway.adapters.http.network import ProxyRules, build_ssl_context
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.domain.errors import ConfigurationError, ProviderUnavailableError
-from tests.integration.test_ai_gateway_client import ask, gateway_client
+from tests.integration.test_ai_gateway_client import ask, collect, gateway_client
 from tests.support.egress_proxy import EgressProxy
 from tests.support.fake_ai_gateway import MODELS, FakeAIGateway
 from tests.support.private_ca import PrivateCA, make_private_ca
@@ -64,11 +64,13 @@ async def closing() -> AsyncIterator[list[HttpTransport]]:
 
 
 async def token_and_chat(http: HttpTransport, gateway: FakeAIGateway) -> None:
-    """The token path (client credentials, then the model list), then the chat path."""
+    """The token path (discovery, client credentials, then the model list), then chat and a stream."""
     models = await gateway_client(http, gateway).verify()
     assert [m.id for m in models] == MODELS
     reply = await gateway_client(http, gateway).chat(ask("through the corporate network"))
     assert reply.content == "echo: through the corporate network"
+    deltas = await collect(gateway_client(http, gateway), ask("streamed too"))
+    assert "".join(d.content or "" for d in deltas) == "echo: streamed too"
     assert gateway.state.token_requests >= 1
 
 

@@ -93,6 +93,16 @@ async def test_public_only_checks_the_destination_not_the_proxy(proxy: EgressPro
     assert proxy.seen == []
 
 
+async def test_a_users_url_naming_the_proxy_host_directly_is_still_checked() -> None:
+    # NO_PROXY sends it direct, where the connector's resolver exempts the proxy's name: the
+    # client checks it itself.
+    rules = ProxyRules.from_settings(https_proxy="http://localhost:3128", no_proxy="localhost")
+    client = build_http_client(public_only=True, proxy=rules)
+    with pytest.raises(BlockedAddressError, match="localhost resolves to not a public address"):
+        await client.route(URL("https://localhost:3128/v1"))
+    await client.aclose()
+
+
 async def test_the_resolver_exempts_only_the_proxy_names() -> None:
     exempt = PublicOnlyResolver(exempt=frozenset({"localhost"}))
     assert await exempt.resolve("localhost", 3128)

@@ -195,6 +195,8 @@ class SharedHttpClient:
         self.public_only = public_only
         self.ssl_context = ssl_context or build_ssl_context()
         self.proxy = proxy
+        # The proxies' names: the connector's public-only resolver lets them through.
+        self._exempt = frozenset(host for url in (proxy.proxies.values() if proxy else ()) if (host := URL(url).host))
         self.timeout = aiohttp.ClientTimeout(
             sock_connect=timeouts.connect, sock_read=timeouts.read, connect=timeouts.pool
         )
@@ -207,12 +209,21 @@ class SharedHttpClient:
         return f"{type(self).__name__}(public_only={self.public_only}, {proxy}, sessions={len(self.sessions)})"
 
     async def route(self, url: URL) -> str | None:
-        """The proxy URL for `url`, or None to connect directly. A public-only client checks a
-        proxied destination's addresses here; raises `BlockedAddressError` if any is not public
-        or the name does not resolve (then it cannot be checked)."""
+        """The proxy URL for `url`, or None to connect directly. A public-only client checks here
+        a destination the connector's resolver will not: one reached through a proxy, or a proxy's
+        own name (exempt there). Raises `BlockedAddressError` if any address is not public or the
+        name does not resolve (then it cannot be checked)."""
         proxy = self.proxy.proxy_for(url) if self.proxy is not None else None
-        if proxy is None or not self.public_only or url.host is None:
+        host = url.host
+        if not self.public_only or host is None or (proxy is None and host not in self._exempt):
             return proxy
+        try:
+            await PublicOnlyResolver().resolve(host, url.port or 0)
+        except OSError as exc:
+            if BLOCKED in str(exc):
+                raise BlockedAddressError(f"{host} resolves to {BLOCKED}") from None
+            raise BlockedAddressError(f"{host} does not resolve here, so it cannot be checked as public") from None
+        return proxy
         try:
             await self._checker.resolve(url.host, url.port or 0)
         except OSError as exc:
@@ -237,18 +248,9 @@ class SharedHttpClient:
             limit=self._max_connections,
             keepalive_timeout=self._keepalive_expiry,
             ssl=self.ssl_context,
-            resolver=PublicOnlyResolver(exempt=self._proxy_hosts()) if self.public_only else None,
+            resolver=PublicOnlyResolver(exempt=self._exempt) if self.public_only else None,
         )
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
-
-    def _proxy_hosts(self) -> frozenset[str]:
-        if self.proxy is None:
-            return frozenset()
-        return frozenset(host for url in self.proxy.proxies.values() if (host := URL(url).host))
-
-    @property
-    def _checker(self) -> PublicOnlyResolver:
-        return PublicOnlyResolver()
 
     async def aclose(self) -> None:
         """Release every session; the client stays usable (see above)."""
