@@ -224,13 +224,6 @@ class SharedHttpClient:
                 raise BlockedAddressError(f"{host} resolves to {BLOCKED}") from None
             raise BlockedAddressError(f"{host} does not resolve here, so it cannot be checked as public") from None
         return proxy
-        try:
-            await self._checker.resolve(url.host, url.port or 0)
-        except OSError as exc:
-            if BLOCKED in str(exc):
-                raise BlockedAddressError(f"{url.host} resolves to {BLOCKED}") from None
-            raise BlockedAddressError(f"{url.host} does not resolve here, so it cannot be checked as public") from None
-        return proxy
 
     def session(self) -> aiohttp.ClientSession:
         """The running loop's aiohttp session, made on first use there."""
