@@ -99,6 +99,15 @@ class InvalidRequestError(GatewayError):
         self.param = param
 
 
+class UnsupportedParameterError(InvalidRequestError):
+    """A provider's API has no equivalent for parameter `param`; another provider may have one.
+
+    The fallback chain skips such a provider, recording why, and asks the next the same
+    question; when no provider can, this error (a 400 naming `param`) ends the request."""
+
+    may_fall_over = True
+
+
 class ConfigurationError(GatewayError):
     """This product is configured in a way that cannot work; an operator must change it."""
 

@@ -17,6 +17,8 @@ from ideaforge_gateway.adapters.http.errors import (
     provider_label,
     vendor_code,
 )
+from ideaforge_gateway.adapters.parameters import UnsupportedParameter
+from ideaforge_gateway.adapters.tool_arguments import refused_as_invalid
 from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
 from ideaforge_gateway.domain.errors import GatewayError, ModelNotFoundError
 from ideaforge_gateway.domain.models import (
@@ -192,6 +194,10 @@ class OpenAIChatCompletionsFormat(WireFormat):
     joins_text: ClassVar[bool] = True
 
     def chat_call(self, request: ChatRequest, *, stream: bool) -> WireCall:
+        if request.options.extra.get("n") not in (None, 1):
+            # Forwarded, the answer's other choices would be dropped: refused until they are returned.
+            with refused_as_invalid(self.provider):
+                raise UnsupportedParameter("n")
         return WireCall("/chat/completions", json_body(request_to_wire(request, stream=stream)))
 
     def chat_response(self, body: bytes, request: ChatRequest) -> ChatResponse:

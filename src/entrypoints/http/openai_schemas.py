@@ -91,9 +91,11 @@ class ChatCompletionBody(_Open):
             tools=self.tools_domain(),
             tool_choice=self.tool_choice,
             temperature=self.temperature,
-            max_tokens=self.max_completion_tokens or self.max_tokens,
+            max_tokens=self.max_tokens,
             stop=self.stop_list(),
-            extra=dict(self.model_extra or {}),
+            # `max_completion_tokens` is its own parameter: reasoning models refuse `max_tokens`.
+            extra=dict(self.model_extra or {})
+            | ({"max_completion_tokens": self.max_completion_tokens} if self.max_completion_tokens else {}),
         )
 
     def messages_domain(self) -> list[ChatMessage]:

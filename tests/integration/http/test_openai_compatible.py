@@ -81,6 +81,19 @@ def test_sdk_sees_errors_in_openais_shape(server: LiveServer, alice: str) -> Non
         sdk(server, "ifg_wrong").models.list()
 
 
+def test_sdk_sees_a_parameter_no_provider_can_honour_refused_by_name(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 13: refused with a 400 in OpenAI's shape naming the parameter and the provider,
+    # never answered with a different question (`n: 2` until every choice is returned).
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk(server, alice).chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}], n=2)
+    body = caught.value.body
+    assert isinstance(body, dict) and body["param"] == "n"
+    assert "'n'" in body["message"] and "AI Gateway" in body["message"]
+    assert user_gateway.state.chat_requests == 0
+
+
 def test_a_stream_broken_after_content_ends_with_an_error_not_done(
     server: LiveServer, client: httpx.Client, alice: str, user_gateway: FakeAIGateway
 ) -> None:
@@ -114,22 +127,26 @@ def test_agno_openailike_runs_against_v1(server: LiveServer, alice: str) -> None
 def test_every_parameter_the_sdk_sends_reaches_the_upstream(
     server: LiveServer, alice: str, user_gateway: FakeAIGateway
 ) -> None:
-    # Nothing is dropped between the route, the use case and the wire format: what OpenAI's SDK
-    # sends beyond the typed parameters arrives upstream as sent (issue 12; fidelity per
-    # parameter and vendor is issue 13's).
+    # Nothing is dropped or renamed between the route, the use case and the wire format: what
+    # OpenAI's SDK sends arrives upstream as sent (issue 13, cases 1 and 2).
     sent = {
         "top_p": 0.5,
         "seed": 7,
         "presence_penalty": 0.25,
+        "frequency_penalty": 0.5,
         "user": "end-user-1",
         "logit_bias": {"42": -5},
         "parallel_tool_calls": False,
+        "response_format": {"type": "json_object"},
+        "logprobs": True,
+        "top_logprobs": 2,
+        "reasoning_effort": "low",
+        "max_completion_tokens": 64,
     }
     sdk(server, alice).chat.completions.create(
         model="fast",
         messages=[{"role": "user", "content": "hi"}],
         temperature=0.4,
-        max_completion_tokens=64,
         extra_body={"x_vendor_knob": {"a": 1}},
         **sent,  # type: ignore[arg-type]
     )
@@ -137,4 +154,5 @@ def test_every_parameter_the_sdk_sends_reaches_the_upstream(
     assert upstream is not None
     assert {k: upstream.get(k) for k in sent} == sent
     assert upstream["x_vendor_knob"] == {"a": 1}
-    assert (upstream["temperature"], upstream["max_tokens"]) == (0.4, 64)
+    assert upstream["temperature"] == 0.4
+    assert "max_tokens" not in upstream  # reasoning models refuse it: never renamed (case 1)
