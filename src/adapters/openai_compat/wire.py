@@ -15,12 +15,19 @@ from ideaforge_gateway.adapters.http.errors import (
     incomplete_stream,
     malformed,
     provider_label,
+    stream_failure,
     vendor_code,
 )
 from ideaforge_gateway.adapters.parameters import UnsupportedParameter
 from ideaforge_gateway.adapters.tool_arguments import refused_as_invalid
 from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
-from ideaforge_gateway.domain.errors import GatewayError, ModelNotFoundError
+from ideaforge_gateway.domain.errors import (
+    AuthenticationError,
+    GatewayError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    RateLimitedError,
+)
 from ideaforge_gateway.domain.models import (
     ChatMessage,
     ChatRequest,
@@ -46,7 +53,7 @@ class WireFunction(_Wire):
 
 
 class WireToolCall(_Wire):
-    index: int = 0
+    index: int | None = None
     id: str | None = None
     type: str | None = "function"
     function: WireFunction = WireFunction()
@@ -80,6 +87,11 @@ class WireCompletion(_Wire):
     usage: WireUsage | None = None
 
 
+class WireErrorDetail(_Wire):
+    code: str | int | None = None
+    type: str | None = None
+
+
 class WireDeltaChoice(_Wire):
     index: int = 0
     delta: WireMessage = WireMessage()
@@ -87,6 +99,8 @@ class WireDeltaChoice(_Wire):
 
 
 class WireChunk(_Wire):
+    error: WireErrorDetail | None = None
+    """An in-band error event (`data: {"error": {...}}`): the stream failed."""
     id: str | None = None
     model: str | None = None
     choices: list[WireDeltaChoice] = []
@@ -100,11 +114,6 @@ class WireModel(_Wire):
 
 class WireModelList(_Wire):
     data: list[WireModel]
-
-
-class WireErrorDetail(_Wire):
-    code: str | int | None = None
-    type: str | None = None
 
 
 class WireError(_Wire):
@@ -176,12 +185,49 @@ def tool_calls_to_domain(calls: list[WireToolCall] | None) -> tuple[ToolCall, ..
     )
 
 
-def tool_call_deltas_to_domain(calls: list[WireToolCall] | None) -> tuple[ToolCallDelta, ...]:
-    if not calls:
-        return ()
-    return tuple(
-        ToolCallDelta(index=c.index, id=c.id, name=c.function.name, arguments=c.function.arguments or "") for c in calls
-    )
+_STREAM_ERRORS: dict[str, type[GatewayError]] = {
+    "rate_limit_exceeded": RateLimitedError,
+    "insufficient_quota": RateLimitedError,
+    "invalid_request_error": InvalidRequestError,
+    "context_length_exceeded": InvalidRequestError,
+    "invalid_api_key": AuthenticationError,
+    "model_not_found": ModelNotFoundError,
+}
+
+
+class ToolCallNumbering:
+    """The `index` of each streamed tool-call fragment, correct even when the upstream omits it.
+
+    Gemini's OpenAI-compatible endpoint sends each parallel call whole, with its own `id` and no
+    `index`: a fragment without an index continues the call its `id` names, or starts the next
+    call for a new `id`, or continues the latest call when it has no `id` (issue 13, case 4).
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, int] = {}
+        self._latest: int | None = None
+        self._count = 0
+
+    def index(self, call: WireToolCall) -> int:
+        if call.index is not None:
+            index = call.index
+        elif call.id is not None and call.id in self._by_id:
+            index = self._by_id[call.id]
+        elif call.id is None and self._latest is not None:
+            index = self._latest
+        else:
+            index = self._count
+        if call.id is not None:
+            self._by_id.setdefault(call.id, index)
+        self._count = max(self._count, index + 1)
+        self._latest = index
+        return index
+
+    def deltas(self, calls: list[WireToolCall] | None) -> tuple[ToolCallDelta, ...]:
+        return tuple(
+            ToolCallDelta(index=self.index(c), id=c.id, name=c.function.name, arguments=c.function.arguments or "")
+            for c in calls or ()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,11 +289,13 @@ class OpenAIChatCompletionsFormat(WireFormat):
 
 
 class StreamAssembler:
-    """Chunks to deltas; `done` at `[DONE]`, without which the stream is incomplete."""
+    """Chunks to deltas; `done` at `[DONE]`, without which the stream is incomplete. An in-band
+    `{"error": {...}}` event is the failure it names (issue 13, case 3), never part of a finish."""
 
     def __init__(self, provider: ProviderName) -> None:
         self.provider = provider
         self.done = False
+        self._tool_calls = ToolCallNumbering()
 
     def feed(self, data: str) -> list[StreamDelta]:
         if data == "[DONE]":
@@ -257,6 +305,9 @@ class StreamAssembler:
             chunk = WireChunk.model_validate_json(data)
         except ValidationError:
             raise malformed(self.provider, what="stream chunk") from None
+        if chunk.error is not None:
+            code = vendor_code(chunk.error.code) or vendor_code(chunk.error.type)
+            raise stream_failure(self.provider, code, _STREAM_ERRORS)
         usage = chunk.usage.to_domain() if chunk.usage else None
         if not chunk.choices:
             return [StreamDelta(usage=usage, model=chunk.model)] if usage else []
@@ -264,7 +315,7 @@ class StreamAssembler:
         return [
             StreamDelta(
                 content=choice.delta.content,
-                tool_calls=tool_call_deltas_to_domain(choice.delta.tool_calls),
+                tool_calls=self._tool_calls.deltas(choice.delta.tool_calls),
                 finish_reason=choice.finish_reason,
                 usage=usage,
                 model=chunk.model,

@@ -109,6 +109,45 @@ def test_a_stream_broken_after_content_ends_with_an_error_not_done(
         list(sdk(server, alice).chat.completions.create(model="fast", messages=body["messages"], stream=True))  # type: ignore[arg-type]
 
 
+def test_sdk_gets_an_in_band_error_event_after_content_as_an_error(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 13, case 3: `data: {"error": ...}` then `[DONE]` upstream is no clean finish downstream.
+    user_gateway.state.stream_error_after = 3
+    chunks = []
+    with pytest.raises(openai.APIError):
+        for chunk in sdk(server, alice).chat.completions.create(
+            model="fast", messages=[{"role": "user", "content": "a b c d"}], stream=True
+        ):
+            chunks.append(chunk)
+    assert chunks and not any(c.choices and c.choices[0].finish_reason for c in chunks)
+
+
+def test_sdk_assembles_parallel_tool_calls_streamed_without_index(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 13, case 4: as Gemini's OpenAI-compatible endpoint sends them, each call whole with its id.
+    user_gateway.state.parallel_tool_calls = 2
+    user_gateway.state.tool_calls_unindexed = True
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    calls: dict[int, dict[str, str]] = {}
+    for chunk in sdk(server, alice).chat.completions.create(
+        model="fast",
+        messages=[{"role": "user", "content": "weather?"}],
+        tools=[tool],
+        stream=True,  # type: ignore[list-item]
+    ):
+        for fragment in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            call = calls.setdefault(fragment.index, {"id": "", "name": "", "arguments": ""})
+            call["id"] = fragment.id or call["id"]
+            call["name"] += (fragment.function.name or "") if fragment.function else ""
+            call["arguments"] += (fragment.function.arguments or "") if fragment.function else ""
+    assert sorted(calls) == [0, 1]
+    assert [json.loads(calls[i]["arguments"])["city"] for i in (0, 1)] == ["Paris", "Rome"]
+    assert calls[0]["name"] == calls[1]["name"] == "get_weather"
+    assert calls[0]["id"] != calls[1]["id"]
+
+
 def test_agno_openailike_runs_against_v1(server: LiveServer, alice: str) -> None:
     from agno.agent import Agent
     from agno.models.openai.like import OpenAILike
