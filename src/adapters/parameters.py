@@ -10,10 +10,11 @@ wire format, what is forwarded, translated and refused.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
+from ideaforge_gateway.domain.models import ChatMessage
 
 NO_OP_VALUES: Mapping[str, tuple[Any, ...]] = {
     "n": (1,),
@@ -34,6 +35,13 @@ class UnsupportedParameter(UnmappableRequestError):
         # The value is not shown: it may be the caller's content.
         super().__init__(f"the parameter {param!r} has no equivalent in this API; leave it out")
         self.param = param
+
+
+def refuse_reasoning_in_history(messages: Sequence[ChatMessage]) -> None:
+    """Raise `UnsupportedParameter` when history holds another vendor's reasoning text, which a
+    format without `reasoning_content` could take only by dropping it (issue 13, case 6)."""
+    if any(m.reasoning_content for m in messages):
+        raise UnsupportedParameter("reasoning_content")
 
 
 def refuse_untranslated(extra: Mapping[str, Any], translated: Collection[str]) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.domain.errors import UnsupportedParameterError
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest
 from tests.integration.test_wire_format_contract import WEATHER, Case, ask, case, fake, provider
 
 __all__ = ["case", "fake"]  # the fixtures, shared with the contract suite
@@ -109,6 +110,23 @@ async def test_n_above_one_is_refused_by_every_format_until_all_choices_are_retu
         await provider(case, fake, http).chat(ask(case, "hi", extra={"n": 2}))
     assert refused.value.param == "n"
     assert case.chat_requests(fake) == 0
+
+
+async def test_reasoning_in_history_is_forwarded_or_refused_by_name(case: Case, fake: Any, http: HttpTransport) -> None:
+    messages = [
+        ChatMessage("user", "why?"),
+        ChatMessage("assistant", "Because.", reasoning_content="Think first."),
+        ChatMessage("user", "hello there"),
+    ]
+    request = ChatRequest(case.model, messages)
+    if case.name != "openai_compat":
+        with pytest.raises(UnsupportedParameterError) as refused:
+            await provider(case, fake, http).chat(request)
+        assert refused.value.param == "reasoning_content"
+        assert case.chat_requests(fake) == 0
+        return
+    await provider(case, fake, http).chat(request)
+    assert case.received(fake)["messages"][1]["reasoning_content"] == "Think first."
 
 
 async def test_no_op_values_are_taken_by_every_format(case: Case, fake: Any, http: HttpTransport) -> None:

@@ -58,6 +58,8 @@ class GatewayState:
     """After this many chunks, send an in-band `data: {"error": ...}` event, then `[DONE]`."""
     parallel_tool_calls: int = 1
     """How many calls of the first tool an answer asks for (cities Paris, Rome, ...)."""
+    reasoning: str | None = None
+    """If set, answers carry it as `reasoning_content` (streamed first), as reasoning models do."""
     tool_calls_unindexed: bool = False
     """Stream each tool call whole, with its own id and no `index` (Gemini's OpenAI endpoint)."""
     chat_delay: float = 0.0
@@ -226,6 +228,8 @@ class FakeAIGateway:
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if tool_calls:
             message["tool_calls"] = tool_calls
+        if self.state.reasoning is not None:
+            message["reasoning_content"] = self.state.reasoning
         return web.json_response(
             {
                 "id": "chatcmpl-fake",
@@ -242,6 +246,8 @@ class FakeAIGateway:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         chunks: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        if self.state.reasoning is not None:
+            chunks.append({"reasoning_content": self.state.reasoning})
         if content:
             chunks += [{"content": word} for word in _words(content)]
         for i, call in enumerate(tool_calls):

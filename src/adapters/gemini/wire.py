@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from ideaforge_gateway.adapters.http.errors import vendor_code
-from ideaforge_gateway.adapters.parameters import refuse_untranslated
+from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
@@ -195,6 +195,7 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
     refuse_untranslated(
         {k: v for k, v in options.extra.items() if not (json_mode and k == "response_format")}, TRANSLATED
     )
+    refuse_reasoning_in_history(request.messages)
     system, contents = contents_to_wire(request.messages)
     body: dict[str, Any] = {"contents": contents}
     if system:

@@ -62,6 +62,7 @@ class WireToolCall(_Wire):
 class WireMessage(_Wire):
     role: str | None = None
     content: str | None = None
+    reasoning_content: str | None = None
     tool_calls: list[WireToolCall] | None = None
 
 
@@ -144,6 +145,8 @@ def message_to_wire(message: ChatMessage) -> dict[str, Any]:
         wire["tool_call_id"] = message.tool_call_id
     if message.name is not None:
         wire["name"] = message.name
+    if message.reasoning_content is not None:
+        wire["reasoning_content"] = message.reasoning_content
     return wire
 
 
@@ -262,6 +265,7 @@ class OpenAIChatCompletionsFormat(WireFormat):
             finish_reason=choice.finish_reason,
             usage=completion.usage.to_domain() if completion.usage else None,
             response_id=completion.id,
+            reasoning_content=choice.message.reasoning_content,
         )
 
     def stream_assembler(self, request: ChatRequest) -> StreamAssembler:
@@ -319,6 +323,7 @@ class StreamAssembler:
                 finish_reason=choice.finish_reason,
                 usage=usage,
                 model=chunk.model,
+                reasoning_content=choice.delta.reasoning_content,
             )
         ]
 

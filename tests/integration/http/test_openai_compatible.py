@@ -148,6 +148,32 @@ def test_sdk_assembles_parallel_tool_calls_streamed_without_index(
     assert calls[0]["id"] != calls[1]["id"]
 
 
+def test_reasoning_content_reaches_the_client_and_goes_back_upstream_in_history(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 13, case 6: a reasoning model's `reasoning_content`, answered, streamed, and sent back.
+    user_gateway.state.reasoning = "Think first."
+    client = sdk(server, alice)
+    question = {"role": "user", "content": "why?"}
+    answer = client.chat.completions.create(model="fast", messages=[question])  # type: ignore[list-item]
+    assert (answer.choices[0].message.model_extra or {})["reasoning_content"] == "Think first."
+    streamed = "".join(
+        (c.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
+        for c in client.chat.completions.create(model="fast", messages=[question], stream=True)  # type: ignore[list-item]
+        if c.choices
+    )
+    assert streamed == "Think first."
+
+    history = [
+        question,
+        {"role": "assistant", "content": "Because.", "reasoning_content": "Think first."},
+        {"role": "user", "content": "and then?"},
+    ]
+    client.chat.completions.create(model="fast", messages=history)  # type: ignore[arg-type]
+    upstream = user_gateway.state.last_chat_body
+    assert upstream is not None and upstream["messages"][1]["reasoning_content"] == "Think first."
+
+
 def test_agno_openailike_runs_against_v1(server: LiveServer, alice: str) -> None:
     from agno.agent import Agent
     from agno.models.openai.like import OpenAILike
