@@ -48,6 +48,8 @@ class GatewayState:
     chat_failures: list[int] = field(default_factory=list)
     chat_retry_after: str | None = None
     """Sent with the failures above (a 429's Retry-After, say)."""
+    chat_error: tuple[str, str | None] | None = None
+    """The vendor `code` and `param` the failures above carry (default: `server_error` or `failure`)."""
     chat_malformed: int = 0
     """Answer this many chat requests with a 200 whose body is not JSON."""
     stream_cut_after: int | None = None
@@ -218,7 +220,8 @@ class FakeAIGateway:
             await asyncio.sleep(self.state.chat_delay)
         if failure is not None:
             headers = {"Retry-After": self.state.chat_retry_after} if self.state.chat_retry_after else None
-            return _api_error(failure, "server_error" if failure >= 500 else "failure", headers)
+            code, param = self.state.chat_error or ("server_error" if failure >= 500 else "failure", None)
+            return _api_error(failure, code, headers, param=param)
         model = body.get("model")
         if model not in MODELS:
             return _api_error(404, "model_not_found")
@@ -347,9 +350,11 @@ def _oauth_error(code: str, status: int, headers: dict[str, str] | None = None) 
     )
 
 
-def _api_error(status: int, code: str, headers: dict[str, str] | None = None) -> web.Response:
+def _api_error(
+    status: int, code: str, headers: dict[str, str] | None = None, *, param: str | None = None
+) -> web.Response:
     return web.json_response(
-        {"error": {"message": f"fake {code}", "type": "invalid_request_error", "code": code}},
+        {"error": {"message": f"fake {code}", "type": "invalid_request_error", "code": code, "param": param}},
         status=status,
         headers=headers,
     )

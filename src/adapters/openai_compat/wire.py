@@ -91,6 +91,7 @@ class WireCompletion(_Wire):
 class WireErrorDetail(_Wire):
     code: str | int | None = None
     type: str | None = None
+    param: str | None = None
 
 
 class WireDeltaChoice(_Wire):
@@ -132,6 +133,14 @@ def error_code(body: bytes) -> str | None:
         if code is not None:
             return code
     return None
+
+
+def error_param(body: bytes) -> str | None:
+    """The request parameter the vendor's error names, if any (checked by `error_for_status`)."""
+    try:
+        return WireError.model_validate_json(body).error.param
+    except ValidationError:
+        return None
 
 
 def message_to_wire(message: ChatMessage) -> dict[str, Any]:
@@ -289,7 +298,9 @@ class OpenAIChatCompletionsFormat(WireFormat):
             return ModelNotFoundError(
                 f"{provider_label(self.provider)} does not offer model {model!r} ({code})", provider=self.provider
             )
-        return error_for_status(self.provider, status, headers, what=what, model=model, vendor_code=code)
+        return error_for_status(
+            self.provider, status, headers, what=what, model=model, vendor_code=code, param=error_param(body)
+        )
 
 
 class StreamAssembler:

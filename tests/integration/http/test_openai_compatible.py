@@ -174,6 +174,31 @@ def test_reasoning_content_reaches_the_client_and_goes_back_upstream_in_history(
     assert upstream is not None and upstream["messages"][1]["reasoning_content"] == "Think first."
 
 
+def test_sdk_sees_the_vendors_code_and_param(server: LiveServer, alice: str, user_gateway: FakeAIGateway) -> None:
+    # Issue 13, case 8: the vendor's documented code and its `param`, in OpenAI's error shape.
+    user_gateway.state.chat_failures = [400]
+    user_gateway.state.chat_error = ("context_length_exceeded", "messages")
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk(server, alice).chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}])
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert (body["code"], body["param"]) == ("context_length_exceeded", "messages")
+    assert body["type"] == "invalid_request_error"
+
+
+def test_an_undocumented_vendor_code_is_withheld_from_the_errors_code(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 18, case 7's allow-list holds for the structured code too: it may be an echoed credential.
+    user_gateway.state.chat_failures = [400]
+    user_gateway.state.chat_error = ("sk_live_abcdef123", None)
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk(server, alice).chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}])
+    body = caught.value.body
+    assert isinstance(body, dict) and body["code"] == "invalid_request_error"  # the vendor's type, documented
+    assert "sk_live_abcdef123" not in json.dumps(body)
+
+
 def test_agno_openailike_runs_against_v1(server: LiveServer, alice: str) -> None:
     from agno.agent import Agent
     from agno.models.openai.like import OpenAILike
