@@ -5,6 +5,7 @@ timing, the circuit breakers and the bookkeeping."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -181,7 +182,7 @@ class FallbackChain:
             while True:
                 if not breaker.allow():
                     attempts.append(
-                        Attempt(step.resolved.provider, step.request.model, CIRCUIT_OPEN, 0.0, "circuit open")
+                        Attempt(step.resolved.provider, step.request.model, CIRCUIT_OPEN, 0.0, _circuit_open(breaker))
                     )
                     break
                 try_number += 1
@@ -298,3 +299,12 @@ async def _read_until_content(upstream: AsyncIterator[StreamDelta], head: list[S
 async def _empty() -> AsyncGenerator[StreamDelta, None]:
     return
     yield  # pragma: no cover
+
+
+def _circuit_open(breaker: CircuitBreaker) -> str:
+    """Why a provider was skipped, and when it will be tried again (a probe is already under way
+    when the cool-down has passed)."""
+    wait = breaker.retry_in()
+    if wait <= 0:
+        return "circuit open after repeated failures: a probe is under way, tried again after it"
+    return f"circuit open after repeated failures: tried again in {math.ceil(wait)} s"

@@ -27,12 +27,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from devkit.report import Report, Section
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.entrypoints.cli.app import app
 from ideaforge_gateway.entrypoints.settings import Settings
-from tests.reliability.report import Report, Section
 from tests.support.cli import run_cli
 
 PREFIXES = ("AI_GATEWAY_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "IDEAFORGE_")

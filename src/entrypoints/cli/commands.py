@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,7 @@ def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False)
         finally:
             await close(container)
 
+    gc.enable()  # off while the CLI started (`cli.app.main`): the work itself makes garbage
     try:
         return asyncio.run(main())
     except GatewayError as exc:
@@ -55,6 +57,9 @@ def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False)
         # The driver's message may repeat the URL and its password: name the failure only.
         cause = type(getattr(exc, "orig", None) or exc).__name__
         fail(f"the database failed ({cause}): check IDEAFORGE_DATABASE_URL and that the server is running")
+    except OSError as exc:  # a file or folder the store needs, past the checks that name a setting
+        what = f"cannot use {exc.filename}" if exc.filename else "a file operation failed"
+        fail(f"{what} ({exc.strerror or type(exc).__name__}): check IDEAFORGE_DATA_DIR and IDEAFORGE_DATABASE_URL")
     except KeyboardInterrupt:
         fail("interrupted", code=130)
     except typer.Exit:
@@ -93,6 +98,7 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
                 "provider": provider,
                 "models": [m.id for m in result.models],
                 "error": result.error,
+                "note": result.note,
             }
         )
         if not result.valid:
@@ -100,22 +106,41 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
         return
     if not result.valid:
         fail(result.error or "verification failed")
-    typer.echo(f"OK: {provider} verified, {len(result.models)} models available")
+    note = f" (but {result.note})" if result.note else ""
+    typer.echo(f"OK: {provider} verified, {len(result.models)} models available{note}")
 
 
 def models(provider: str | None, *, user: str | None, as_json: bool) -> None:
     from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
     from ideaforge_gateway.domain.models import ModelInfo, ProviderName
 
-    async def work(container: Container) -> list[ModelInfo]:
-        request = ListModelsRequest(
-            provider=ProviderName(provider) if provider else None, user_id=resolve_user(container, user)
+    async def work(container: Container) -> tuple[list[ModelInfo], str | None]:
+        """The models, and why there are none when no provider is usable at all."""
+        user_id = resolve_user(container, user)
+        request = ListModelsRequest(provider=ProviderName(provider) if provider else None, user_id=user_id)
+        found = await container.list_models().execute(request)
+        registry = container.registry()
+        if found or provider is not None:
+            return found, None
+        usable = [r.provider.value for r in registry.usable(user_id)]
+        if usable:
+            names = ", ".join(usable)
+            return found, f"no models: {names} listed none or failed; `ideaforge providers verify NAME` says why"
+        idle = registry.idle_environment_providers()
+        if idle:
+            return found, "no provider is usable: " + "; ".join(idle)
+        return found, (
+            "no provider is configured: set a vendor API key (OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY) "
+            "or the AI Gateway (AI_GATEWAY_CLIENT_ID, AI_GATEWAY_CLIENT_SECRET, AI_GATEWAY_ENABLED=true), "
+            "or configure one for a user and pass --user"
         )
-        return await container.list_models().execute(request)
 
-    found = run(work)
+    found, nothing = run(work)
     if as_json:
         print_json([{"id": m.id, "provider": m.provider.value, "owned_by": m.owned_by} for m in found])
+    if nothing:
+        fail(nothing)
+    if as_json:
         return
     for info in found:
         typer.echo(f"{info.provider.value}\t{info.id}")
@@ -233,15 +258,22 @@ def resolve_user(container: Container, name: str | None) -> str | None:
 
 
 def serve(*, host: str, port: int, workers: int) -> None:
+    """Check settings, keys and the database once, then run uvicorn; log one line when it answers."""
     import logging
 
     import uvicorn
 
-    async def prepare(container: Container) -> None:
+    from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line
+
+    async def prepare(container: Container) -> str:
         # Settings, keys and migrations are checked once, before any worker starts.
         container.engine()
+        return startup_line(container, host=host, port=port, workers=workers)
 
-    run(prepare)
+    line = run(prepare)
+    if workers == 1:  # the app runs in this process: its lifespan tunes the collector and turns it on
+        gc.disable()
+    announce_when_ready(host, port, line)
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
     uvicorn.run(
         "ideaforge_gateway.entrypoints.http.app:app_from_environment",
