@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,8 +26,10 @@ from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
 from ideaforge_gateway.application.authenticator import Authenticator
 from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain
+from ideaforge_gateway.application.provider_health import ProviderHealth
 from ideaforge_gateway.application.rate_limiter import WindowLimiter
 from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.telemetry import fan_out
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureProvider
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply
 from ideaforge_gateway.application.use_cases.generate_with_agent import GenerateWithAgent
@@ -34,15 +39,19 @@ from ideaforge_gateway.application.use_cases.remove_provider import RemoveProvid
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials
 from ideaforge_gateway.domain.config import StreamBounds
 from ideaforge_gateway.domain.errors import ConfigurationError
-from ideaforge_gateway.domain.models import Tier
+from ideaforge_gateway.domain.models import ProviderName, Tier
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
+from ideaforge_gateway.domain.ports.telemetry import Telemetry
 from ideaforge_gateway.entrypoints.settings import Settings
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
     from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
     from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
     from ideaforge_gateway.adapters.agno.chain_model import ProviderChainModel
     from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
+    from ideaforge_gateway.adapters.observability.prometheus_telemetry import PrometheusTelemetry
 
 
 # The provider adapters and their wire formats (~50 ms of imports) load when the first provider
@@ -59,10 +68,11 @@ def _provider_factory(
     return HttpProviderFactory(transport, ai_gateway=ai_gateway, vendors=vendors, user_url_transport=user_url_transport)
 
 
-def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
+def _ai_gateway_defaults(settings: Settings, telemetry: Telemetry) -> AIGatewayDefaults:
     from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults
 
     return AIGatewayDefaults(
+        on_token_refresh=functools.partial(telemetry.token_refresh, ProviderName.AI_GATEWAY),
         base_url=settings.ai_gateway_base_url,
         auth_method=settings.ai_gateway_auth_method,
         token_url=settings.ai_gateway_token_url,
@@ -174,6 +184,58 @@ def agno_telemetry(settings: Settings) -> bool:
     return settings.ideaforge_agno_telemetry
 
 
+def _label_key(settings: Settings, database_url: str) -> bytes:
+    """Keys the credential labels in metrics, traces, logs and health: derived from the key ring,
+    so a label names one credential the same in every worker and across restarts. Never makes a
+    key file or opens the database (the environment alone must not): when there is no key ring
+    to read yet, a key of this process's own (labels then hold within the process only)."""
+    key_file = settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key"
+    if settings.ideaforge_encryption_keys is not None or (database_url.startswith("sqlite") and key_file.exists()):
+        with contextlib.suppress(ConfigurationError):
+            return _keyring(settings, database_url).derive("ideaforge credential labels")
+    return secrets.token_bytes(32)
+
+
+def _metrics(settings: Settings, label_key: bytes) -> PrometheusTelemetry | None:
+    """Prometheus metrics, only when the operator enabled /metrics: otherwise nothing is
+    collected and `prometheus_client` is not imported."""
+    if not settings.metrics_enabled:
+        return None
+    from ideaforge_gateway.adapters.observability.prometheus_telemetry import PrometheusTelemetry
+
+    return PrometheusTelemetry(label_key=label_key)
+
+
+def _tracer_provider() -> Iterator[TracerProvider | None]:
+    """OpenTelemetry's SDK, only when OTEL_EXPORTER_OTLP_* asks for traces; flushed at close."""
+    from ideaforge_gateway.adapters.observability.otel_setup import tracer_provider_from_environment, tracing_configured
+
+    provider = tracer_provider_from_environment() if tracing_configured() else None
+    yield provider
+    if provider is not None:
+        provider.shutdown()
+
+
+def _telemetry(
+    label_key: bytes,
+    health: ProviderHealth,
+    metrics: PrometheusTelemetry | None,
+    tracer_provider: TracerProvider | None,
+) -> Telemetry:
+    """Everything that hears the chain: the health view and warnings always, metrics and traces
+    when configured."""
+    from ideaforge_gateway.adapters.observability.logging_telemetry import LoggingTelemetry
+
+    parts: list[Telemetry] = [health, LoggingTelemetry(label_key=label_key)]
+    if metrics is not None:
+        parts.append(metrics)
+    if tracer_provider is not None:
+        from ideaforge_gateway.adapters.observability.otel_telemetry import OpenTelemetryTelemetry
+
+        parts.append(OpenTelemetryTelemetry(tracer_provider.get_tracer("ideaforge_gateway"), label_key=label_key))
+    return fan_out(parts)
+
+
 # Agno is imported inside these functions: `import agno.agent` costs about 0.3 s.
 def _agno_agent_runner(reply: GenerateReply, bridge: LoopBridge, settings: Settings) -> AgnoAgentRunner:
     from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
@@ -225,18 +287,25 @@ class Container(containers.DeclarativeContainer):
         loop_bridge,
         public_only=providers.Callable(lambda s: not s.ideaforge_allow_private_base_urls, settings),
     )
+    database_url = providers.Callable(_database_url, settings)
+    keyring = providers.Singleton(_keyring, settings, database_url)
+    # What the gateway tells its operators (README: Observability).
+    label_key = providers.Singleton(_label_key, settings, database_url)
+    provider_health = providers.Singleton(ProviderHealth, label_key=label_key)
+    metrics = providers.Singleton(_metrics, settings, label_key)
+    tracer_provider = providers.Resource(_tracer_provider)
+    telemetry = providers.Singleton(_telemetry, label_key, provider_health, metrics, tracer_provider)
+
     max_response_bytes = providers.Callable(lambda s: s.ideaforge_max_response_bytes, settings)
     transport = providers.Singleton(HttpTransport, http_client, max_response_bytes=max_response_bytes)
     user_url_transport = providers.Singleton(HttpTransport, user_url_http_client, max_response_bytes=max_response_bytes)
     provider_factory = providers.Singleton(
         _provider_factory,
         transport,
-        ai_gateway=providers.Callable(_ai_gateway_defaults, settings),
+        ai_gateway=providers.Callable(_ai_gateway_defaults, settings, telemetry),
         vendors=providers.Callable(_vendor_defaults, settings),
         user_url_transport=user_url_transport,
     )
-    database_url = providers.Callable(_database_url, settings)
-    keyring = providers.Singleton(_keyring, settings, database_url)
     cipher = providers.Singleton(AesGcmCipher, keyring)
     engine = providers.Resource(
         _migrated_engine,
@@ -295,7 +364,7 @@ class Container(containers.DeclarativeContainer):
         settings,
     )
     breakers = providers.Singleton(Breakers)
-    fallback_chain = providers.Singleton(FallbackChain, registry, breakers, retry_policy)
+    fallback_chain = providers.Singleton(FallbackChain, registry, breakers, retry_policy, telemetry=telemetry)
     generate_reply = providers.Factory(GenerateReply, registry, fallback_chain)
     configure_provider = providers.Factory(
         ConfigureProvider,

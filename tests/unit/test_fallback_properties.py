@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from ideaforge_gateway.application.fallback_chain import CIRCUIT_OPEN, Breakers, FallbackChain, ProvidersExhaustedError
 from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.telemetry import NO_TELEMETRY
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply, GenerateRequest
 from ideaforge_gateway.domain.config import GatewayConfig, ProviderDefaults, TierModels
 from ideaforge_gateway.domain.credentials import ProviderCredentials
@@ -45,6 +46,7 @@ from ideaforge_gateway.domain.models import (
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
+from ideaforge_gateway.domain.ports.telemetry import Telemetry
 
 OUTCOMES = ["ok", "unavailable", "refused", "rate_limited", "rate_limited_long", "auth", "model_not_found", "invalid"]
 LATENCY = 0.5
@@ -145,6 +147,7 @@ def build_world(
     order: list[ProviderName],
     outcomes: dict[ProviderName, list[str]],
     policy: RetryPolicy,
+    telemetry: Telemetry = NO_TELEMETRY,
 ) -> World:
     clock = FakeClock()
     tiers = TierModels("f", "s", "p")
@@ -161,7 +164,9 @@ def build_world(
     factory = ScriptedFactory(scripts, clock)
     registry = ProviderRegistry(config, factory, clock=clock)
     breakers = Breakers(threshold=3, cooldown=30.0, clock=clock)
-    chain = FallbackChain(registry, breakers, policy, clock=clock, sleep=clock.sleep, rng=random.Random(0))
+    chain = FallbackChain(
+        registry, breakers, policy, clock=clock, sleep=clock.sleep, rng=random.Random(0), telemetry=telemetry
+    )
     usable = [p for p in order if p in configured and (p is not ProviderName.AI_GATEWAY or gateway_enabled)]
     return World(GenerateReply(registry, chain), breakers, scripts, usable, policy, clock, factory)
 

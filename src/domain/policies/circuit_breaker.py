@@ -48,6 +48,12 @@ class CircuitBreaker:
                 return 0.0
             return max(0.0, self._cooldown - (self._clock() - self._opened_at))
 
+    @property
+    def retry_at(self) -> float | None:
+        """When an open circuit lets its next probe through (the clock's time), else None."""
+        with self._lock:
+            return None if self._opened_at is None else self._opened_at + self._cooldown
+
     def allow(self) -> bool:
         """Whether a call may go through now; in half-open, only the one probe may."""
         with self._lock:

@@ -36,13 +36,29 @@ class LogLevel(StrEnum):
     error = "error"
 
 
+class LogFormat(StrEnum):
+    plain = "plain"
+    json = "json"
+
+
 @app.callback()
 def _root(
     log_level: Annotated[
         LogLevel, typer.Option("--log-level", envvar="IDEAFORGE_LOG_LEVEL", help="Log level on stderr.")
     ] = LogLevel.warning,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option("--log-format", envvar="IDEAFORGE_LOG_FORMAT", help="Log lines as plain text or JSON objects."),
+    ] = LogFormat.plain,
 ) -> None:
-    logging.basicConfig(level=log_level.value.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if log_format is LogFormat.plain:  # as before: no import beyond `logging` on the CLI's path
+        logging.basicConfig(
+            level=log_level.value.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+        )
+        return
+    from ideaforge_gateway.adapters.observability.log_format import configure_logging
+
+    configure_logging(log_level.value, log_format.value)
 
 
 class ProviderChoice(StrEnum):
@@ -114,6 +130,18 @@ def generate(
         stream=stream,
         as_json=as_json,
     )
+
+
+@providers_app.command("health")
+def providers_health(
+    url: Annotated[
+        str, typer.Option("--url", envvar="IDEAFORGE_URL", help="The running gateway's address.")
+    ] = "http://127.0.0.1:8000",
+    as_json: JsonOpt = False,
+) -> None:
+    """Each provider's circuit, last failure and next retry, from a running gateway (needs
+    IDEAFORGE_OPERATOR_TOKEN, the same as the server's)."""
+    commands.providers_health(url, as_json=as_json)
 
 
 @providers_app.command("configure")

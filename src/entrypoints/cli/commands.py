@@ -260,9 +260,11 @@ def resolve_user(container: Container, name: str | None) -> str | None:
 def serve(*, host: str, port: int, workers: int) -> None:
     """Check settings, keys and the database once, then run uvicorn; log one line when it answers."""
     import logging
+    import shutil
 
     import uvicorn
 
+    from ideaforge_gateway.adapters.observability.log_format import JsonFormatter, logging_config
     from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line
 
     async def prepare(container: Container) -> str:
@@ -271,17 +273,91 @@ def serve(*, host: str, port: int, workers: int) -> None:
         return startup_line(container, host=host, port=port, workers=workers)
 
     line = run(prepare)
+    metrics_dir = _private_metrics_dir() if workers > 1 else None
     if workers == 1:  # the app runs in this process: its lifespan tunes the collector and turns it on
         gc.disable()
     announce_when_ready(host, port, line)
-    level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
-    uvicorn.run(
-        "ideaforge_gateway.entrypoints.http.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=level if level in {"debug", "info", "warning", "error"} else "warning",
-        access_log=False,
-        server_header=False,
-    )
+    root = logging.getLogger()
+    level = logging.getLevelName(root.getEffectiveLevel()).lower()
+    level = level if level in {"debug", "info", "warning", "error"} else "warning"
+    log_format = "json" if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers) else "plain"
+    try:
+        uvicorn.run(
+            "ideaforge_gateway.entrypoints.http.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=level,
+            log_config=logging_config(level, log_format),  # applied in every worker
+            access_log=False,  # the gateway writes its own (ideaforge.access)
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _private_metrics_dir() -> str | None:
+    """prometheus-client's multiprocess mode for `serve --workers N`: every worker writes its
+    metrics to files in PROMETHEUS_MULTIPROC_DIR and /metrics reads them all. Unless the operator
+    chose a directory, a new private one (mode 0700) per run, removed at exit, so no run sees
+    another's counts. Set before any worker imports prometheus_client, which reads it at import.
+    One worker keeps its metrics in memory: a quarter of the cost per observation."""
+    import os
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="ideaforge-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def providers_health(url: str, *, as_json: bool) -> None:
+    """Ask a running gateway for its providers' health (`GET /ops/providers/health`)."""
+    import httpx
+    from pydantic import ValidationError
+
+    from ideaforge_gateway.entrypoints.settings import Settings
+
+    try:
+        token = Settings().ideaforge_operator_token
+    except ValidationError as exc:
+        fail(f"invalid configuration: {_settings_problem(exc)}", code=2)
+    if token is None:
+        fail("set IDEAFORGE_OPERATOR_TOKEN (the same as the server's) to read the providers' health", code=2)
+    try:
+        answer = httpx.get(
+            f"{url.rstrip('/')}/ops/providers/health",
+            headers={"Authorization": f"Bearer {token.get_secret_value()}"},
+            timeout=10,
+        )
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the gateway at {url} ({type(exc).__name__}): is `ideaforge serve` running? (--url)")
+    if answer.status_code in (401, 404):
+        fail(f"the gateway at {url} refused the operator token (HTTP {answer.status_code}): "
+             "set the same IDEAFORGE_OPERATOR_TOKEN for the server and here")  # fmt: skip
+    if answer.status_code != 200:
+        fail(f"the gateway at {url} answered HTTP {answer.status_code}")
+    document = answer.json()
+    if as_json:
+        print_json(document)
+        return
+    entries = document.get("providers", [])
+    typer.echo(f"worker {document.get('worker')}: " + ("no provider has failed" if not entries else ""))
+    for e in entries:
+        retry = _when(e.get("retry_at"), "retry in") if e.get("state") == "open" else ""
+        failure = f"last failure {e['last_failure_kind']} {_when(e.get('last_failure_at'), 'at')}: {e['last_failure']}"
+        typer.echo(f"{e['provider']}\t{e['model']}\tcredential {e['credential']}\t{e['state']}\t{retry}\t{failure}")
+
+
+def _when(timestamp: float | None, prefix: str) -> str:
+    import time
+    from datetime import UTC, datetime
+
+    if timestamp is None:
+        return ""
+    if prefix == "retry in":
+        return f"retry in {max(0.0, timestamp - time.time()):.0f} s"
+    return f"at {datetime.fromtimestamp(timestamp, UTC).strftime('%H:%M:%S')} UTC"

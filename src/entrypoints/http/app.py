@@ -15,7 +15,8 @@ from ideaforge_gateway.entrypoints.container import Container, close
 from ideaforge_gateway.entrypoints.http.body import document_bodies
 from ideaforge_gateway.entrypoints.http.errors import install_error_handlers
 from ideaforge_gateway.entrypoints.http.limits import BodySizeLimit
-from ideaforge_gateway.entrypoints.http.routes import api, docs, openai_compat, settings_page, system
+from ideaforge_gateway.entrypoints.http.observability import RequestObservation
+from ideaforge_gateway.entrypoints.http.routes import api, docs, openai_compat, operators, settings_page, system
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -38,6 +39,10 @@ def create_app(container: Container | None = None, *, owns_process: bool = False
             yield
         finally:
             await close(container)
+            if container.metrics() is not None:
+                from ideaforge_gateway.adapters.observability.prometheus_telemetry import mark_worker_gone
+
+                mark_worker_gone()
 
     app = FastAPI(
         title="IdeaForge provider gateway",
@@ -58,7 +63,9 @@ def create_app(container: Container | None = None, *, owns_process: bool = False
     app.include_router(openai_compat.router)
     app.include_router(settings_page.router)
     app.include_router(docs.router)
+    app.include_router(operators.router)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestObservation, metrics=container.metrics)  # outermost: it sees the 413s too
     document_bodies(app)
     return app
 
