@@ -138,4 +138,6 @@ def joined(deltas: list[StreamDelta]) -> list[StreamDelta]:
 
 
 def _text_only(delta: StreamDelta) -> bool:
-    return not delta.tool_calls and delta.finish_reason is None and delta.usage is None
+    return (
+        not delta.tool_calls and delta.finish_reason is None and delta.usage is None and delta.reasoning_content is None
+    )

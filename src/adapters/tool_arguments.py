@@ -8,12 +8,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from ideaforge_gateway.adapters.http.errors import provider_label
-from ideaforge_gateway.domain.errors import InvalidRequestError
+from ideaforge_gateway.domain.errors import InvalidRequestError, UnsupportedParameterError
 from ideaforge_gateway.domain.models import ProviderName, ToolCall
 
 
 class UnmappableRequestError(ValueError):
-    """The request cannot be said in a vendor's format; the message names no content or secret."""
+    """The request cannot be said in a vendor's format; the message names no content or secret.
+    `param` names the parameter at fault when one is."""
+
+    param: str | None = None
 
 
 @contextmanager
@@ -22,9 +25,11 @@ def refused_as_invalid(provider: ProviderName) -> Iterator[None]:
     try:
         yield
     except UnmappableRequestError as exc:
-        raise InvalidRequestError(
-            f"{provider_label(provider)} cannot take this request: {exc}", provider=provider
-        ) from None
+        message = f"{provider_label(provider)} cannot take this request: {exc}"
+        if exc.param is not None:
+            # Another provider may take it: the chain skips this one, saying why (issue 13).
+            raise UnsupportedParameterError(message, provider=provider, param=exc.param) from None
+        raise InvalidRequestError(message, provider=provider) from None
 
 
 def tool_arguments(call: ToolCall) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from ideaforge_gateway.domain.errors import (
     ProviderUnavailableError,
     RateLimitedError,
     StreamInterruptedError,
+    UnsupportedParameterError,
 )
 from ideaforge_gateway.domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
 from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
@@ -315,6 +316,11 @@ class FallbackChain:
         detail = f" ({summary})" if summary else ""
         error: GatewayError
         last_errors = list({e.provider: e for e in errors}.values())  # each provider's latest word
+        if last_errors and not deadline_passed and all(isinstance(e, UnsupportedParameterError) for e in last_errors):
+            # No provider can honour a parameter: the first refusal (a 400 naming it) is the answer.
+            first = last_errors[0]
+            first.attempts = tuple(attempts)
+            return first
         if last_errors and not deadline_passed and all(isinstance(e, RateLimitedError) for e in last_errors):
             # Slowing down is the answer: say when the soonest provider expects to take requests again.
             waits = [

@@ -9,7 +9,7 @@ only if the vendors document it (`domain.vendor_codes`).
 from __future__ import annotations
 
 from ideaforge_gateway.domain.models import Attempt, ProviderName
-from ideaforge_gateway.domain.vendor_codes import withhold_unknown_codes
+from ideaforge_gateway.domain.vendor_codes import KNOWN_VENDOR_CODES, withhold_unknown_codes
 
 
 class GatewayError(Exception):
@@ -21,6 +21,8 @@ class GatewayError(Exception):
 
     may_fall_over: bool = True
     counts_against_provider: bool = False
+    vendor_code: str | None = None
+    """The vendor's own error code (`context_length_exceeded`), set by `with_vendor_code`."""
 
     def __init__(self, message: str, *, provider: ProviderName | None = None) -> None:
         if provider is not None:
@@ -41,6 +43,13 @@ class GatewayError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def with_vendor_code(self, code: str | None) -> GatewayError:
+        """This error, carrying `code` as its `vendor_code` when the vendors document it: the same
+        allow-list as codes in messages, since an undocumented one may be an echoed credential."""
+        if code in KNOWN_VENDOR_CODES:
+            self.vendor_code = code
+        return self
 
 
 class AuthenticationError(GatewayError):
@@ -97,6 +106,15 @@ class InvalidRequestError(GatewayError):
     def __init__(self, message: str, *, provider: ProviderName | None = None, param: str | None = None) -> None:
         super().__init__(message, provider=provider)
         self.param = param
+
+
+class UnsupportedParameterError(InvalidRequestError):
+    """A provider's API has no equivalent for parameter `param`; another provider may have one.
+
+    The fallback chain skips such a provider, recording why, and asks the next the same
+    question; when no provider can, this error (a 400 naming `param`) ends the request."""
+
+    may_fall_over = True
 
 
 class ConfigurationError(GatewayError):

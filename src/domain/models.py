@@ -56,6 +56,8 @@ class ChatMessage:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None
+    reasoning_content: str | None = None
+    """An assistant message's reasoning text, as a reasoning model wrote it, sent back in history."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,8 @@ class ChatResponse:
     finish_reason: str | None = None
     usage: Usage | None = None
     response_id: str | None = None
+    reasoning_content: str | None = None
+    """The model's reasoning text, when the upstream gives it (`reasoning_content`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +149,12 @@ class StreamDelta:
     finish_reason: str | None = None
     usage: Usage | None = None
     model: str | None = None
+    reasoning_content: str | None = None
 
     @property
     def has_content(self) -> bool:
         """Whether this delta carries something the caller will show or act on."""
-        return bool(self.content) or bool(self.tool_calls)
+        return bool(self.content) or bool(self.tool_calls) or bool(self.reasoning_content)
 
 
 @dataclass(frozen=True, slots=True)

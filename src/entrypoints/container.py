@@ -7,18 +7,21 @@ import functools
 import logging
 import os
 import secrets
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from dependency_injector import containers, providers
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing, load_or_create_key_file
 from ideaforge_gateway.adapters.http.bounds import ConcurrencyBounds
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
+from ideaforge_gateway.adapters.http.network import ProxyRules, build_ssl_context
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.adapters.sql.engine import make_engine, upgrade_database
 from ideaforge_gateway.adapters.sql.key_check import check_keyring, stored_key_ids_at
@@ -161,15 +164,39 @@ def _timeouts(settings: Settings) -> HttpTimeouts:
     return HttpTimeouts(connect=settings.ideaforge_http_connect_timeout, read=settings.ideaforge_http_read_timeout)
 
 
+def _ssl_context(settings: Settings) -> ssl.SSLContext:
+    return build_ssl_context(settings.ideaforge_ca_bundle)
+
+
+def _proxy_rules(settings: Settings, *, users: bool = False) -> ProxyRules | None:
+    """The operator's proxy rules; for users' URLs only with IDEAFORGE_PROXY_USER_BASE_URLS."""
+    if users and not settings.ideaforge_proxy_user_base_urls:
+        return None
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return ProxyRules.from_settings(
+        secret(settings.ideaforge_https_proxy), secret(settings.ideaforge_http_proxy), settings.ideaforge_no_proxy
+    )
+
+
 _CLIENTS: WeakKeyDictionary[LoopBridge, list[SharedHttpClient]] = WeakKeyDictionary()
 """The clients each bridge watches, so that `close` closes those made and makes none to close."""
 
 
-def _watched_client(timeouts: HttpTimeouts, bridge: LoopBridge, *, public_only: bool = False) -> SharedHttpClient:
+def _watched_client(
+    timeouts: HttpTimeouts,
+    bridge: LoopBridge,
+    *,
+    public_only: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
+    proxy: ProxyRules | None = None,
+) -> SharedHttpClient:
     """A shared client, watched by the one bridge: the process's HTTP clients must all run on the
-    loop of the first request. Made on first use, not at start-up: each reads the CA bundle into
-    a TLS context of its own (~50 ms)."""
-    client = build_http_client(timeouts, public_only=public_only)
+    loop of the first request. Made on first use, not at start-up; both share one TLS context
+    (`ssl_context`, made with the first client: reading the trust stores takes ~50 ms)."""
+    client = build_http_client(timeouts, public_only=public_only, ssl_context=ssl_context, proxy=proxy)
     bridge.watch(client)
     _CLIENTS.setdefault(bridge, []).append(client)
     return client
@@ -285,14 +312,23 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     gateway_config = providers.Singleton(lambda s: s.gateway_config(), settings)
 
+    ssl_context = providers.Singleton(_ssl_context, settings)
     loop_bridge = providers.Singleton(LoopBridge)
-    http_client = providers.Singleton(_watched_client, providers.Callable(_timeouts, settings), loop_bridge)
+    http_client = providers.Singleton(
+        _watched_client,
+        providers.Callable(_timeouts, settings),
+        loop_bridge,
+        ssl_context=ssl_context,
+        proxy=providers.Callable(_proxy_rules, settings),
+    )
     # For URLs users supply: https and public addresses only, unless the operator allows private.
     user_url_http_client = providers.Singleton(
         _watched_client,
         providers.Callable(_timeouts, settings),
         loop_bridge,
         public_only=providers.Callable(lambda s: not s.ideaforge_allow_private_base_urls, settings),
+        ssl_context=ssl_context,
+        proxy=providers.Callable(_proxy_rules, settings, users=True),
     )
     database_url = providers.Callable(_database_url, settings)
     keyring = providers.Singleton(_keyring, settings, database_url)

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     ideaforge_database_url: str | None = None
     ideaforge_encryption_keys: SecretStr | None = None
     ideaforge_allow_private_base_urls: bool = False
+    ideaforge_ca_bundle: str | None = None
+    """A PEM file of extra CA certificates trusted for every upstream, besides the system's store,
+    certifi's bundle and SSL_CERT_FILE / SSL_CERT_DIR / REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE."""
+    # Proxy URLs may hold a user and password: secrets.
+    ideaforge_https_proxy: SecretStr | None = None
+    ideaforge_http_proxy: SecretStr | None = None
+    ideaforge_no_proxy: str | None = None
+    """Any of these three set: they replace HTTPS_PROXY / HTTP_PROXY / NO_PROXY for the gateway."""
+    ideaforge_proxy_user_base_urls: bool = False
+    """Send users' own base URLs through the proxy too (off: they connect directly)."""
     ideaforge_accept_unreadable_credentials: bool = False
     """Start although the keys do not read some stored credentials (a key lost for good): they
     then show as "needs reconfiguration". Off: such a start is refused with one line."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
-from ideaforge_gateway.domain.models import ChatMessage, ProviderName, Tier
+from ideaforge_gateway.domain.errors import UnsupportedParameterError
+from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ProviderName, Tier
 from ideaforge_gateway.entrypoints.container import close
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
@@ -88,3 +92,39 @@ async def test_claude_models_take_the_gateways_anthropic_route(tmp_path: Path) -
             assert claude.response.content == "echo: via route"
             assert route.state.message_requests == 1
             assert gpt.response.model == "gpt-4o-mini" and gateway.state.chat_requests == 1
+
+
+async def test_a_provider_that_cannot_honour_a_parameter_is_skipped_and_none_that_can_is_a_400(
+    tmp_path: Path,
+) -> None:
+    # Issue 13: a later provider is never asked a different question. Gemini has no `user`, so
+    # it is skipped (the attempt says why) and Claude, which has it, answers; nobody has
+    # `reasoning_effort` here, so the answer is the refusal naming it.
+    with FakeGemini(api_key="AIza-canary") as gemini, FakeAnthropic(api_key="sk-ant-canary") as anthropic:
+        container = container_for(
+            tmp_path,
+            gemini_api_key="AIza-canary",
+            gemini_base_url=gemini.url,
+            anthropic_api_key="sk-ant-canary",
+            anthropic_base_url=anthropic.url,
+            **ANTHROPIC_TIERS,
+        )
+        try:
+            with_user = replace(ASK, options=ChatOptions(extra={"user": "end-user-1"}))
+            answered = await container.generate_reply().execute(with_user)
+            assert answered.response.provider is ProviderName.ANTHROPIC
+            assert anthropic.state.last_body is not None
+            assert anthropic.state.last_body["metadata"] == {"user_id": "end-user-1"}
+            skipped = answered.attempts[0]
+            assert (skipped.provider, skipped.outcome) == (ProviderName.GEMINI, "invalid_request")
+            assert skipped.error is not None and "'user'" in skipped.error
+            assert gemini.state.generate_requests == 0
+
+            with_effort = replace(ASK, options=ChatOptions(extra={"reasoning_effort": "low"}))
+            with pytest.raises(UnsupportedParameterError) as refused:
+                await container.generate_reply().execute(with_effort)
+            assert refused.value.param == "reasoning_effort"
+            assert [a.provider for a in refused.value.attempts] == [ProviderName.GEMINI, ProviderName.ANTHROPIC]
+            assert anthropic.state.message_requests == 1  # only the first request's
+        finally:
+            await close(container)

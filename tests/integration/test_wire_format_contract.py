@@ -82,6 +82,7 @@ class Case:
     fail: Callable[[Any, list[int]], None]
     cut_stream_after: Callable[[Any, int], None]
     chat_requests: Callable[[Any], int]
+    received: Callable[[Any], dict[str, Any]]
 
 
 def _set(attribute: str) -> Callable[[Any, Any], None]:
@@ -103,6 +104,7 @@ CASES = [
         _set("chat_failures"),
         _set("stream_cut_after"),
         _get("chat_requests"),
+        lambda fake: fake.state.last_chat_body,
     ),
     Case(
         "anthropic",
@@ -114,6 +116,7 @@ CASES = [
         _set("failures"),
         _set("stream_cut_after"),
         _get("message_requests"),
+        lambda fake: fake.state.last_body,
     ),
     Case(
         "gemini",
@@ -125,6 +128,7 @@ CASES = [
         _set("failures"),
         _set("stream_cut_after"),
         _get("generate_requests"),
+        lambda fake: fake.state.last_body,
     ),
 ]
 

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,12 +49,22 @@ class GatewayState:
     chat_failures: list[int] = field(default_factory=list)
     chat_retry_after: str | None = None
     """Sent with the failures above (a 429's Retry-After, say)."""
+    chat_error: tuple[str, str | None] | None = None
+    """The vendor `code` and `param` the failures above carry (default: `server_error` or `failure`)."""
     chat_malformed: int = 0
     """Answer this many chat requests with a 200 whose body is not JSON."""
     stream_cut_after: int | None = None
     """End the SSE stream after this many chunks, without [DONE]."""
     stream_gate: threading.Event | None = None
     """If set, the stream waits for it after its first chunk."""
+    stream_error_after: int | None = None
+    """After this many chunks, send an in-band `data: {"error": ...}` event, then `[DONE]`."""
+    parallel_tool_calls: int = 1
+    """How many calls of the first tool an answer asks for (cities Paris, Rome, ...)."""
+    reasoning: str | None = None
+    """If set, answers carry it as `reasoning_content` (streamed first), as reasoning models do."""
+    tool_calls_unindexed: bool = False
+    """Stream each tool call whole, with its own id and no `index` (Gemini's OpenAI endpoint)."""
     chat_delay: float = 0.0
     expected_scope: str | None = None
     expected_audience: str | None = None
@@ -68,7 +79,8 @@ class GatewayState:
 
 
 class FakeAIGateway:
-    def __init__(self, **state: Any) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None, **state: Any) -> None:
+        """`tls`: serve https with this server context (the URL's scheme follows)."""
         self.state = GatewayState(**state)
         self.lock = threading.Lock()
         app = web.Application()
@@ -79,7 +91,7 @@ class FakeAIGateway:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/redirect/v1/chat/completions", self._redirect)
         app.router.add_get("/redirect/v1/models", self._redirect)
-        self.server = LoopbackServer(app)
+        self.server = LoopbackServer(app, tls=tls)
 
     @property
     def url(self) -> str:
@@ -210,16 +222,19 @@ class FakeAIGateway:
             await asyncio.sleep(self.state.chat_delay)
         if failure is not None:
             headers = {"Retry-After": self.state.chat_retry_after} if self.state.chat_retry_after else None
-            return _api_error(failure, "server_error" if failure >= 500 else "failure", headers)
+            code, param = self.state.chat_error or ("server_error" if failure >= 500 else "failure", None)
+            return _api_error(failure, code, headers, param=param)
         model = body.get("model")
         if model not in MODELS:
             return _api_error(404, "model_not_found")
-        content, tool_calls = reply_for(body)
+        content, tool_calls = reply_for(body, self.state.parallel_tool_calls)
         if body.get("stream"):
             return await self._stream(request, model, content, tool_calls)
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if tool_calls:
             message["tool_calls"] = tool_calls
+        if self.state.reasoning is not None:
+            message["reasoning_content"] = self.state.reasoning
         return web.json_response(
             {
                 "id": "chatcmpl-fake",
@@ -236,10 +251,15 @@ class FakeAIGateway:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         chunks: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        if self.state.reasoning is not None:
+            chunks.append({"reasoning_content": self.state.reasoning})
         if content:
             chunks += [{"content": word} for word in _words(content)]
         for i, call in enumerate(tool_calls):
             fn = call["function"]
+            if self.state.tool_calls_unindexed:
+                chunks.append({"tool_calls": [call]})
+                continue
             half = len(fn["arguments"]) // 2
             chunks.append(
                 {
@@ -257,6 +277,12 @@ class FakeAIGateway:
         for sent, delta in enumerate(chunks):
             if self.state.stream_cut_after is not None and sent >= self.state.stream_cut_after:
                 return response  # the connection ends without [DONE]
+            if self.state.stream_error_after is not None and sent >= self.state.stream_error_after:
+                error = {"message": "The server had an error", "type": "server_error", "code": "server_error"}
+                await _send(response, {"error": error})
+                await response.write(b"data: [DONE]\n\n")
+                await response.write_eof()
+                return response
             await _send(
                 response,
                 {
@@ -293,8 +319,9 @@ class FakeAIGateway:
         return response
 
 
-def reply_for(body: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
-    """Echo the last user message; ask for the first tool once, then report what it returned."""
+def reply_for(body: dict[str, Any], calls: int = 1) -> tuple[str | None, list[dict[str, Any]]]:
+    """Echo the last user message; ask for the first tool (`calls` times, in parallel), then
+    report what it returned."""
     messages = body.get("messages", [])
     last = messages[-1] if messages else {}
     tools = body.get("tools") or []
@@ -302,8 +329,10 @@ def reply_for(body: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
         return f"The tool said: {last.get('content')}", []
     if tools:
         name = tools[0]["function"]["name"]
+        cities = ["Paris", "Rome", "Oslo", "Lima"][:calls]
         return None, [
-            {"id": "call_1", "type": "function", "function": {"name": name, "arguments": json.dumps({"city": "Paris"})}}
+            {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps({"city": c})}}
+            for i, c in enumerate(cities, start=1)
         ]
     return f"echo: {last.get('content')}", []
 
@@ -323,9 +352,11 @@ def _oauth_error(code: str, status: int, headers: dict[str, str] | None = None) 
     )
 
 
-def _api_error(status: int, code: str, headers: dict[str, str] | None = None) -> web.Response:
+def _api_error(
+    status: int, code: str, headers: dict[str, str] | None = None, *, param: str | None = None
+) -> web.Response:
     return web.json_response(
-        {"error": {"message": f"fake {code}", "type": "invalid_request_error", "code": code}},
+        {"error": {"message": f"fake {code}", "type": "invalid_request_error", "code": code, "param": param}},
         status=status,
         headers=headers,
     )

@@ -7,6 +7,7 @@ closed does not take the server down.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Self
@@ -15,8 +16,9 @@ from aiohttp import web
 
 
 class LoopbackServer:
-    def __init__(self, app: web.Application) -> None:
+    def __init__(self, app: web.Application, *, tls: ssl.SSLContext | None = None) -> None:
         self._app = app
+        self._tls = tls
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="loopback-server")
         self._runner: web.AppRunner | None = None
@@ -24,7 +26,7 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
         self._thread.start()
@@ -34,7 +36,7 @@ class LoopbackServer:
     async def _start(self) -> None:
         self._runner = web.AppRunner(self._app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._tls)
         await site.start()
         server = site._server
         assert server is not None

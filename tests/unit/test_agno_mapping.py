@@ -87,6 +87,15 @@ def test_a_whole_answer_carries_tool_calls_usage_and_who_answered() -> None:
     assert parsed.provider_data == {"provider": "openai", "model": "gpt-4o", "id": "id-1"}
 
 
+def test_reasoning_content_reaches_agno_and_goes_back_in_history() -> None:
+    # Issue 13, case 6.
+    answer = ChatResponse(ProviderName.OPENAI, "o3", "42", reasoning_content="Think first.")
+    assert response_to_agno(answer).reasoning_content == "Think first."
+    assert delta_to_agno(StreamDelta(reasoning_content="Think")).reasoning_content == "Think"
+    history = [Message(role="assistant", content="42", reasoning_content="Think first.")]
+    assert messages_to_domain(history)[0].reasoning_content == "Think first."
+
+
 def test_an_empty_delta_has_no_content() -> None:
     assert delta_to_agno(StreamDelta(content="")).content is None
     assert delta_to_agno(StreamDelta(usage=Usage(1, 2, 3))).response_usage is not None

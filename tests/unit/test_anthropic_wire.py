@@ -22,6 +22,7 @@ from ideaforge_gateway.adapters.anthropic.wire import (
     request_to_wire,
     tool_choice_to_wire,
 )
+from ideaforge_gateway.adapters.parameters import UnsupportedParameter
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
@@ -49,7 +50,7 @@ def test_a_request_without_max_tokens_gets_the_default_and_extras_are_mapped() -
     request = ChatRequest(
         "claude-x",
         [ChatMessage("system", "A."), ChatMessage("user", "hi"), ChatMessage("system", "B.")],
-        options=ChatOptions(temperature=1.7, extra={"top_p": 0.9, "user": "u-1", "frequency_penalty": 1}),
+        options=ChatOptions(temperature=1.7, extra={"top_p": 0.9, "user": "u-1"}),
     )
 
     body = request_to_wire(request, stream=True)
@@ -64,6 +65,16 @@ def test_a_request_without_max_tokens_gets_the_default_and_extras_are_mapped() -
         "metadata": {"user_id": "u-1"},
         "stream": True,
     }
+
+
+def test_a_parameter_anthropic_has_no_equivalent_for_is_refused_by_name_not_dropped() -> None:
+    request = ChatRequest("claude-x", [ChatMessage("user", "hi")], options=ChatOptions(extra={"frequency_penalty": 1}))
+
+    with pytest.raises(UnsupportedParameter) as refused:
+        request_to_wire(request, stream=False)
+
+    assert refused.value.param == "frequency_penalty"
+    assert "'frequency_penalty'" in str(refused.value)
 
 
 def test_tools_become_input_schemas_and_tool_choice_needs_tools() -> None:

@@ -71,6 +71,7 @@ def message_to_domain(message: Message, *, compressed: bool = False) -> ChatMess
         tool_calls=tuple(_tool_call_to_domain(c, i) for i, c in enumerate(message.tool_calls or ())),
         tool_call_id=message.tool_call_id if role == "tool" else None,
         name=message.name,
+        reasoning_content=message.reasoning_content if role == "assistant" else None,
     )
 
 
@@ -103,6 +104,7 @@ def response_to_agno(response: ChatResponse) -> ModelResponse:
     return ModelResponse(
         role="assistant",
         content=response.content,
+        reasoning_content=response.reasoning_content,
         tool_calls=[tool_call_to_agno(c) for c in response.tool_calls],
         response_usage=usage_to_agno(response.usage) if response.usage else None,
         provider_data=provider_data,
@@ -114,6 +116,7 @@ def delta_to_agno(delta: StreamDelta) -> ModelResponse:
     puts them together once the stream has ended."""
     return ModelResponse(
         content=delta.content or None,
+        reasoning_content=delta.reasoning_content or None,
         tool_calls=[
             {
                 "index": part.index,

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ideaforge_gateway.adapters.http.errors import vendor_code
+from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
@@ -127,11 +128,17 @@ def finish_reason(stop_reason: str | None) -> str | None:
 
 
 # Requests.
+TRANSLATED = frozenset({"max_completion_tokens", "top_p", "top_k", "user", "parallel_tool_calls"})
+"""OpenAI parameters (besides the typed ones) this format translates; others are refused by name."""
+
+
 def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     """The `/v1/messages` body. Raises `UnmappableRequestError` for what Anthropic cannot express."""
     options = request.options
-    system, messages = messages_to_wire(request.messages)
     extra = options.extra
+    refuse_untranslated(extra, TRANSLATED)
+    refuse_reasoning_in_history(request.messages)
+    system, messages = messages_to_wire(request.messages)
     max_tokens = options.max_tokens or extra.get("max_completion_tokens") or DEFAULT_MAX_TOKENS
     body: dict[str, Any] = {"model": request.model, "max_tokens": max_tokens, "messages": messages}
     if system:

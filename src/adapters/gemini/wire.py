@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from ideaforge_gateway.adapters.http.errors import vendor_code
+from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
@@ -178,12 +179,23 @@ def finish_reason(reason: str | None, *, called_tools: bool) -> str | None:
 
 
 # Requests.
+TRANSLATED = frozenset({"max_completion_tokens", *_GENERATION_EXTRAS})
+"""OpenAI parameters (besides the typed ones) this format translates; others are refused by name.
+`response_format` `json_object` is translated too (to `responseMimeType`), checked apart."""
+_JSON_OBJECT = {"type": "json_object"}
+
+
 def request_to_wire(request: ChatRequest) -> dict[str, Any]:
     """The `generateContent` body (the model and streaming are in the URL, not here).
 
     Raises `UnmappableRequestError` for what Gemini cannot express.
     """
     options = request.options
+    json_mode = options.extra.get("response_format") == _JSON_OBJECT
+    refuse_untranslated(
+        {k: v for k, v in options.extra.items() if not (json_mode and k == "response_format")}, TRANSLATED
+    )
+    refuse_reasoning_in_history(request.messages)
     system, contents = contents_to_wire(request.messages)
     body: dict[str, Any] = {"contents": contents}
     if system:
@@ -206,6 +218,8 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
     for key, wire_key in _GENERATION_EXTRAS.items():
         if options.extra.get(key) is not None:
             generation[wire_key] = options.extra[key]
+    if json_mode:
+        generation["responseMimeType"] = "application/json"
     if generation:
         body["generationConfig"] = generation
     return body

@@ -24,9 +24,10 @@ from types import TracebackType
 from typing import Self
 
 import aiohttp
-import certifi
+from yarl import URL
 
-from ideaforge_gateway.adapters.http.public_only import PublicOnlyResolver
+from ideaforge_gateway.adapters.http.network import ProxyRules, build_ssl_context
+from ideaforge_gateway.adapters.http.public_only import BLOCKED, BlockedAddressError, PublicOnlyResolver
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,12 @@ class SharedHttpClient:
     """The sessions and their settings.
 
     - Keeps no cookies: the client serves every user, so nothing one answer sets may travel
-      with the next request. Reads no proxy or netrc settings from the environment.
+      with the next request. Reads no netrc; proxies only as `proxy` says (`network.py`).
+    - Trust: one SSL context for the client's life (`network.build_ssl_context`): the system's
+      store, certifi and the operator's CA bundles.
+    - `proxy`: the rules that choose a proxy per URL (`route`). A public-only client going
+      through a proxy checks the destination's addresses itself before sending (the proxy,
+      not the connector, then connects to it), and never applies the rule to the proxy.
     - With `public_only`, for URLs users supply: names resolve through `PublicOnlyResolver`, and
       the transport checks literal addresses and the scheme before a request leaves.
     - Works on any event loop, any number of them over the process's life (`LoopSessions`).
@@ -183,8 +189,14 @@ class SharedHttpClient:
         max_connections: int = 200,
         keepalive_expiry: float = 30.0,
         public_only: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        proxy: ProxyRules | None = None,
     ) -> None:
         self.public_only = public_only
+        self.ssl_context = ssl_context or build_ssl_context()
+        self.proxy = proxy
+        # The proxies' names: the connector's public-only resolver lets them through.
+        self._exempt = frozenset(host for url in (proxy.proxies.values() if proxy else ()) if (host := URL(url).host))
         self.timeout = aiohttp.ClientTimeout(
             sock_connect=timeouts.connect, sock_read=timeouts.read, connect=timeouts.pool
         )
@@ -193,7 +205,25 @@ class SharedHttpClient:
         self.sessions = LoopSessions(self._new_session)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(public_only={self.public_only}, sessions={len(self.sessions)})"
+        proxy = self.proxy.describe() if self.proxy is not None else "no proxy"
+        return f"{type(self).__name__}(public_only={self.public_only}, {proxy}, sessions={len(self.sessions)})"
+
+    async def route(self, url: URL) -> str | None:
+        """The proxy URL for `url`, or None to connect directly. A public-only client checks here
+        a destination the connector's resolver will not: one reached through a proxy, or a proxy's
+        own name (exempt there). Raises `BlockedAddressError` if any address is not public or the
+        name does not resolve (then it cannot be checked)."""
+        proxy = self.proxy.proxy_for(url) if self.proxy is not None else None
+        host = url.host
+        if not self.public_only or host is None or (proxy is None and host not in self._exempt):
+            return proxy
+        try:
+            await PublicOnlyResolver().resolve(host, url.port or 0)
+        except OSError as exc:
+            if BLOCKED in str(exc):
+                raise BlockedAddressError(f"{host} resolves to {BLOCKED}") from None
+            raise BlockedAddressError(f"{host} does not resolve here, so it cannot be checked as public") from None
+        return proxy
 
     def session(self) -> aiohttp.ClientSession:
         """The running loop's aiohttp session, made on first use there."""
@@ -210,9 +240,8 @@ class SharedHttpClient:
         connector = aiohttp.TCPConnector(
             limit=self._max_connections,
             keepalive_timeout=self._keepalive_expiry,
-            # Mozilla's CA bundle, as httpx used before: the same trust on every machine.
-            ssl=ssl.create_default_context(cafile=certifi.where()),
-            resolver=PublicOnlyResolver() if self.public_only else None,
+            ssl=self.ssl_context,
+            resolver=PublicOnlyResolver(exempt=self._exempt) if self.public_only else None,
         )
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
 
@@ -238,8 +267,15 @@ def build_http_client(
     max_connections: int = 200,
     keepalive_expiry: float = 30.0,
     public_only: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
+    proxy: ProxyRules | None = None,
 ) -> SharedHttpClient:
     """The process's client for the operator's URLs, or with `public_only` for users' URLs."""
     return SharedHttpClient(
-        timeouts, max_connections=max_connections, keepalive_expiry=keepalive_expiry, public_only=public_only
+        timeouts,
+        max_connections=max_connections,
+        keepalive_expiry=keepalive_expiry,
+        public_only=public_only,
+        ssl_context=ssl_context,
+        proxy=proxy,
     )

@@ -71,9 +71,30 @@ def error_for_status(
     what: str,
     model: str | None = None,
     vendor_code: str | None = None,
+    param: str | None = None,
 ) -> GatewayError:
     """The domain error for a non-success answer to `what` (e.g. "chat completion"); `headers`
-    looks names up without regard to case, as httpx's and aiohttp's do."""
+    looks names up without regard to case, as httpx's and aiohttp's do. The vendor's code
+    travels as the error's `vendor_code` (if documented), its `param` on an invalid request."""
+    error = _error_for_status(provider, status, headers, what=what, model=model, vendor_code=vendor_code)
+    if isinstance(error, InvalidRequestError) and error.param is None:
+        error.param = param if param is not None and _PARAM.fullmatch(param) else None
+    return error.with_vendor_code(vendor_code)
+
+
+_PARAM = re.compile(r"[A-Za-z_][A-Za-z0-9_.\[\]]{0,63}")
+"""A vendor's `param` as it names a request parameter (`messages[0].content`); nothing else is passed on."""
+
+
+def _error_for_status(
+    provider: ProviderName,
+    status: int,
+    headers: Mapping[str, str],
+    *,
+    what: str,
+    model: str | None,
+    vendor_code: str | None,
+) -> GatewayError:
     label = provider_label(provider)
     code = f" ({vendor_code})" if vendor_code else ""
     retry_after = parse_retry_after(headers.get("retry-after"))

@@ -8,6 +8,7 @@ public-only guard), an answer too large to read, or one that is not what was ask
 from __future__ import annotations
 
 import errno
+import logging
 from dataclasses import dataclass
 
 import aiohttp
@@ -21,6 +22,8 @@ from ideaforge_gateway.domain.errors import (
     ProviderUnavailableError,
 )
 from ideaforge_gateway.domain.models import ProviderName
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,14 @@ class CallFailure:
         if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
             return InvalidRequestError(f"{label} base URL is not an http(s) URL", provider=self.provider)
         looks_down = False  # no connection could be made at all: the next provider is a better try
-        if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            reason, looks_down = self._certificate(exc), True
+        elif isinstance(exc, aiohttp.ClientProxyConnectionError):
+            reason, looks_down = f"could not connect to the egress proxy on the way to {self.host}", True
+        elif isinstance(exc, aiohttp.ClientHttpProxyError):
+            reason = f"the egress proxy refused the connection to {self.host} (HTTP {exc.status})"
+            looks_down = True
+        elif isinstance(exc, aiohttp.ClientConnectorError):
             cause = getattr(exc, "os_error", None)
             refused = isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
             reason = f"could not connect to {self.host}" + (": connection refused" if refused else "")
@@ -73,6 +83,17 @@ class CallFailure:
             provider=self.provider,
             looks_down=looks_down,
         )
+
+    def _certificate(self, exc: aiohttp.ClientConnectorCertificateError) -> str:
+        """The certificate failure in words, logged at warning: an operator must act on it."""
+        cause = exc.certificate_error
+        detail = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or type(cause).__name__
+        reason = (
+            f"certificate verify failed for {self.host}: {detail}; if {self.host} uses a private CA, "
+            "set IDEAFORGE_CA_BUNDLE (or SSL_CERT_FILE)"
+        )
+        log.warning("%s %s", provider_label(self.provider), reason)
+        return reason
 
     def unsendable(self) -> ProviderUnavailableError:
         """A request aiohttp would not send: a header value (a credential) that no HTTP header can

@@ -27,15 +27,20 @@ class BlockedAddressError(Exception):
 
 
 class PublicOnlyResolver(AbstractResolver):
-    """Resolves like aiohttp's default resolver, and refuses a name if any address is not public."""
+    """Resolves like aiohttp's default resolver, and refuses a name if any address is not public,
+    except the `exempt` names: the operator's proxies, which are usually private (the rule is for
+    destinations, never for the proxy a request goes through)."""
 
-    def __init__(self, inner: AbstractResolver | None = None) -> None:
+    def __init__(self, inner: AbstractResolver | None = None, *, exempt: frozenset[str] = frozenset()) -> None:
         self._inner = inner or aiohttp.ThreadedResolver()
+        self._exempt = exempt
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
+        if host in self._exempt:
+            return results
         for result in results:
             if not is_public_address(ipaddress.ip_address(result["host"])):
                 # errno and strerror, so that aiohttp's wrapping keeps the reason in its message.

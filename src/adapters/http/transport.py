@@ -212,6 +212,7 @@ class HttpTransport:
             if client.public_only:
                 check_url(url.scheme, url.host or "")
             session = client.session()
+            proxy = await client.route(url)
             headers = {"Accept": accept, **(extra or {})}
             if body is not None:
                 headers["Content-Type"] = content_type
@@ -227,6 +228,7 @@ class HttpTransport:
                     headers=headers,
                     allow_redirects=False,
                     timeout=client.timeout,
+                    proxy=proxy,
                 )
 
             with bounds_exempt():  # a token fetched for this request rides on its slot

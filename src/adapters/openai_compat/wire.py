@@ -15,10 +15,19 @@ from ideaforge_gateway.adapters.http.errors import (
     incomplete_stream,
     malformed,
     provider_label,
+    stream_failure,
     vendor_code,
 )
+from ideaforge_gateway.adapters.parameters import UnsupportedParameter
+from ideaforge_gateway.adapters.tool_arguments import refused_as_invalid
 from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
-from ideaforge_gateway.domain.errors import GatewayError, ModelNotFoundError
+from ideaforge_gateway.domain.errors import (
+    AuthenticationError,
+    GatewayError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    RateLimitedError,
+)
 from ideaforge_gateway.domain.models import (
     ChatMessage,
     ChatRequest,
@@ -44,7 +53,7 @@ class WireFunction(_Wire):
 
 
 class WireToolCall(_Wire):
-    index: int = 0
+    index: int | None = None
     id: str | None = None
     type: str | None = "function"
     function: WireFunction = WireFunction()
@@ -53,6 +62,7 @@ class WireToolCall(_Wire):
 class WireMessage(_Wire):
     role: str | None = None
     content: str | None = None
+    reasoning_content: str | None = None
     tool_calls: list[WireToolCall] | None = None
 
 
@@ -78,6 +88,12 @@ class WireCompletion(_Wire):
     usage: WireUsage | None = None
 
 
+class WireErrorDetail(_Wire):
+    code: str | int | None = None
+    type: str | None = None
+    param: str | None = None
+
+
 class WireDeltaChoice(_Wire):
     index: int = 0
     delta: WireMessage = WireMessage()
@@ -85,6 +101,8 @@ class WireDeltaChoice(_Wire):
 
 
 class WireChunk(_Wire):
+    error: WireErrorDetail | None = None
+    """An in-band error event (`data: {"error": {...}}`): the stream failed."""
     id: str | None = None
     model: str | None = None
     choices: list[WireDeltaChoice] = []
@@ -98,11 +116,6 @@ class WireModel(_Wire):
 
 class WireModelList(_Wire):
     data: list[WireModel]
-
-
-class WireErrorDetail(_Wire):
-    code: str | int | None = None
-    type: str | None = None
 
 
 class WireError(_Wire):
@@ -122,6 +135,14 @@ def error_code(body: bytes) -> str | None:
     return None
 
 
+def error_param(body: bytes) -> str | None:
+    """The request parameter the vendor's error names, if any (checked by `error_for_status`)."""
+    try:
+        return WireError.model_validate_json(body).error.param
+    except ValidationError:
+        return None
+
+
 def message_to_wire(message: ChatMessage) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.tool_calls:
@@ -133,6 +154,8 @@ def message_to_wire(message: ChatMessage) -> dict[str, Any]:
         wire["tool_call_id"] = message.tool_call_id
     if message.name is not None:
         wire["name"] = message.name
+    if message.reasoning_content is not None:
+        wire["reasoning_content"] = message.reasoning_content
     return wire
 
 
@@ -174,12 +197,49 @@ def tool_calls_to_domain(calls: list[WireToolCall] | None) -> tuple[ToolCall, ..
     )
 
 
-def tool_call_deltas_to_domain(calls: list[WireToolCall] | None) -> tuple[ToolCallDelta, ...]:
-    if not calls:
-        return ()
-    return tuple(
-        ToolCallDelta(index=c.index, id=c.id, name=c.function.name, arguments=c.function.arguments or "") for c in calls
-    )
+_STREAM_ERRORS: dict[str, type[GatewayError]] = {
+    "rate_limit_exceeded": RateLimitedError,
+    "insufficient_quota": RateLimitedError,
+    "invalid_request_error": InvalidRequestError,
+    "context_length_exceeded": InvalidRequestError,
+    "invalid_api_key": AuthenticationError,
+    "model_not_found": ModelNotFoundError,
+}
+
+
+class ToolCallNumbering:
+    """The `index` of each streamed tool-call fragment, correct even when the upstream omits it.
+
+    Gemini's OpenAI-compatible endpoint sends each parallel call whole, with its own `id` and no
+    `index`: a fragment without an index continues the call its `id` names, or starts the next
+    call for a new `id`, or continues the latest call when it has no `id` (issue 13, case 4).
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, int] = {}
+        self._latest: int | None = None
+        self._count = 0
+
+    def index(self, call: WireToolCall) -> int:
+        if call.index is not None:
+            index = call.index
+        elif call.id is not None and call.id in self._by_id:
+            index = self._by_id[call.id]
+        elif call.id is None and self._latest is not None:
+            index = self._latest
+        else:
+            index = self._count
+        if call.id is not None:
+            self._by_id.setdefault(call.id, index)
+        self._count = max(self._count, index + 1)
+        self._latest = index
+        return index
+
+    def deltas(self, calls: list[WireToolCall] | None) -> tuple[ToolCallDelta, ...]:
+        return tuple(
+            ToolCallDelta(index=self.index(c), id=c.id, name=c.function.name, arguments=c.function.arguments or "")
+            for c in calls or ()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +252,10 @@ class OpenAIChatCompletionsFormat(WireFormat):
     joins_text: ClassVar[bool] = True
 
     def chat_call(self, request: ChatRequest, *, stream: bool) -> WireCall:
+        if request.options.extra.get("n") not in (None, 1):
+            # Forwarded, the answer's other choices would be dropped: refused until they are returned.
+            with refused_as_invalid(self.provider):
+                raise UnsupportedParameter("n")
         return WireCall("/chat/completions", json_body(request_to_wire(request, stream=stream)))
 
     def chat_response(self, body: bytes, request: ChatRequest) -> ChatResponse:
@@ -210,6 +274,7 @@ class OpenAIChatCompletionsFormat(WireFormat):
             finish_reason=choice.finish_reason,
             usage=completion.usage.to_domain() if completion.usage else None,
             response_id=completion.id,
+            reasoning_content=choice.message.reasoning_content,
         )
 
     def stream_assembler(self, request: ChatRequest) -> StreamAssembler:
@@ -233,15 +298,19 @@ class OpenAIChatCompletionsFormat(WireFormat):
             return ModelNotFoundError(
                 f"{provider_label(self.provider)} does not offer model {model!r} ({code})", provider=self.provider
             )
-        return error_for_status(self.provider, status, headers, what=what, model=model, vendor_code=code)
+        return error_for_status(
+            self.provider, status, headers, what=what, model=model, vendor_code=code, param=error_param(body)
+        )
 
 
 class StreamAssembler:
-    """Chunks to deltas; `done` at `[DONE]`, without which the stream is incomplete."""
+    """Chunks to deltas; `done` at `[DONE]`, without which the stream is incomplete. An in-band
+    `{"error": {...}}` event is the failure it names (issue 13, case 3), never part of a finish."""
 
     def __init__(self, provider: ProviderName) -> None:
         self.provider = provider
         self.done = False
+        self._tool_calls = ToolCallNumbering()
 
     def feed(self, data: str) -> list[StreamDelta]:
         if data == "[DONE]":
@@ -251,6 +320,9 @@ class StreamAssembler:
             chunk = WireChunk.model_validate_json(data)
         except ValidationError:
             raise malformed(self.provider, what="stream chunk") from None
+        if chunk.error is not None:
+            code = vendor_code(chunk.error.code) or vendor_code(chunk.error.type)
+            raise stream_failure(self.provider, code, _STREAM_ERRORS)
         usage = chunk.usage.to_domain() if chunk.usage else None
         if not chunk.choices:
             return [StreamDelta(usage=usage, model=chunk.model)] if usage else []
@@ -258,10 +330,11 @@ class StreamAssembler:
         return [
             StreamDelta(
                 content=choice.delta.content,
-                tool_calls=tool_call_deltas_to_domain(choice.delta.tool_calls),
+                tool_calls=self._tool_calls.deltas(choice.delta.tool_calls),
                 finish_reason=choice.finish_reason,
                 usage=usage,
                 model=chunk.model,
+                reasoning_content=choice.delta.reasoning_content,
             )
         ]
 

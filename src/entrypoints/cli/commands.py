@@ -268,8 +268,9 @@ def serve(*, host: str, port: int, workers: int) -> None:
     from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line
 
     async def prepare(container: Container) -> str:
-        # Settings, keys and migrations are checked once, before any worker starts.
+        # Settings, keys, migrations and CA bundles are checked once, before any worker starts.
         container.engine()
+        container.ssl_context()
         return startup_line(container, host=host, port=port, workers=workers)
 
     line = run(prepare)

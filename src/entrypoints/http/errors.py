@@ -32,7 +32,14 @@ class ApiError(Exception):
     """An error this API answers with directly."""
 
     def __init__(
-        self, status: int, message: str, kind: str, headers: dict[str, str] | None = None, *, param: str | None = None
+        self,
+        status: int,
+        message: str,
+        kind: str,
+        headers: dict[str, str] | None = None,
+        *,
+        param: str | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -41,6 +48,8 @@ class ApiError(Exception):
         self.headers = headers
         self.param = param
         """The request parameter at fault, when one is (OpenAI's error `param`)."""
+        self.code = code or kind
+        """OpenAI's error `code`: the vendor's own when it gave a documented one, else `kind`."""
 
 
 def status_for(error: GatewayError) -> int:
@@ -64,7 +73,7 @@ def api_error_for(error: GatewayError) -> ApiError:
     if isinstance(error, RateLimitedError) and error.retry_after is not None:
         headers = {"Retry-After": str(max(1, round(error.retry_after)))}
     param = error.param if isinstance(error, InvalidRequestError) else None
-    return ApiError(status_for(error), error.message, error.kind, headers, param=param)
+    return ApiError(status_for(error), error.message, error.kind, headers, param=param, code=error.vendor_code)
 
 
 def error_body(request: Request, error: ApiError) -> dict[str, Any]:
@@ -74,7 +83,7 @@ def error_body(request: Request, error: ApiError) -> dict[str, Any]:
                 "message": error.message,
                 "type": _OPENAI_TYPES.get(error.status, _openai_type(error.status)),
                 "param": error.param,  # always there, null when no one parameter is at fault
-                "code": error.kind,
+                "code": error.code,
             }
         }
     if error.param is not None:

@@ -39,12 +39,18 @@ class MessageIn(_Open):
     name: str | None = None
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
+    reasoning_content: str | None = None
 
     def to_domain(self) -> ChatMessage:
         role = "system" if self.role == "developer" else self.role
         calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments) for c in self.tool_calls or ())
         return ChatMessage(
-            role=role, content=_text(self.content), tool_calls=calls, tool_call_id=self.tool_call_id, name=self.name
+            role=role,
+            content=_text(self.content),
+            tool_calls=calls,
+            tool_call_id=self.tool_call_id,
+            name=self.name,
+            reasoning_content=self.reasoning_content,
         )
 
 
@@ -91,9 +97,11 @@ class ChatCompletionBody(_Open):
             tools=self.tools_domain(),
             tool_choice=self.tool_choice,
             temperature=self.temperature,
-            max_tokens=self.max_completion_tokens or self.max_tokens,
+            max_tokens=self.max_tokens,
             stop=self.stop_list(),
-            extra=dict(self.model_extra or {}),
+            # `max_completion_tokens` is its own parameter: reasoning models refuse `max_tokens`.
+            extra=dict(self.model_extra or {})
+            | ({"max_completion_tokens": self.max_completion_tokens} if self.max_completion_tokens else {}),
         )
 
     def messages_domain(self) -> list[ChatMessage]:

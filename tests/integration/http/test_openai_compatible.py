@@ -81,6 +81,19 @@ def test_sdk_sees_errors_in_openais_shape(server: LiveServer, alice: str) -> Non
         sdk(server, "ifg_wrong").models.list()
 
 
+def test_sdk_sees_a_parameter_no_provider_can_honour_refused_by_name(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 13: refused with a 400 in OpenAI's shape naming the parameter and the provider,
+    # never answered with a different question (`n: 2` until every choice is returned).
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk(server, alice).chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}], n=2)
+    body = caught.value.body
+    assert isinstance(body, dict) and body["param"] == "n"
+    assert "'n'" in body["message"] and "AI Gateway" in body["message"]
+    assert user_gateway.state.chat_requests == 0
+
+
 def test_a_stream_broken_after_content_ends_with_an_error_not_done(
     server: LiveServer, client: httpx.Client, alice: str, user_gateway: FakeAIGateway
 ) -> None:
@@ -94,6 +107,96 @@ def test_a_stream_broken_after_content_ends_with_an_error_not_done(
     assert json.loads(last.removeprefix("data: "))["error"]["code"] == "stream_interrupted"
     with pytest.raises(openai.APIError):
         list(sdk(server, alice).chat.completions.create(model="fast", messages=body["messages"], stream=True))  # type: ignore[arg-type]
+
+
+def test_sdk_gets_an_in_band_error_event_after_content_as_an_error(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 13, case 3: `data: {"error": ...}` then `[DONE]` upstream is no clean finish downstream.
+    user_gateway.state.stream_error_after = 3
+    chunks = []
+    with pytest.raises(openai.APIError):
+        for chunk in sdk(server, alice).chat.completions.create(
+            model="fast", messages=[{"role": "user", "content": "a b c d"}], stream=True
+        ):
+            chunks.append(chunk)
+    assert chunks and not any(c.choices and c.choices[0].finish_reason for c in chunks)
+
+
+def test_sdk_assembles_parallel_tool_calls_streamed_without_index(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 13, case 4: as Gemini's OpenAI-compatible endpoint sends them, each call whole with its id.
+    user_gateway.state.parallel_tool_calls = 2
+    user_gateway.state.tool_calls_unindexed = True
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    calls: dict[int, dict[str, str]] = {}
+    for chunk in sdk(server, alice).chat.completions.create(
+        model="fast",
+        messages=[{"role": "user", "content": "weather?"}],
+        tools=[tool],
+        stream=True,  # type: ignore[list-item]
+    ):
+        for fragment in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            call = calls.setdefault(fragment.index, {"id": "", "name": "", "arguments": ""})
+            call["id"] = fragment.id or call["id"]
+            call["name"] += (fragment.function.name or "") if fragment.function else ""
+            call["arguments"] += (fragment.function.arguments or "") if fragment.function else ""
+    assert sorted(calls) == [0, 1]
+    assert [json.loads(calls[i]["arguments"])["city"] for i in (0, 1)] == ["Paris", "Rome"]
+    assert calls[0]["name"] == calls[1]["name"] == "get_weather"
+    assert calls[0]["id"] != calls[1]["id"]
+
+
+def test_reasoning_content_reaches_the_client_and_goes_back_upstream_in_history(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 13, case 6: a reasoning model's `reasoning_content`, answered, streamed, and sent back.
+    user_gateway.state.reasoning = "Think first."
+    client = sdk(server, alice)
+    question = {"role": "user", "content": "why?"}
+    answer = client.chat.completions.create(model="fast", messages=[question])  # type: ignore[list-item]
+    assert (answer.choices[0].message.model_extra or {})["reasoning_content"] == "Think first."
+    streamed = "".join(
+        (c.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
+        for c in client.chat.completions.create(model="fast", messages=[question], stream=True)  # type: ignore[list-item]
+        if c.choices
+    )
+    assert streamed == "Think first."
+
+    history = [
+        question,
+        {"role": "assistant", "content": "Because.", "reasoning_content": "Think first."},
+        {"role": "user", "content": "and then?"},
+    ]
+    client.chat.completions.create(model="fast", messages=history)  # type: ignore[arg-type]
+    upstream = user_gateway.state.last_chat_body
+    assert upstream is not None and upstream["messages"][1]["reasoning_content"] == "Think first."
+
+
+def test_sdk_sees_the_vendors_code_and_param(server: LiveServer, alice: str, user_gateway: FakeAIGateway) -> None:
+    # Issue 13, case 8: the vendor's documented code and its `param`, in OpenAI's error shape.
+    user_gateway.state.chat_failures = [400]
+    user_gateway.state.chat_error = ("context_length_exceeded", "messages")
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk(server, alice).chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}])
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert (body["code"], body["param"]) == ("context_length_exceeded", "messages")
+    assert body["type"] == "invalid_request_error"
+
+
+def test_an_undocumented_vendor_code_is_withheld_from_the_errors_code(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    # Issue 18, case 7's allow-list holds for the structured code too: it may be an echoed credential.
+    user_gateway.state.chat_failures = [400]
+    user_gateway.state.chat_error = ("sk_live_abcdef123", None)
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk(server, alice).chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}])
+    body = caught.value.body
+    assert isinstance(body, dict) and body["code"] == "invalid_request_error"  # the vendor's type, documented
+    assert "sk_live_abcdef123" not in json.dumps(body)
 
 
 def test_agno_openailike_runs_against_v1(server: LiveServer, alice: str) -> None:
@@ -143,22 +246,26 @@ def test_every_provider_rate_limited_is_a_rate_limit_error(
 def test_every_parameter_the_sdk_sends_reaches_the_upstream(
     server: LiveServer, alice: str, user_gateway: FakeAIGateway
 ) -> None:
-    # Nothing is dropped between the route, the use case and the wire format: what OpenAI's SDK
-    # sends beyond the typed parameters arrives upstream as sent (issue 12; fidelity per
-    # parameter and vendor is issue 13's).
+    # Nothing is dropped or renamed between the route, the use case and the wire format: what
+    # OpenAI's SDK sends arrives upstream as sent (issue 13, cases 1 and 2).
     sent = {
         "top_p": 0.5,
         "seed": 7,
         "presence_penalty": 0.25,
+        "frequency_penalty": 0.5,
         "user": "end-user-1",
         "logit_bias": {"42": -5},
         "parallel_tool_calls": False,
+        "response_format": {"type": "json_object"},
+        "logprobs": True,
+        "top_logprobs": 2,
+        "reasoning_effort": "low",
+        "max_completion_tokens": 64,
     }
     sdk(server, alice).chat.completions.create(
         model="fast",
         messages=[{"role": "user", "content": "hi"}],
         temperature=0.4,
-        max_completion_tokens=64,
         extra_body={"x_vendor_knob": {"a": 1}},
         **sent,  # type: ignore[arg-type]
     )
@@ -166,4 +273,5 @@ def test_every_parameter_the_sdk_sends_reaches_the_upstream(
     assert upstream is not None
     assert {k: upstream.get(k) for k in sent} == sent
     assert upstream["x_vendor_knob"] == {"a": 1}
-    assert (upstream["temperature"], upstream["max_tokens"]) == (0.4, 64)
+    assert upstream["temperature"] == 0.4
+    assert "max_tokens" not in upstream  # reasoning models refuse it: never renamed (case 1)

@@ -89,7 +89,7 @@ async def chat_completions(raw: Request) -> Response:
         try:
             while delta is not None:
                 usage = delta.usage or usage
-                if delta.content or delta.tool_calls or delta.finish_reason or not role_sent:
+                if delta.has_content or delta.finish_reason or not role_sent:
                     yield sse(_chunk(completion_id, created, model, delta, with_role=not role_sent))
                     role_sent = True
                 delta = await anext(deltas, None)
@@ -137,6 +137,8 @@ def _tool_calls(response: ChatResponse) -> list[dict[str, Any]]:
 
 def _completion(completion_id: str, created: int, response: ChatResponse) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": response.content}
+    if response.reasoning_content is not None:
+        message["reasoning_content"] = response.reasoning_content
     if response.tool_calls:
         message["tool_calls"] = _tool_calls(response)
     return {
@@ -153,6 +155,8 @@ def _chunk(completion_id: str, created: int, model: str, delta: StreamDelta, *, 
     wire: dict[str, Any] = {}
     if with_role:
         wire["role"] = "assistant"
+    if delta.reasoning_content:
+        wire["reasoning_content"] = delta.reasoning_content
     if delta.content:
         wire["content"] = delta.content
     if delta.tool_calls:
