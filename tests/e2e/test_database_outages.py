@@ -121,3 +121,25 @@ def test_a_stopped_database_answers_503_serves_cached_users_and_recovers(
         assert http.get("/api/providers", headers=bearer(bob)).status_code == 200
     outage_lines = [r for r in caplog.records if "database unavailable" in r.getMessage()]
     assert outage_lines and all(r.exc_info is None for r in outage_lines)
+
+
+def test_a_frozen_database_is_answered_within_a_bound_and_healthz_stays_fast(
+    live: LiveServer, gateway: FakeAIGateway, private_postgres: PostgresServer
+) -> None:
+    with httpx.Client(base_url=live.url, timeout=30) as http:
+        alice = configured_user(live, http, gateway, "alice")
+        assert http.post("/v1/chat/completions", json=CHAT, headers=bearer(alice)).status_code == 200
+        carol = live.create_user("carol")
+        pids = private_postgres.freeze()
+        try:
+            for _round in range(2):
+                refused = http.post("/v1/chat/completions", json=CHAT, headers=bearer(carol), timeout=15)
+                assert_database_503(refused, "v1")
+                started = time.monotonic()
+                assert http.get("/healthz").status_code == 200
+                assert time.monotonic() - started < 2, "healthz waited on the frozen database"
+                served = http.post("/v1/chat/completions", json=CHAT, headers=bearer(alice), timeout=15)
+                assert served.status_code == 200, served.text
+        finally:
+            private_postgres.thaw(pids)
+        assert http.post("/v1/chat/completions", json=CHAT, headers=bearer(carol)).status_code == 409

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from ideaforge_gateway.adapters.sql.pg_client_timeout import bounded_connection_class
 from ideaforge_gateway.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def make_engine(url: str | URL, *, echo: bool = False, timeout: float = DEFAULT_
     if backend in ("postgresql", "postgres"):
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(
+        engine = create_engine(
             parsed,
             echo=echo,
             pool_pre_ping=True,
@@ -72,6 +73,13 @@ def make_engine(url: str | URL, *, echo: bool = False, timeout: float = DEFAULT_
                 "options": f"-c statement_timeout={max(1, round(timeout * 1000))}",
             },
         )
+        connection_class = bounded_connection_class(timeout)
+
+        @event.listens_for(engine, "do_connect")
+        def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            return connection_class.connect(*cargs, **cparams)  # a frozen server: see pg_client_timeout
+
+        return engine
     raise ConfigurationError(
         f"unsupported database URL scheme {parsed.drivername!r}: "
         "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
