@@ -8,6 +8,10 @@ period; `/healthz` answers; everything recovers once the database is back.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +20,10 @@ import httpx
 import pytest
 
 from ideaforge_gateway.adapters.crypto import KeyRing
+from ideaforge_gateway.entrypoints.http.readiness import database_ready
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, free_port
 from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 CHAT = {"model": "fast", "messages": [{"role": "user", "content": "hi"}]}
@@ -92,8 +97,10 @@ def test_a_stopped_database_answers_503_serves_cached_users_and_recovers(
         bob = configured_user(live, http, gateway, "bob")
         assert http.post("/v1/chat/completions", json=CHAT, headers=bearer(alice)).status_code == 200
         carol = live.create_user("carol")  # never seen by the app: nothing of hers is cached
+        assert asyncio.run(database_ready(live.container))
         private_postgres.halt()
         try:
+            assert not asyncio.run(database_ready(live.container))
             statuses: list[int] = []
             for _round in range(3):  # a steady, bounded stream through the outage
                 served = http.post("/v1/chat/completions", json=CHAT, headers=bearer(alice))
@@ -119,6 +126,7 @@ def test_a_stopped_database_answers_503_serves_cached_users_and_recovers(
         # Carol has no credentials of her own and no environment provider: 409 once she is read.
         assert answer.status_code == 409, answer.text
         assert http.get("/api/providers", headers=bearer(bob)).status_code == 200
+        assert asyncio.run(database_ready(live.container))
     outage_lines = [r for r in caplog.records if "database unavailable" in r.getMessage()]
     assert outage_lines and all(r.exc_info is None for r in outage_lines)
 
@@ -132,6 +140,7 @@ def test_a_frozen_database_is_answered_within_a_bound_and_healthz_stays_fast(
         carol = live.create_user("carol")
         pids = private_postgres.freeze()
         try:
+            assert not asyncio.run(database_ready(live.container))
             for _round in range(2):
                 refused = http.post("/v1/chat/completions", json=CHAT, headers=bearer(carol), timeout=15)
                 assert_database_503(refused, "v1")
@@ -143,3 +152,24 @@ def test_a_frozen_database_is_answered_within_a_bound_and_healthz_stays_fast(
         finally:
             private_postgres.thaw(pids)
         assert http.post("/v1/chat/completions", json=CHAT, headers=bearer(carol)).status_code == 409
+
+
+def test_serve_against_a_frozen_database_stops_with_one_line(tmp_path: Path, private_postgres: PostgresServer) -> None:
+    url = private_postgres.create_database()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AI_GATEWAY_", "IDEAFORGE_"))}
+    env = {
+        **base,
+        "IDEAFORGE_DATABASE_URL": url,
+        "IDEAFORGE_ENCRYPTION_KEYS": KeyRing.generate_entry("k1"),
+        "IDEAFORGE_DATABASE_TIMEOUT_SECONDS": "1",
+    }
+    serve = [str(Path(sys.executable).with_name("ideaforge")), "serve", "--port", str(free_port())]
+    pids = private_postgres.freeze()
+    try:
+        # A generous bound that only catches a hang: the connect timeout is 1 s.
+        done = subprocess.run(serve, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        private_postgres.thaw(pids)
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()  # one line, no traceback
+    assert line.startswith("error: the database failed (") and "IDEAFORGE_DATABASE_URL" in line, line

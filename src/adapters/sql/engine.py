@@ -86,6 +86,17 @@ def make_engine(url: str | URL, *, echo: bool = False, timeout: float = DEFAULT_
     )
 
 
+def database_reachable(engine: Engine) -> bool:
+    """Whether the database answers `SELECT 1` now, within the engine's timeouts (blocking: call
+    it from a worker thread). For a readiness probe: False while it is down, frozen or locked."""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except OUTAGE_ERRORS:
+        return False
+    return True
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """A session in one transaction, committed if the block succeeds, else rolled back.
