@@ -172,7 +172,8 @@ class PostgresServer:
         postmaster = int((self.data_dir / "postmaster.pid").read_text().split()[0])
         pids = [postmaster, *_children(postmaster)]
         for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
+            with contextlib.suppress(ProcessLookupError):  # a backend that has just exited
+                os.kill(pid, signal.SIGSTOP)
         return pids
 
     @staticmethod

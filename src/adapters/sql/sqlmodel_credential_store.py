@@ -126,7 +126,6 @@ class SqlModelCredentialStore(CredentialStore):
                     row.last_verification_ok = verification.ok if verification else None
                     row.last_verification_error = _short(verification.error) if verification else None
                     session.add(row)
-                    session.flush()  # each row written now: a failure names no later one
         except exc.IntegrityError:
             raise InvalidRequestError(
                 f"cannot store credentials: there is no user with id {user_id!r}",
