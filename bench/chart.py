@@ -1,6 +1,6 @@
 """The chart of docs/benchmarks.md, drawn in the tools venv (matplotlib is not a project dependency).
 
-/work/bench-venvs/tools/bin/python -m bench.chart bench/results/chart.json docs/benchmarks.png
+$BENCH_VENVS/tools/bin/python -m bench.chart bench/results/chart.json docs/benchmarks.png
 """
 
 from __future__ import annotations

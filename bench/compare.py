@@ -1,9 +1,12 @@
 """`ideaforge serve` from several source trees, side by side: did a change make /v1 faster?
 
-    .venv/bin/python -m bench.compare [--rounds 3] [--seconds 2] NAME=SRC_DIR [NAME=SRC_DIR ...]
+    .venv/bin/python -m bench.compare [--rounds 3] [--seconds 2] NAME=SRC_DIR[@VAR=VALUE...] [...]
 
-`SRC_DIR` holds an `ideaforge_gateway/` package (a checkout of the repository with a change
-applied, say: its `ideaforge_gateway -> src` link); `current` stands for this repository. Each variant runs as its own
+A variant may add environment variables after `@`: `off=. on=.@IDEAFORGE_METRICS=true` runs this
+tree with metrics off and on, side by side; "vs first variant" is each one's cost over the first,
+as a share of the first's added latency and CPU. `SRC_DIR` holds an `ideaforge_gateway/` package
+(a checkout of the repository with a change applied, say: its `ideaforge_gateway -> src` link);
+`current` stands for this repository. Each variant runs as its own
 `ideaforge serve` (PYTHONPATH=SRC_DIR, the project's venv, one shared temporary data dir), with the
 naive aiohttp passthrough beside them as the floor; then, in rounds, sequential /v1 calls (the
 variants taking turns in shuffled order) and wrk at 64 clients, JSON and SSE, in rotating order.
@@ -40,10 +43,12 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=200, help="sequential calls per target and round")
     parser.add_argument("--user", default="bench", choices=("bench", "bench-gw"), help="bench-gw: the AI Gateway user")
     args = parser.parse_args()
-    variants: list[tuple[str, Path]] = []
+    variants: list[tuple[str, Path, dict[str, str]]] = []
     for spec in args.variants:
-        name, _, path = spec.partition("=")
-        variants.append((name, Path(path).resolve() if path else REPO))
+        name, _, rest = spec.partition("=")
+        path, *settings = rest.split("@")
+        extra = dict(setting.split("=", 1) for setting in settings)
+        variants.append((name, Path(path).resolve() if path else REPO, extra))
 
     server_cpu, load_cpu = pick_cpus()
     if server_cpu is not None:
@@ -55,10 +60,10 @@ def main() -> None:
         setup = S.setup_ideaforge(upstream.url, work)
         floor = S.passthrough("aiohttp", upstream.url, cpus)
         servers = [floor]
-        for name, src in variants:
+        for name, src, extra in variants:
             server = S.ideaforge_server(setup, cpus, work)
             server.name = name
-            server.env = {**setup.env, "PYTHONPATH": str(src)}
+            server.env = {**setup.env, "PYTHONPATH": str(src), **extra}
             servers.append(server)
         try:
             for server in servers:
@@ -104,14 +109,25 @@ def main() -> None:
             for server in servers:
                 server.stop()
     header = (
-        "| variant | added p50 µs | JSON RPS c64 | JSON CPU µs/req | SSE RPS c64 | SSE CPU µs/req "
+        "| variant | added p50 µs | vs first variant | JSON RPS c64 | JSON CPU µs/req | SSE RPS c64 | SSE CPU µs/req "
         "| core share JSON/SSE |"
     )
-    lines = [header, "|" + "---|" * 7]
+    lines = [header, "|" + "---|" * 8]
+    first = rows[variants[0][0]] if variants else None
     for name, r in rows.items():
+        # Each variant's cost over the first one, as a share of the first one's added latency and CPU.
+        versus = (
+            ""
+            if first is None or r is first or name not in {v[0] for v in variants}
+            else (
+                f"{_med(r['added']) / _med(first['added']) - 1:+.1%} latency, "
+                f"{_med(r['json cpu']) / _med(first['json cpu']) - 1:+.1%} / "
+                f"{_med(r['sse cpu']) / _med(first['sse cpu']) - 1:+.1%} CPU"
+            )
+        )
         lines.append(
-            f"| {name} | {_med(r['added']):,.0f} | {_med(r['json rps']):,.0f} | {_med(r['json cpu']):,.0f} | "
-            f"{_med(r['sse rps']):,.0f} | {_med(r['sse cpu']):,.0f} | "
+            f"| {name} | {_med(r['added']):,.0f} | {versus} | {_med(r['json rps']):,.0f} | "
+            f"{_med(r['json cpu']):,.0f} | {_med(r['sse rps']):,.0f} | {_med(r['sse cpu']):,.0f} | "
             f"{_med(r['json busy']):.0%} / {_med(r['sse busy']):.0%} |"
         )
     spec = " ".join(args.variants)

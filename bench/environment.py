@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import platform
@@ -13,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from devkit.machine import cpu_model, package_version
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("httpx", "httpcore", "httpx-aiohttp", "aiohttp", "httpx-sse", "pydantic", "anyio")
@@ -73,20 +74,3 @@ def machine_lines() -> list[str]:
         f"- Python: {sys.version.split()[0]} ({platform.python_implementation()}), asyncio default loop (no uvloop)",
         f"- packages: {versions}",
     ]
-
-
-def package_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"

@@ -141,7 +141,7 @@ class Worker:
         for credentials in (1, 4):
             http = HttpTransport(build_http_client())
             factory = HttpProviderFactory(http, ai_gateway=AIGatewayDefaults(base_url=self.upstream))
-            settings = Settings(_env_file=None)  # type: ignore[call-arg]
+            settings = Settings(_env_file=None)
             registry = ProviderRegistry(settings.gateway_config(), factory)
             chain = FallbackChain(registry, Breakers())
             ids = [f"inproc-{uuid.uuid4().hex[:8]}-{i}" for i in range(credentials)]
@@ -184,7 +184,7 @@ class Worker:
 
     async def fallback(self, n: int, n_slow: int) -> dict[str, Any]:
         closed = _closed_port()
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             openai_api_key=SecretStr("bench-openai-key"),
             openai_base_url=f"{self.upstream}/v1",

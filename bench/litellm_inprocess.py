@@ -1,6 +1,6 @@
 """`litellm.acompletion` beside a raw httpx call, in LiteLLM's own virtual environment.
 
-    /work/bench-venvs/litellm/bin/python -m bench.litellm_inprocess UPSTREAM_URL   # from the repo root
+    $BENCH_VENVS/litellm/bin/python -m bench.litellm_inprocess UPSTREAM_URL   # from the repo root
 
 The same protocol as `bench.inprocess` (`{"op": "round", "n": ..., "warmup": ...}` a line on
 stdin, a JSON result a line on stdout), so `bench.run` can interleave the two processes round by

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,7 @@ def _wrk_run(cmd: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     kind = backend()
     if kind == "python":
+        runner: Callable[[Coroutine[Any, Any, dict[str, Any]]], dict[str, Any]]
         try:
             import uvloop
 

@@ -34,9 +34,9 @@ from pathlib import Path
 import aiohttp
 
 from bench.reliability_upstream import ANSWER
+from devkit.proc import open_fds, rss_kib
+from devkit.report import Section, machine_lines, machine_summary, write_sections
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
-from tests.reliability.report import Section, machine_lines, machine_summary, write_sections
-from tests.support.leaks import open_fds, rss_kib
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("ideaforge")

@@ -140,7 +140,7 @@ class Workers:
             assert proc.stdout is not None
             line = proc.stdout.readline()
             if not line:
-                raise RuntimeError(f"in-process worker {proc.args} did not start")
+                raise RuntimeError(f"in-process worker {proc.args!r} did not start")
 
     @staticmethod
     def ask(proc: subprocess.Popen[str], **command: Any) -> dict[str, Any]:

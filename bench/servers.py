@@ -24,7 +24,9 @@ from pathlib import Path
 
 from bench.environment import REPO
 
-VENVS = Path(os.environ.get("BENCH_VENVS", "/work/bench-venvs"))
+VENVS = Path(os.environ.get("BENCH_VENVS") or Path.home() / ".cache" / "ideaforge-bench-venvs")
+"""Where the venvs outside the project live (LiteLLM, matplotlib, py-spy): `$BENCH_VENVS`, else
+`~/.cache/ideaforge-bench-venvs`."""
 LITELLM_VERSION = "1.108.7"
 """Pinned; never 1.82.7 or 1.82.8 (withdrawn releases)."""
 LITELLM_VENV = VENVS / "litellm"

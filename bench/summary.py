@@ -265,10 +265,10 @@ def render(R: dict[str, Any], *, command: str, chart: str, out: Path) -> dict[st
     ]
     rows = []
     for name in names:
-        added = "0 (base)" if name == direct else _n(red.added(name))
+        added_cell = "0 (base)" if name == direct else _n(red.added(name))
         ttfb_added = "0 (base)" if name == direct else _n(red.ttfb_added(name))
         rows.append(
-            [name, added, _n(red.seq(name)), _n(red.seq(name, "p99_us")), _n(red.ttfb(name)), ttfb_added]
+            [name, added_cell, _n(red.seq(name)), _n(red.seq(name, "p99_us")), _n(red.ttfb(name)), ttfb_added]
             + [_n(red.load(name, k, c)) for k in ("json", "sse") for c in (16, 64)]
             + [_n(red.load(name, "json", 64, "server_cpu_us")), _n(red.load(name, "sse", 64, "server_cpu_us"))]
             + [str(sum(red.errors(name).values()))]
@@ -415,9 +415,9 @@ def render(R: dict[str, Any], *, command: str, chart: str, out: Path) -> dict[st
             base_name = (
                 "secondary alone (baseline, slow group)" if "default policy" in name else "secondary alone (baseline)"
             )
-            added = "—" if name.startswith("secondary") else _n(lat["p50_us"] - fb[base_name]["p50_us"])
+            over = "—" if name.startswith("secondary") else _n(lat["p50_us"] - fb[base_name]["p50_us"])
             attempts = "; ".join(fb["_attempts"].get(name.replace(", slow group", ""), []))
-            rows.append([name, _n(lat["p50_us"]), _n(lat["p99_us"]), added, attempts])
+            rows.append([name, _n(lat["p50_us"]), _n(lat["p99_us"]), over, attempts])
         lines += _table(["scenario", "p50 µs", "p99 µs", "added p50 µs", "attempts of one call"], rows)
 
     # Start-up.
@@ -522,8 +522,8 @@ def render(R: dict[str, Any], *, command: str, chart: str, out: Path) -> dict[st
         "",
         f"- command: `{command}` (from the repository root; `--quick` for one short round). It creates, once, "
         f"LiteLLM's venv (`litellm[proxy]=={versions.get('litellm', '?')}`) and a tools venv (matplotlib, py-spy) "
-        "under `$BENCH_VENVS` (default `/work/bench-venvs`), and installs wrk from Debian when it is missing and "
-        "it runs as root (else a Python load generator, `BENCH_LOADGEN=python`).",
+        "under `$BENCH_VENVS` (default `~/.cache/ideaforge-bench-venvs`), and installs wrk from Debian when it "
+        "is missing and it runs as root (else a Python load generator, `BENCH_LOADGEN=python`).",
         *[line for line in R.get("machine", machine_lines()) if not line.startswith(("- Python", "- packages"))],
         f"- Python: {sys.version.split()[0]}; the servers and in-process workers run on uvloop (uvicorn's default "
         "when installed), the upstream too (`bench.upstream --uvloop`)",

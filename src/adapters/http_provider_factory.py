@@ -3,6 +3,7 @@ wire format are put together for a set of credentials."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ideaforge_gateway.adapters.ai_gateway.ai_gateway_client import AIGatewayClient
@@ -40,6 +41,8 @@ class AIGatewayDefaults:
     openai_route: str | None = None
     anthropic_route: str | None = None
     gemini_route: str | None = None
+    on_token_refresh: Callable[[str], None] | None = None
+    """Told the outcome of every token request (`ok`, `failed`, `stale`): the metrics' hook."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,4 +148,5 @@ class HttpProviderFactory(ProviderFactory):
             auth_method=method,
             scope=credentials.scope or defaults.scope,
             audience=credentials.audience or defaults.audience,
+            on_refresh=defaults.on_token_refresh,
         )

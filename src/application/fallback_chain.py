@@ -5,6 +5,7 @@ timing, the circuit breakers and the bookkeeping."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
+from ideaforge_gateway.application.telemetry import NO_TELEMETRY, finish, report_attempt
 from ideaforge_gateway.domain.errors import (
     GatewayError,
     ProviderUnavailableError,
@@ -23,6 +25,7 @@ from ideaforge_gateway.domain.errors import (
 from ideaforge_gateway.domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
 from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
 from ideaforge_gateway.domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
+from ideaforge_gateway.domain.ports.telemetry import GenerationObserver, Telemetry
 
 CIRCUIT_OPEN = "circuit_open"
 T = TypeVar("T")
@@ -103,6 +106,7 @@ class FallbackChain:
     - Every attempt is recorded (provider, model, outcome, latency) on the result or the error.
     - When every provider tried rate-limited the request, the error is a `RateLimitedError` with
       the soonest Retry-After: clients should slow down, not see an outage.
+    - `telemetry` hears every attempt, fallover and answer (metrics, traces, logs, health).
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class FallbackChain:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self._registry = registry
         self._breakers = breakers
@@ -121,6 +126,7 @@ class FallbackChain:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not crypto
+        self._telemetry = telemetry
 
     async def complete(self, steps: Sequence[Step]) -> Generation:
         attempts: list[Attempt] = []
@@ -128,7 +134,16 @@ class FallbackChain:
         async def chat(step: Step) -> ChatResponse:
             return await self._registry.client(step.resolved).chat(step.request)
 
-        _, response = await self._first_success(steps, attempts, chat)
+        observer = self._telemetry.generation(stream=False)
+        began = self._clock()
+        try:
+            _, response = await self._first_success(steps, attempts, chat, observer)
+        except GatewayError as exc:
+            finish(observer, error=exc, elapsed=self._clock() - began)
+            raise
+        elapsed = self._clock() - began
+        finish(observer, provider=response.provider, model=response.model, usage=response.usage,
+               finish_reason=response.finish_reason, elapsed=elapsed)  # fmt: skip
         return Generation(response=response, attempts=tuple(attempts))
 
     def stream(self, steps: Sequence[Step]) -> ChainStream:
@@ -137,25 +152,52 @@ class FallbackChain:
         return result
 
     async def _stream(self, steps: Sequence[Step], result: ChainStream) -> AsyncGenerator[StreamDelta, None]:
-        step, (opened, upstream, head, ended) = await self._first_success(steps, result.attempts, self._open_stream)
+        observer = self._telemetry.generation(stream=True)
+        began = self._clock()
+        try:
+            step, (opened, upstream, head, ended) = await self._first_success(
+                steps, result.attempts, self._open_stream, observer
+            )
+        except GatewayError as exc:
+            finish(observer, error=exc, elapsed=self._clock() - began)
+            raise
         # Committed: content has begun, so this provider's answer is the answer.
         result.provider, result.model = step.resolved.provider, step.request.model
-        async with opened:  # the upstream stream is released however this one ends
-            try:
-                for delta in head:
-                    yield delta
-                if ended:
-                    return
-                async for delta in upstream:
-                    yield delta
-            except GatewayError as exc:
-                self._record(self._breakers.for_step(step), exc)
-                interrupted = StreamInterruptedError(
-                    f"the answer from {step.resolved.provider.value} broke off after it had begun: {exc.message}",
-                    provider=step.resolved.provider,
-                )
-                interrupted.attempts = tuple(result.attempts)
-                raise interrupted from None
+        observer.first_content(step.resolved.provider, step.request.model, self._clock() - began)
+        last: list[StreamDelta] = []  # the deltas that carried usage or a finish, for `finished`
+        error: GatewayError | None = None
+        try:
+            async with opened:  # the upstream stream is released however this one ends
+                try:
+                    for delta in head:
+                        if delta.usage or delta.finish_reason:
+                            last.append(delta)
+                        yield delta
+                    if ended:
+                        return
+                    async for delta in upstream:
+                        if delta.usage or delta.finish_reason:
+                            last.append(delta)
+                        yield delta
+                except GatewayError as exc:
+                    self._record(self._breakers.for_step(step), exc)
+                    interrupted = StreamInterruptedError(
+                        f"the answer from {step.resolved.provider.value} broke off after it had begun: {exc.message}",
+                        provider=step.resolved.provider,
+                    )
+                    interrupted.attempts = tuple(result.attempts)
+                    error = interrupted
+                    raise interrupted from None
+        finally:
+            finish(
+                observer,
+                provider=step.resolved.provider,
+                model=step.request.model,
+                usage=next((d.usage for d in reversed(last) if d.usage), None),
+                finish_reason=next((d.finish_reason for d in reversed(last) if d.finish_reason), None),
+                error=error,
+                elapsed=self._clock() - began,
+            )
 
     async def _open_stream(
         self, step: Step
@@ -169,19 +211,27 @@ class FallbackChain:
             return opened.pop_all(), upstream, head, ended
 
     async def _first_success(
-        self, steps: Sequence[Step], attempts: list[Attempt], call: Callable[[Step], Awaitable[T]]
+        self,
+        steps: Sequence[Step],
+        attempts: list[Attempt],
+        call: Callable[[Step], Awaitable[T]],
+        observer: GenerationObserver,
     ) -> tuple[Step, T]:
-        """Run `call` through the chain until it succeeds; record every attempt in `attempts`."""
+        """Run `call` through the chain until it succeeds; record every attempt in `attempts`
+        and tell `observer` about each, and about each move to the next provider."""
         deadline = self._clock() + self._policy.deadline
         errors: list[GatewayError] = []
         breakers = [self._breakers.for_step(step) for step in steps]
+        handoff: list[tuple[ProviderName, str]] = []  # whom the chain left, and why: told with the next attempt
         for index, (step, breaker) in enumerate(zip(steps, breakers, strict=True)):
             try_number = 0
             while True:
                 if not breaker.allow():
                     attempts.append(
-                        Attempt(step.resolved.provider, step.request.model, CIRCUIT_OPEN, 0.0, "circuit open")
+                        Attempt(step.resolved.provider, step.request.model, CIRCUIT_OPEN, 0.0, _circuit_open(breaker))
                     )
+                    self._tell(observer, handoff, step, breaker, CIRCUIT_OPEN, None, self._clock())
+                    handoff.append((step.resolved.provider, CIRCUIT_OPEN))
                     break
                 try_number += 1
                 started = self._clock()
@@ -200,6 +250,7 @@ class FallbackChain:
                     if scope.expired() and budget >= remaining:
                         breaker.record_neutral()
                         attempts.append(self._attempt(step, started, "deadline", "deadline passed"))
+                        self._tell(observer, handoff, step, breaker, "deadline", None, started)
                         raise self._exhausted(errors, attempts, deadline_passed=True) from None
                     # Our budget ran out (it looks down), or a timeout inside the call: the provider's failure.
                     failure = _hung(step, budget) if scope.expired() else _timed_out(step)
@@ -208,9 +259,11 @@ class FallbackChain:
                 else:
                     breaker.record_success()
                     attempts.append(self._attempt(step, started, "ok"))
+                    self._tell(observer, handoff, step, breaker, "ok", None, started)
                     return step, value
                 self._record(breaker, failure)
                 attempts.append(self._attempt(step, started, failure.kind, failure.message))
+                self._tell(observer, handoff, step, breaker, failure.kind, failure, started)
                 errors.append(failure)
                 decision = decide(failure, try_number, self._policy, self._rng, others_remain=others_remain)
                 if decision.next is Next.STOP:
@@ -219,8 +272,27 @@ class FallbackChain:
                 if decision.next is Next.RETRY and self._clock() + decision.wait < deadline:
                     await self._sleep(decision.wait)
                     continue
+                handoff.append((step.resolved.provider, failure.kind))
                 break
         raise self._exhausted(errors, attempts, deadline_passed=False)
+
+    def _tell(
+        self,
+        observer: GenerationObserver,
+        handoff: list[tuple[ProviderName, str]],
+        step: Step,
+        breaker: CircuitBreaker,
+        outcome: str,
+        error: GatewayError | None,
+        started: float,
+    ) -> None:
+        """Report an attempt; first, if the chain has just left another provider, the fallover."""
+        if handoff:
+            left, reason = handoff.pop()
+            observer.fell_over(left, step.resolved.provider, reason)
+        duration = 0.0 if outcome == CIRCUIT_OPEN else self._clock() - started
+        credentials, model = step.resolved.credentials, step.request.model
+        report_attempt(observer, credentials, model, breaker, outcome, error, started, duration)
 
     def _record(self, breaker: CircuitBreaker, error: GatewayError) -> None:
         if error.counts_against_provider:
@@ -292,3 +364,12 @@ async def _read_until_content(upstream: AsyncIterator[StreamDelta], head: list[S
 async def _empty() -> AsyncGenerator[StreamDelta, None]:
     return
     yield  # pragma: no cover
+
+
+def _circuit_open(breaker: CircuitBreaker) -> str:
+    """Why a provider was skipped, and when it will be tried again (a probe is already under way
+    when the cool-down has passed)."""
+    wait = breaker.retry_in()
+    if wait <= 0:
+        return "circuit open after repeated failures: a probe is under way, tried again after it"
+    return f"circuit open after repeated failures: tried again in {math.ceil(wait)} s"

@@ -118,6 +118,31 @@ class ProviderRegistry:
             )
         return None
 
+    def idle_environment_providers(self) -> list[str]:
+        """Why each provider the environment has credentials for is not used, one clause each
+        (empty when every one of them is): its switch is off, or it is out of the priority order."""
+        reasons = (self.idle_reason(p) for p in self._config.providers)
+        return [r for r in reasons if r is not None]
+
+    def idle_reason(self, provider: ProviderName) -> str | None:
+        """Why the environment's credentials for `provider` are not used, or None."""
+        defaults = self._config.defaults(provider)
+        if defaults.credentials is None:
+            return None
+        if not defaults.enabled and provider is ProviderName.AI_GATEWAY:
+            return (
+                "the environment's AI Gateway credentials are set, but AI_GATEWAY_ENABLED is not true, "
+                "so requests do not use them: set AI_GATEWAY_ENABLED=true"
+            )
+        if not defaults.enabled:
+            return f"the environment's {provider.value} credentials are set, but switched off"
+        if provider not in self._config.order:
+            return (
+                f"the environment's {provider.value} credentials are set, but {provider.value} is not in "
+                "IDEAFORGE_PROVIDER_ORDER"
+            )
+        return None
+
     def require(self, provider: ProviderName, user_id: str | None = None) -> ResolvedProvider:
         """Like `resolve`, but says why a provider cannot be used."""
         resolved = self.resolve(provider, user_id)
@@ -131,6 +156,9 @@ class ProviderRegistry:
             )
         if stored is not None:
             raise ConfigurationError(f"{provider.value} is disabled in this user's settings", provider=provider)
+        idle = self.idle_reason(provider)
+        if idle is not None:
+            raise ConfigurationError(f"{provider.value} is not used: {idle}", provider=provider)
         raise ConfigurationError(_not_configured(provider), provider=provider)
 
     def usable(self, user_id: str | None = None) -> list[ResolvedProvider]:

@@ -49,7 +49,16 @@ class ProviderCredentials:
 
     def fingerprint(self) -> str:
         """A process-local identity of these exact credentials, safe to log or use as a key."""
-        digest = hashlib.blake2b(key=_FINGERPRINT_KEY, digest_size=12)
+        return self._keyed_digest(_FINGERPRINT_KEY, 12)
+
+    def label(self, key: bytes) -> str:
+        """A short identity (8 hex digits) of these credentials, keyed by `key`: the same in
+        every worker and across restarts when `key` is (one derived from the encryption key
+        ring, say), yet no reusable hash of the secret. For metric labels and health views."""
+        return self._keyed_digest(key, 4)
+
+    def _keyed_digest(self, key: bytes, size: int) -> str:
+        digest = hashlib.blake2b(key=key, digest_size=size)
         for part in (
             self.provider.value,
             self.api_key.get_secret_value(),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
+import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from dependency_injector import containers, providers
 from sqlalchemy import Engine
@@ -14,7 +19,6 @@ from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRin
 from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClient, build_http_client
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
 from ideaforge_gateway.adapters.http.transport import HttpTransport
-from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
 from ideaforge_gateway.adapters.sql.engine import OUTAGE_ERRORS, make_engine, upgrade_database
 from ideaforge_gateway.adapters.sql.key_check import check_keyring, stored_key_ids_at
 from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
@@ -22,8 +26,10 @@ from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
 from ideaforge_gateway.application.authenticator import Authenticator
 from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain
+from ideaforge_gateway.application.provider_health import ProviderHealth
 from ideaforge_gateway.application.rate_limiter import WindowLimiter
 from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.telemetry import fan_out
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureProvider
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply
 from ideaforge_gateway.application.use_cases.generate_with_agent import GenerateWithAgent
@@ -33,18 +39,40 @@ from ideaforge_gateway.application.use_cases.remove_provider import RemoveProvid
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials
 from ideaforge_gateway.domain.config import StreamBounds
 from ideaforge_gateway.domain.errors import ConfigurationError
-from ideaforge_gateway.domain.models import Tier
+from ideaforge_gateway.domain.models import ProviderName, Tier
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
+from ideaforge_gateway.domain.ports.telemetry import Telemetry
 from ideaforge_gateway.entrypoints.settings import Settings
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
     from ideaforge_gateway.adapters.agno.agno_agent_runner import AgnoAgentRunner
     from ideaforge_gateway.adapters.agno.ai_gateway_model import AIGatewayModel
     from ideaforge_gateway.adapters.agno.chain_model import ProviderChainModel
+    from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults, HttpProviderFactory, VendorDefaults
+    from ideaforge_gateway.adapters.observability.prometheus_telemetry import PrometheusTelemetry
 
 
-def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
+# The provider adapters and their wire formats (~50 ms of imports) load when the first provider
+# is built, not while `serve` starts: `http.app` warms them up once the server is ready.
+def _provider_factory(
+    transport: HttpTransport,
+    *,
+    ai_gateway: AIGatewayDefaults,
+    vendors: VendorDefaults,
+    user_url_transport: HttpTransport,
+) -> HttpProviderFactory:
+    from ideaforge_gateway.adapters.http_provider_factory import HttpProviderFactory
+
+    return HttpProviderFactory(transport, ai_gateway=ai_gateway, vendors=vendors, user_url_transport=user_url_transport)
+
+
+def _ai_gateway_defaults(settings: Settings, telemetry: Telemetry) -> AIGatewayDefaults:
+    from ideaforge_gateway.adapters.http_provider_factory import AIGatewayDefaults
+
     return AIGatewayDefaults(
+        on_token_refresh=functools.partial(telemetry.token_refresh, ProviderName.AI_GATEWAY),
         base_url=settings.ai_gateway_base_url,
         auth_method=settings.ai_gateway_auth_method,
         token_url=settings.ai_gateway_token_url,
@@ -57,15 +85,35 @@ def _ai_gateway_defaults(settings: Settings) -> AIGatewayDefaults:
 
 
 def _vendor_defaults(settings: Settings) -> VendorDefaults:
+    from ideaforge_gateway.adapters.http_provider_factory import VendorDefaults
+
     return VendorDefaults(
         openai=settings.openai_base_url, anthropic=settings.anthropic_base_url, gemini=settings.gemini_base_url
     )
 
 
+def _data_dir(settings: Settings) -> Path:
+    """`IDEAFORGE_DATA_DIR`, made if missing; a path that is a file, or that cannot be made or
+    written, is a `ConfigurationError` naming it (not an OSError from deep inside the store)."""
+    path = settings.ideaforge_data_dir.expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigurationError(f"IDEAFORGE_DATA_DIR {path} is a file, not a folder: point it at a folder") from None
+    except OSError as exc:
+        raise ConfigurationError(
+            f"IDEAFORGE_DATA_DIR {path} cannot be made ({exc.strerror or type(exc).__name__}): "
+            "point it at a folder this user can create"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigurationError(f"IDEAFORGE_DATA_DIR {path} is not writable by this user: point it at one that is")
+    return path
+
+
 def _database_url(settings: Settings) -> str:
     if settings.ideaforge_database_url:
         return settings.ideaforge_database_url
-    return f"sqlite:///{settings.ideaforge_data_dir.expanduser().resolve() / 'ideaforge.db'}"
+    return f"sqlite:///{_data_dir(settings) / 'ideaforge.db'}"
 
 
 def _keyring(settings: Settings, database_url: str) -> KeyRing:
@@ -73,7 +121,7 @@ def _keyring(settings: Settings, database_url: str) -> KeyRing:
     if settings.ideaforge_encryption_keys is not None:
         return KeyRing.parse(settings.ideaforge_encryption_keys.get_secret_value())
     if database_url.startswith("sqlite"):
-        path = settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key"
+        path = _data_dir(settings) / "encryption.key"
         # A key is made only for a database that holds no encrypted value: one made beside
         # values it cannot read would hide the loss of the old one.
         may_create = path.exists() or not stored_key_ids_at(database_url)
@@ -114,12 +162,18 @@ def _timeouts(settings: Settings) -> HttpTimeouts:
     return HttpTimeouts(connect=settings.ideaforge_http_connect_timeout, read=settings.ideaforge_http_read_timeout)
 
 
-def _loop_bridge(*clients: SharedHttpClient) -> LoopBridge:
-    """One bridge for the process's HTTP clients: they must all run on the loop of the first request."""
-    bridge = LoopBridge()
-    for client in clients:
-        bridge.watch(client)
-    return bridge
+_CLIENTS: WeakKeyDictionary[LoopBridge, list[SharedHttpClient]] = WeakKeyDictionary()
+"""The clients each bridge watches, so that `close` closes those made and makes none to close."""
+
+
+def _watched_client(timeouts: HttpTimeouts, bridge: LoopBridge, *, public_only: bool = False) -> SharedHttpClient:
+    """A shared client, watched by the one bridge: the process's HTTP clients must all run on the
+    loop of the first request. Made on first use, not at start-up: each reads the CA bundle into
+    a TLS context of its own (~50 ms)."""
+    client = build_http_client(timeouts, public_only=public_only)
+    bridge.watch(client)
+    _CLIENTS.setdefault(bridge, []).append(client)
+    return client
 
 
 def agno_telemetry(settings: Settings) -> bool:
@@ -130,6 +184,58 @@ def agno_telemetry(settings: Settings) -> bool:
     if not settings.ideaforge_agno_telemetry:
         os.environ.setdefault("AGNO_TELEMETRY", "false")
     return settings.ideaforge_agno_telemetry
+
+
+def _label_key(settings: Settings, database_url: str) -> bytes:
+    """Keys the credential labels in metrics, traces, logs and health: derived from the key ring,
+    so a label names one credential the same in every worker and across restarts. Never makes a
+    key file or opens the database (the environment alone must not): when there is no key ring
+    to read yet, a key of this process's own (labels then hold within the process only)."""
+    key_file = settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key"
+    if settings.ideaforge_encryption_keys is not None or (database_url.startswith("sqlite") and key_file.exists()):
+        with contextlib.suppress(ConfigurationError):
+            return _keyring(settings, database_url).derive("ideaforge credential labels")
+    return secrets.token_bytes(32)
+
+
+def _metrics(settings: Settings, label_key: bytes) -> PrometheusTelemetry | None:
+    """Prometheus metrics, only when the operator enabled /metrics: otherwise nothing is
+    collected and `prometheus_client` is not imported."""
+    if not settings.metrics_enabled:
+        return None
+    from ideaforge_gateway.adapters.observability.prometheus_telemetry import PrometheusTelemetry
+
+    return PrometheusTelemetry(label_key=label_key)
+
+
+def _tracer_provider() -> Iterator[TracerProvider | None]:
+    """OpenTelemetry's SDK, only when OTEL_EXPORTER_OTLP_* asks for traces; flushed at close."""
+    from ideaforge_gateway.adapters.observability.otel_setup import tracer_provider_from_environment, tracing_configured
+
+    provider = tracer_provider_from_environment() if tracing_configured() else None
+    yield provider
+    if provider is not None:
+        provider.shutdown()
+
+
+def _telemetry(
+    label_key: bytes,
+    health: ProviderHealth,
+    metrics: PrometheusTelemetry | None,
+    tracer_provider: TracerProvider | None,
+) -> Telemetry:
+    """Everything that hears the chain: the health view and warnings always, metrics and traces
+    when configured."""
+    from ideaforge_gateway.adapters.observability.logging_telemetry import LoggingTelemetry
+
+    parts: list[Telemetry] = [health, LoggingTelemetry(label_key=label_key)]
+    if metrics is not None:
+        parts.append(metrics)
+    if tracer_provider is not None:
+        from ideaforge_gateway.adapters.observability.otel_telemetry import OpenTelemetryTelemetry
+
+        parts.append(OpenTelemetryTelemetry(tracer_provider.get_tracer("ideaforge_gateway"), label_key=label_key))
+    return fan_out(parts)
 
 
 # Agno is imported inside these functions: `import agno.agent` costs about 0.3 s.
@@ -174,25 +280,34 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     gateway_config = providers.Singleton(lambda s: s.gateway_config(), settings)
 
-    http_client = providers.Singleton(build_http_client, providers.Callable(_timeouts, settings))
+    loop_bridge = providers.Singleton(LoopBridge)
+    http_client = providers.Singleton(_watched_client, providers.Callable(_timeouts, settings), loop_bridge)
     # For URLs users supply: https and public addresses only, unless the operator allows private.
     user_url_http_client = providers.Singleton(
-        build_http_client,
+        _watched_client,
         providers.Callable(_timeouts, settings),
+        loop_bridge,
         public_only=providers.Callable(lambda s: not s.ideaforge_allow_private_base_urls, settings),
     )
+    database_url = providers.Callable(_database_url, settings)
+    keyring = providers.Singleton(_keyring, settings, database_url)
+    # What the gateway tells its operators (README: Observability).
+    label_key = providers.Singleton(_label_key, settings, database_url)
+    provider_health = providers.Singleton(ProviderHealth, label_key=label_key)
+    metrics = providers.Singleton(_metrics, settings, label_key)
+    tracer_provider = providers.Resource(_tracer_provider)
+    telemetry = providers.Singleton(_telemetry, label_key, provider_health, metrics, tracer_provider)
+
     max_response_bytes = providers.Callable(lambda s: s.ideaforge_max_response_bytes, settings)
     transport = providers.Singleton(HttpTransport, http_client, max_response_bytes=max_response_bytes)
     user_url_transport = providers.Singleton(HttpTransport, user_url_http_client, max_response_bytes=max_response_bytes)
     provider_factory = providers.Singleton(
-        HttpProviderFactory,
+        _provider_factory,
         transport,
-        ai_gateway=providers.Callable(_ai_gateway_defaults, settings),
+        ai_gateway=providers.Callable(_ai_gateway_defaults, settings, telemetry),
         vendors=providers.Callable(_vendor_defaults, settings),
         user_url_transport=user_url_transport,
     )
-    database_url = providers.Callable(_database_url, settings)
-    keyring = providers.Singleton(_keyring, settings, database_url)
     cipher = providers.Singleton(AesGcmCipher, keyring)
     engine = providers.Resource(
         _migrated_engine,
@@ -259,7 +374,7 @@ class Container(containers.DeclarativeContainer):
         settings,
     )
     breakers = providers.Singleton(Breakers)
-    fallback_chain = providers.Singleton(FallbackChain, registry, breakers, retry_policy)
+    fallback_chain = providers.Singleton(FallbackChain, registry, breakers, retry_policy, telemetry=telemetry)
     generate_reply = providers.Factory(GenerateReply, registry, fallback_chain)
     configure_provider = providers.Factory(
         ConfigureProvider,
@@ -274,7 +389,6 @@ class Container(containers.DeclarativeContainer):
 
     # Agents. `agent_model(user_id=..., tier=...)` and `ai_gateway_model(...)` are for
     # `Agent(model=...)` in the users' own code; `generate_with_agent` runs one for them.
-    loop_bridge = providers.Singleton(_loop_bridge, http_client, user_url_http_client)
     agent_runner = providers.Factory(_agno_agent_runner, generate_reply, loop_bridge, settings)
     generate_with_agent = providers.Factory(GenerateWithAgent, agent_runner, generate_reply)
     agent_model = providers.Factory(_provider_chain_model, generate_reply, loop_bridge, settings)
@@ -284,8 +398,10 @@ class Container(containers.DeclarativeContainer):
 async def close(container: Container) -> None:
     """Release what the container opened: the shared HTTP clients' sessions (on every loop that
     opened one), the bridge's background loop if synchronous calls started it, and the database
-    engine, if one was made. The container stays usable: what is used again is opened again."""
-    await container.http_client().aclose()
-    await container.user_url_http_client().aclose()
+    engine, if one was made. The container stays usable: what is used again is opened again. A
+    client never made is not made just to be closed (each costs a TLS context)."""
+    bridge = container.loop_bridge()
+    for client in _CLIENTS.get(bridge, []):
+        await client.aclose()
     container.shutdown_resources()
-    container.loop_bridge().close()
+    bridge.close()

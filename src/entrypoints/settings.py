@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     ago keeps authenticating (a revoked one works at most this long, and only during an outage)."""
     ideaforge_agno_telemetry: bool = False
     """Let Agno send its usage telemetry to Agno's servers; off unless the operator turns it on."""
+    ideaforge_metrics: bool = False
+    """Serve Prometheus metrics at /metrics (and collect them); also on when an operator token is set."""
+    ideaforge_operator_token: SecretStr | None = None
+    """A bearer token for the operators' routes: /metrics (then required there) and /ops/providers/health."""
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return self.ideaforge_metrics or self.ideaforge_operator_token is not None
 
     @field_validator(
         "ai_gateway_client_id",
@@ -126,6 +134,7 @@ class Settings(BaseSettings):
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
         "ideaforge_database_url",
+        "ideaforge_operator_token",
         mode="before",
     )
     @classmethod
@@ -156,6 +165,13 @@ class Settings(BaseSettings):
         if parts.username is not None or parts.password is not None:
             raise ValueError("must not contain a user name or password: credentials have settings of their own")
         return value.rstrip("/")
+
+    @field_validator("ideaforge_operator_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("must be at least 16 characters: make one with `openssl rand -hex 24`")
+        return value
 
     @field_validator("ideaforge_provider_order")
     @classmethod

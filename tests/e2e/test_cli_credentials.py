@@ -120,7 +120,8 @@ def test_disable_remove_and_fall_back_to_the_environment(
     assert cli("generate", "x", "--user", "alice").code == 0
     assert cli("providers", "disable", "ai_gateway", "--user", "alice").code == 0
     disabled = cli("generate", "x", "--user", "alice")
-    assert disabled.code == 1 and disabled.stderr.startswith("error: no provider is configured")
+    assert disabled.code == 1
+    assert disabled.stderr.startswith("error: no provider is usable: ai_gateway disabled in this user's settings; ")
     assert cli("providers", "enable", "ai_gateway", "--user", "alice").code == 0
     assert cli("providers", "remove", "ai_gateway", "--user", "alice").code == 0
     assert cli("providers", "remove", "ai_gateway", "--user", "alice").code == 1

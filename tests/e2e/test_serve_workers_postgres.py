@@ -4,9 +4,6 @@ other within a second."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,10 +14,8 @@ import pytest
 
 from tests.support.cli import run_cli
 from tests.support.fake_ai_gateway import FakeAIGateway
-from tests.support.live_server import free_port
 from tests.support.postgres import PostgresServer
-
-SCRIPT = Path(sys.executable).with_name("ideaforge")
+from tests.support.serve_process import ServeProcess
 
 
 @pytest.fixture
@@ -36,32 +31,10 @@ def env(tmp_path: Path, postgres_server: PostgresServer) -> dict[str, str]:
 
 @pytest.fixture
 def serve(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AI_GATEWAY_", "IDEAFORGE_"))}
-    process = subprocess.Popen(
-        [str(SCRIPT), "serve", "--port", str(port), "--workers", "2"],
-        env={**base, **env},
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        workers = set()
-        deadline = time.monotonic() + 30
-        while len(workers) < 2:
-            assert process.poll() is None, process.stderr.read() if process.stderr else "serve exited"
-            assert time.monotonic() < deadline, "two workers did not come up"
-            try:
-                with httpx.Client() as fresh:  # a new connection each time, so any worker may answer
-                    workers.add(fresh.get(f"{url}/healthz", timeout=2).json()["worker"])
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(15)
+    """Ready once both workers say their start-up is complete (uvicorn's own line, at info)."""
+    with ServeProcess("--workers", "2", env=env, cwd=tmp_path, log_level="info") as server:
+        server.wait_for(lambda lines: sum("Application startup complete" in x for x in lines) >= 2, "two workers")
+        yield server.url
 
 
 def generate_on_fresh_connections(url: str, token: str, count: int) -> list[str]:

@@ -8,30 +8,16 @@ A plain `def` test: Playwright's sync API refuses to run inside an asyncio loop.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
 from tests.support.app import container_for
+from tests.support.browser import chromium, keep_screenshot
 from tests.support.fake_ai_gateway import MODELS, FakeAIGateway
 from tests.support.live_server import LiveServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-proxy-server",  # loopback only, whatever proxy the environment names
-]
-SCREENSHOT = Path(__file__).resolve().parents[2] / ".artifacts" / "settings-page.png"
 
 CLIENT_ID = "alice-client-canary"
 SECRET = "alice-secret-Canary+/:=%-7f1c"
@@ -49,28 +35,6 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     container = container_for(tmp_path, ideaforge_allow_private_base_urls=True, openai_api_key=ENV_OPENAI_KEY)
     with LiveServer(container) as live:
         yield live
-
-
-@contextmanager
-def chromium(tmp_path: Path) -> Iterator[BrowserContext]:
-    """Debian's Chromium with a fresh profile; a missing browser fails the test, never skips it."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-            locale="en-GB",
-            timezone_id="UTC",
-        )
-        context.set_default_timeout(10_000)
-        try:
-            yield context
-        finally:
-            context.close()
 
 
 def test_the_settings_page_manages_the_ai_gateway_without_showing_a_secret(
@@ -139,9 +103,8 @@ def _manage_the_ai_gateway(page: Page, server: LiveServer, gateway: FakeAIGatewa
     gw.get_by_role("button", name="Verify").click()
     expect(message).to_contain_text(f"Valid: AI Gateway accepted the saved credentials. {len(MODELS)} models")
     expect(gw.locator('[data-field="last_verification"]')).to_contain_text("Passed")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOT, full_page=True)
     page.screenshot(path=tmp_path / "settings-page.png", full_page=True)
+    keep_screenshot(tmp_path / "settings-page.png")
 
     # After a reload: still signed in (this tab), the form holds no secret, and no page HTML does.
     page.reload()

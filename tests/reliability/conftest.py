@@ -1,11 +1,12 @@
 """The reliability suite's shared pieces: the report every test adds its figures to, written to
-`docs/reliability.md` when the session ends, and the findings (xfail tests that prove a bug)."""
+`docs/reliability.md` when the session ends if pytest ran with `--write-report` (a tracked file:
+never by a plain test run), and the findings (xfail tests that prove a bug)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.reliability.report import Report
+from devkit.report import Report
 
 REPORT = Report()
 _FINDINGS: dict[str, tuple[list[str], set[str]]] = {}
@@ -42,6 +43,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not session.config.getoption("--write-report"):
+        return
     if REPORT:  # this run measured something: its findings replace the last ones, none included
         intro = _FINDINGS_INTRO if _FINDINGS else _FINDINGS_INTRO + " None is open after this run."
         header = ["finding", "proved by", "status"] if _FINDINGS else None

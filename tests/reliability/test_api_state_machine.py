@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from tests.reliability.report import Report
+from devkit.report import Report
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.live_server import LiveServer

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from devkit.report import Report, Section
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
-from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.cli import run_cli
 from tests.support.fake_ai_gateway import FakeAIGateway

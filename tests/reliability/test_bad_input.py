@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devkit.report import Report, Section
 from ideaforge_gateway.entrypoints.http.app import MAX_BODY_BYTES
 from ideaforge_gateway.entrypoints.http.openai_schemas import MAX_MESSAGES
-from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.live_server import LiveServer
@@ -106,7 +106,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], range]] = [
         "POST",
         json.dumps({"model": "fast", "messages": [{"role": "user", "content": "x"}] * (MAX_MESSAGES + 1)}).encode(),
         _json(),
-        range(422, 423),
+        range(400, 401),
     ),
     (
         "257 tools",
@@ -116,7 +116,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], range]] = [
             {**CHAT, "tools": [{"type": "function", "function": {"name": f"f{i}"}} for i in range(257)]}
         ).encode(),
         _json(),
-        range(422, 423),
+        range(400, 401),
     ),
     (
         "prompt of 200,001 characters",
@@ -135,7 +135,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], range]] = [
         "POST",
         b'{"model": "fast", "temperature": NaN, "messages": []}',
         _json(),
-        range(422, 423),
+        range(400, 401),
     ),
     (
         "non-ASCII bytes in the bearer token",

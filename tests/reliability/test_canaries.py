@@ -25,6 +25,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from devkit.report import Report, Section
 from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_source import basic_credentials
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
@@ -34,7 +35,6 @@ from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ChatMessage, ProviderName
 from ideaforge_gateway.entrypoints.container import close
-from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.cli import CliResult, run_cli
 from tests.support.fake_ai_gateway import FakeAIGateway

@@ -27,12 +27,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from devkit.report import Report, Section
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.entrypoints.cli.app import app
 from ideaforge_gateway.entrypoints.settings import Settings
-from tests.reliability.report import Report, Section
 from tests.support.cli import run_cli
 
 PREFIXES = ("AI_GATEWAY_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "IDEAFORGE_")
@@ -240,6 +240,7 @@ OPTIONS: dict[str, st.SearchStrategy[str]] = {
     "--api-key": st.sampled_from(["sk-x", ""]),
     "--base-url": _url,
     "--token-url": _url,
+    "--url": _url,
     "--default-model": st.sampled_from(["gpt-4o", ""]),
     "--auth-method": st.sampled_from(["client_secret_basic", "client_secret_post", "static_key", "carrier-pigeon"]),
     "--scope": _junk,
@@ -268,6 +269,7 @@ COMMANDS = [
     ("providers", "verify"),
     ("providers", "configure"),
     ("providers", "list"),
+    ("providers", "health"),
     ("providers", "remove"),
     ("providers", "disable"),
     ("providers", "enable"),
@@ -300,6 +302,7 @@ ALLOWED: dict[tuple[str, ...], list[str]] = {
         "--json",
     ],
     ("providers", "list"): ["--user", "--json"],
+    ("providers", "health"): ["--url", "--json"],
     ("providers", "remove"): ["--user"],
     ("providers", "disable"): ["--user"],
     ("providers", "enable"): ["--user"],

@@ -25,11 +25,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from devkit.report import Report, Section
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import AesGcmCipher, KeyRing
 from ideaforge_gateway.adapters.sql import SqlModelCredentialStore, SqlModelUserStore, make_engine, upgrade_database
 from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.models import ProviderName
-from tests.reliability.report import Report, Section
 from tests.support.postgres import PostgresServer
 
 SCRIPT = Path(sys.executable).with_name("ideaforge")

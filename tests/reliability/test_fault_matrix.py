@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
+from devkit.report import Report, Section
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ChatMessage, Tier
 from ideaforge_gateway.entrypoints.container import Container, close
-from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway, GatewayState
 from tests.support.faults import (
@@ -268,7 +268,9 @@ def settings_for(world: World, case: Case) -> dict[str, Any]:
 def assert_case(
     table: Section, path: str, case: Case, mode: str, observed: str, elapsed: float, leaks: Resources, left: int
 ) -> None:
-    bound = case.deadline + 0.75  # scheduling slack on a busy 2-core machine
+    # The faults hang for good: any bound proves the deadline cut them off. A generous one keeps a
+    # loaded machine from turning the verdict; the table records the exact time taken.
+    bound = case.deadline + 5.0
     leak_text = "none" if leaks.clean and left == 0 else f"{leaks.describe()}, upstream connections {left}"
     ok = observed == case.expected and case.min_elapsed <= elapsed < bound and leak_text == "none"
     table.add(

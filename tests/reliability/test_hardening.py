@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devkit.report import Report, Section
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
 from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError, ProviderUnavailableError
@@ -20,7 +21,6 @@ from ideaforge_gateway.domain.models import ChatMessage, ProviderName
 from ideaforge_gateway.domain.policies.base_url import is_public_address
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
 from ideaforge_gateway.domain.vendor_codes import WITHHELD
-from tests.reliability.report import Report, Section
 from tests.support.app import container_for
 from tests.support.cli import run_cli
 from tests.support.fake_ai_gateway import FakeAIGateway

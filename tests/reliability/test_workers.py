@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from devkit.report import Report
 from ideaforge_gateway.adapters.crypto.aesgcm_cipher import KeyRing
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
@@ -18,7 +19,6 @@ from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ChatMessage, ProviderName
 from ideaforge_gateway.entrypoints.container import Container, close
-from tests.reliability.report import Report
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.postgres import PostgresServer

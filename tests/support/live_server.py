@@ -44,9 +44,13 @@ class LiveServer:
             time.sleep(0.02)
         return self
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def stop(self) -> None:
+        """Stop serving (a client then sees its connections refused); safe to call twice."""
         self._server.should_exit = True
         self._thread.join(10)
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
 
     def create_user(self, name: str) -> str:
         _, token = self.container.user_store().create(name)

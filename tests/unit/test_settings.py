@@ -80,6 +80,17 @@ def test_provider_order_accepts_distinct_known_names_only(names: list[str]) -> N
         assert valid and [p.value for p in order] == wanted
 
 
+def test_an_operator_token_must_be_long_and_turns_metrics_on() -> None:
+    with pytest.raises(ValidationError, match="at least 16 characters") as caught:
+        Settings(_env_file=None, ideaforge_operator_token="short-secret")
+    problem = _settings_problem(caught.value)  # what the CLI prints
+    assert problem.startswith("IDEAFORGE_OPERATOR_TOKEN: ") and "short-secret" not in problem
+    assert not Settings(_env_file=None).metrics_enabled
+    assert Settings(_env_file=None, ideaforge_metrics=True).metrics_enabled
+    assert Settings(_env_file=None, ideaforge_operator_token="x" * 16).metrics_enabled
+    assert Settings(_env_file=None, ideaforge_operator_token="  ").ideaforge_operator_token is None
+
+
 def test_the_response_bound_reaches_both_transports(monkeypatch: pytest.MonkeyPatch) -> None:
     from ideaforge_gateway.entrypoints.container import Container
 

@@ -116,6 +116,7 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
         max_retry_after: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_refresh: Callable[[str], None] | None = None,
     ) -> None:
         if auth_method is AuthMethod.STATIC_KEY:
             raise ConfigurationError("static_key credentials need StaticKeyTokenSource", provider=_PROVIDER)
@@ -133,6 +134,7 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
         self._max_retry_after = max_retry_after
         self._clock = clock
         self._sleep = sleep
+        self._on_refresh = on_refresh or (lambda outcome: None)  # `ok`, `failed` or `stale`: for metrics
         self._lock = threading.Lock()
         self._token: AccessToken | None = None
         # One refresh in flight per event loop (weakly keyed: a finished loop is not kept alive).
@@ -185,16 +187,21 @@ class OAuth2ClientCredentialsTokenSource(TokenSource):
                 still_cached = self._token is previous and previous is not None
             if still_cached and previous is not None and is_usable(previous, self._clock()):
                 log.warning("token refresh failed, using the cached token until it expires: %s", exc)
+                self._on_refresh("stale")
                 return previous
+            self._on_refresh("failed")
             raise
         except GatewayError:
+            self._on_refresh("failed")
             raise
         except Exception as exc:  # noqa: BLE001 - whatever broke, the waiters get a domain error
+            self._on_refresh("failed")
             raise ProviderUnavailableError(
                 f"AI Gateway token request failed ({type(exc).__name__})", provider=_PROVIDER
             ) from None
         with self._lock:
             self._token = fresh
+        self._on_refresh("ok")
         return fresh
 
     async def _fetch_with_retries(self) -> AccessToken:

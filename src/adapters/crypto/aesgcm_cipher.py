@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -119,6 +120,11 @@ class KeyRing:
         """A new `kid:base64key` entry holding 32 fresh random bytes."""
         _check_kid(kid, "key id", position=None)
         return f"{kid}:{base64.b64encode(secrets.token_bytes(_KEY_BYTES)).decode()}"
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for `purpose`, derived from the primary key (keyed BLAKE2b): the same in
+        every process that holds the same primary key, and no clue to the key itself."""
+        return hashlib.blake2b(purpose.encode(), key=self._keys[self._primary], digest_size=32).digest()
 
     @property
     def primary_kid(self) -> str:

@@ -65,6 +65,15 @@ class GenerateReply:
                         "with the configured keys; configure them again"
                     )
             if not candidates:
+                reasons = self._registry.idle_environment_providers()
+                if request.user_id is not None:
+                    stored = self._registry.stored(request.user_id).values()
+                    disabled = ", ".join(s.provider.value for s in stored if not s.enabled)
+                    if disabled:
+                        reasons.insert(0, f"{disabled} disabled in this user's settings")
+                if reasons:
+                    raise ConfigurationError("no provider is usable: " + "; ".join(reasons))
+            if not candidates:
                 raise ConfigurationError(
                     "no provider is configured: set AI_GATEWAY_ENABLED=true with AI_GATEWAY_CLIENT_ID and "
                     "AI_GATEWAY_CLIENT_SECRET, or a vendor API key, or configure one in the user's settings"

@@ -28,6 +28,8 @@ class VerificationResult:
     models: list[ModelInfo] = field(default_factory=list)
     error: str | None = None
     error_kind: str | None = None
+    note: str | None = None
+    """Set when the credentials work but requests do not use them (say, `AI_GATEWAY_ENABLED` is off)."""
 
 
 class VerifyCredentials:
@@ -37,8 +39,8 @@ class VerifyCredentials:
     - Given credentials must pass the same rules as stored ones (base-URL policy included);
       they are never stored or cached.
     - Otherwise the user's stored credentials are checked (even when disabled), else the
-      environment's (even when `AI_GATEWAY_ENABLED` is false); the outcome is recorded on a
-      stored credential.
+      environment's (even when `AI_GATEWAY_ENABLED` is false, which the result's `note` then
+      says); the outcome is recorded on a stored credential.
     - It ends within `deadline` seconds, like every other operation: a token endpoint or API
       that accepts the connection and never answers is a failure (`unavailable`) at the deadline.
     - A failure is a result (`valid=False` and a message without secrets), not an exception;
@@ -86,7 +88,8 @@ class VerifyCredentials:
         except GatewayError as exc:
             result = VerificationResult(False, provider, error=exc.message, error_kind=exc.kind)
         else:
-            result = VerificationResult(True, provider, models=models)
+            note = None if stored_for_user or request.credentials is not None else self._registry.idle_reason(provider)
+            result = VerificationResult(True, provider, models=models, note=note)
         if stored_for_user and self._store is not None and request.user_id is not None:
             await self._store.record_verification(
                 request.user_id, provider, Verification(result.valid, datetime.now(UTC), result.error)

@@ -41,6 +41,19 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
+    def retry_in(self) -> float:
+        """Seconds until an open circuit lets its next probe through (0 when it is not open)."""
+        with self._lock:
+            if self._opened_at is None:
+                return 0.0
+            return max(0.0, self._cooldown - (self._clock() - self._opened_at))
+
+    @property
+    def retry_at(self) -> float | None:
+        """When an open circuit lets its next probe through (the clock's time), else None."""
+        with self._lock:
+            return None if self._opened_at is None else self._opened_at + self._cooldown
+
     def allow(self) -> bool:
         """Whether a call may go through now; in half-open, only the one probe may."""
         with self._lock:

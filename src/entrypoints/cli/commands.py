@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,7 @@ def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False)
         finally:
             await close(container)
 
+    gc.enable()  # off while the CLI started (`cli.app.main`): the work itself makes garbage
     try:
         return asyncio.run(main())
     except GatewayError as exc:
@@ -55,6 +57,9 @@ def run(work: Callable[[Container], Awaitable[T]], *, json_errors: bool = False)
         # The driver's message may repeat the URL and its password: name the failure only.
         cause = type(getattr(exc, "orig", None) or exc).__name__
         fail(f"the database failed ({cause}): check IDEAFORGE_DATABASE_URL and that the server is running")
+    except OSError as exc:  # a file or folder the store needs, past the checks that name a setting
+        what = f"cannot use {exc.filename}" if exc.filename else "a file operation failed"
+        fail(f"{what} ({exc.strerror or type(exc).__name__}): check IDEAFORGE_DATA_DIR and IDEAFORGE_DATABASE_URL")
     except KeyboardInterrupt:
         fail("interrupted", code=130)
     except typer.Exit:
@@ -93,6 +98,7 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
                 "provider": provider,
                 "models": [m.id for m in result.models],
                 "error": result.error,
+                "note": result.note,
             }
         )
         if not result.valid:
@@ -100,22 +106,41 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
         return
     if not result.valid:
         fail(result.error or "verification failed")
-    typer.echo(f"OK: {provider} verified, {len(result.models)} models available")
+    note = f" (but {result.note})" if result.note else ""
+    typer.echo(f"OK: {provider} verified, {len(result.models)} models available{note}")
 
 
 def models(provider: str | None, *, user: str | None, as_json: bool) -> None:
     from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
     from ideaforge_gateway.domain.models import ModelInfo, ProviderName
 
-    async def work(container: Container) -> list[ModelInfo]:
-        request = ListModelsRequest(
-            provider=ProviderName(provider) if provider else None, user_id=resolve_user(container, user)
+    async def work(container: Container) -> tuple[list[ModelInfo], str | None]:
+        """The models, and why there are none when no provider is usable at all."""
+        user_id = resolve_user(container, user)
+        request = ListModelsRequest(provider=ProviderName(provider) if provider else None, user_id=user_id)
+        found = await container.list_models().execute(request)
+        registry = container.registry()
+        if found or provider is not None:
+            return found, None
+        usable = [r.provider.value for r in registry.usable(user_id)]
+        if usable:
+            names = ", ".join(usable)
+            return found, f"no models: {names} listed none or failed; `ideaforge providers verify NAME` says why"
+        idle = registry.idle_environment_providers()
+        if idle:
+            return found, "no provider is usable: " + "; ".join(idle)
+        return found, (
+            "no provider is configured: set a vendor API key (OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY) "
+            "or the AI Gateway (AI_GATEWAY_CLIENT_ID, AI_GATEWAY_CLIENT_SECRET, AI_GATEWAY_ENABLED=true), "
+            "or configure one for a user and pass --user"
         )
-        return await container.list_models().execute(request)
 
-    found = run(work)
+    found, nothing = run(work)
     if as_json:
         print_json([{"id": m.id, "provider": m.provider.value, "owned_by": m.owned_by} for m in found])
+    if nothing:
+        fail(nothing)
+    if as_json:
         return
     for info in found:
         typer.echo(f"{info.provider.value}\t{info.id}")
@@ -233,23 +258,106 @@ def resolve_user(container: Container, name: str | None) -> str | None:
 
 
 def serve(*, host: str, port: int, workers: int) -> None:
+    """Check settings, keys and the database once, then run uvicorn; log one line when it answers."""
     import logging
+    import shutil
 
     import uvicorn
 
-    async def prepare(container: Container) -> None:
+    from ideaforge_gateway.adapters.observability.log_format import JsonFormatter, logging_config
+    from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line
+
+    async def prepare(container: Container) -> str:
         # Settings, keys and migrations are checked once, before any worker starts.
         container.engine()
+        return startup_line(container, host=host, port=port, workers=workers)
 
-    run(prepare)
-    level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
-    uvicorn.run(
-        "ideaforge_gateway.entrypoints.http.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=level if level in {"debug", "info", "warning", "error"} else "warning",
-        access_log=False,
-        server_header=False,
-    )
+    line = run(prepare)
+    metrics_dir = _private_metrics_dir() if workers > 1 else None
+    if workers == 1:  # the app runs in this process: its lifespan tunes the collector and turns it on
+        gc.disable()
+    announce_when_ready(host, port, line)
+    root = logging.getLogger()
+    level = logging.getLevelName(root.getEffectiveLevel()).lower()
+    level = level if level in {"debug", "info", "warning", "error"} else "warning"
+    log_format = "json" if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers) else "plain"
+    try:
+        uvicorn.run(
+            "ideaforge_gateway.entrypoints.http.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=level,
+            log_config=logging_config(level, log_format),  # applied in every worker
+            access_log=False,  # the gateway writes its own (ideaforge.access)
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _private_metrics_dir() -> str | None:
+    """prometheus-client's multiprocess mode for `serve --workers N`: every worker writes its
+    metrics to files in PROMETHEUS_MULTIPROC_DIR and /metrics reads them all. Unless the operator
+    chose a directory, a new private one (mode 0700) per run, removed at exit, so no run sees
+    another's counts. Set before any worker imports prometheus_client, which reads it at import.
+    One worker keeps its metrics in memory: a quarter of the cost per observation."""
+    import os
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="ideaforge-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def providers_health(url: str, *, as_json: bool) -> None:
+    """Ask a running gateway for its providers' health (`GET /ops/providers/health`)."""
+    import httpx
+    from pydantic import ValidationError
+
+    from ideaforge_gateway.entrypoints.settings import Settings
+
+    try:
+        token = Settings().ideaforge_operator_token
+    except ValidationError as exc:
+        fail(f"invalid configuration: {_settings_problem(exc)}", code=2)
+    if token is None:
+        fail("set IDEAFORGE_OPERATOR_TOKEN (the same as the server's) to read the providers' health", code=2)
+    try:
+        answer = httpx.get(
+            f"{url.rstrip('/')}/ops/providers/health",
+            headers={"Authorization": f"Bearer {token.get_secret_value()}"},
+            timeout=10,
+        )
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the gateway at {url} ({type(exc).__name__}): is `ideaforge serve` running? (--url)")
+    if answer.status_code in (401, 404):
+        fail(f"the gateway at {url} refused the operator token (HTTP {answer.status_code}): "
+             "set the same IDEAFORGE_OPERATOR_TOKEN for the server and here")  # fmt: skip
+    if answer.status_code != 200:
+        fail(f"the gateway at {url} answered HTTP {answer.status_code}")
+    document = answer.json()
+    if as_json:
+        print_json(document)
+        return
+    entries = document.get("providers", [])
+    typer.echo(f"worker {document.get('worker')}: " + ("no provider has failed" if not entries else ""))
+    for e in entries:
+        retry = _when(e.get("retry_at"), "retry in") if e.get("state") == "open" else ""
+        failure = f"last failure {e['last_failure_kind']} {_when(e.get('last_failure_at'), 'at')}: {e['last_failure']}"
+        typer.echo(f"{e['provider']}\t{e['model']}\tcredential {e['credential']}\t{e['state']}\t{retry}\t{failure}")
+
+
+def _when(timestamp: float | None, prefix: str) -> str:
+    import time
+    from datetime import UTC, datetime
+
+    if timestamp is None:
+        return ""
+    if prefix == "retry in":
+        return f"retry in {max(0.0, timestamp - time.time()):.0f} s"
+    return f"at {datetime.fromtimestamp(timestamp, UTC).strftime('%H:%M:%S')} UTC"

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import SecretStr
 
+from ideaforge_gateway.adapters.observability import request_context
 from ideaforge_gateway.adapters.sql.engine import OUTAGE_ERRORS
 from ideaforge_gateway.domain.credentials import User
 from ideaforge_gateway.entrypoints.container import Container
@@ -94,6 +95,7 @@ async def user_for_token(container: Container, bearer: str | None, client: str =
         limiter.record(*keys)
         _log.warning("failed sign-in from %s: invalid or revoked API token (token tag %s)", client, token_tag(bearer))
         raise ApiError(401, "invalid or revoked API token", "unauthorized")
+    request_context.set_user(user.id)
     return user
 
 

@@ -1,7 +1,9 @@
 """Errors as HTTP answers: a status, a clear message, never a secret or an upstream body.
 
-Under `/v1` they take OpenAI's shape (`{"error": {"message", "type", "code"}}`) so that OpenAI
-clients understand them; elsewhere `{"error": message, "kind": ...}`.
+Under `/v1` they take OpenAI's shape (`{"error": {"message", "type", "param", "code"}}`) and its
+statuses (a malformed body is a 400 `invalid_request_error` naming the parameter, never FastAPI's
+422; a 429 is a `rate_limit_error`), so that OpenAI clients understand them; elsewhere
+`{"error": message, "kind": ...}`.
 """
 
 from __future__ import annotations
@@ -73,17 +75,32 @@ def api_error_for(error: GatewayError) -> ApiError:
 
 
 def error_body(request: Request, error: ApiError) -> dict[str, Any]:
-    if request.url.path.startswith("/v1/"):
-        kind = "invalid_request_error" if error.status < 500 else "api_error"
-        if error.status == 401:
-            kind = "authentication_error"
-        wire: dict[str, Any] = {"message": error.message, "type": kind, "code": error.kind}
-        if error.param is not None:
-            wire["param"] = error.param
-        return {"error": wire}
+    if is_openai_path(request):
+        return {
+            "error": {
+                "message": error.message,
+                "type": _OPENAI_TYPES.get(error.status, _openai_type(error.status)),
+                "param": error.param,  # always there, null when no one parameter is at fault
+                "code": error.kind,
+            }
+        }
     if error.param is not None:
         return {"error": error.message, "kind": error.kind, "param": error.param}
     return {"error": error.message, "kind": error.kind}
+
+
+def is_openai_path(request: Request) -> bool:
+    return request.url.path.startswith("/v1/")
+
+
+# OpenAI's types: a 429 is a `rate_limit_error` (the SDKs and retry libraries key on it), any other
+# 4xx an `invalid_request_error` (an unknown model too, with code `model_not_found`), a 5xx an
+# `api_error`; 401 keeps this API's `authentication_error`.
+_OPENAI_TYPES = {401: "authentication_error", 429: "rate_limit_error"}
+
+
+def _openai_type(status: int) -> str:
+    return "invalid_request_error" if status < 500 else "api_error"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -100,7 +117,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return await api_error(request, ApiError(422, _describe(exc), "invalid_body"))
+        # OpenAI answers a malformed body with 400; the rest of the API keeps FastAPI's 422.
+        if not is_openai_path(request):
+            return await api_error(request, ApiError(422, _describe(exc), "invalid_body"))
+        return await api_error(request, ApiError(400, _describe(exc), "invalid_body", param=_param(exc)))
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -144,6 +164,15 @@ def database_unavailable(request_line: str, exc: Exception) -> ApiError:
         "database_unavailable",
         {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
+
+
+def _param(exc: RequestValidationError) -> str | None:
+    """The first problem's field, as OpenAI names it (`messages.0.content`), or None for the body."""
+    errors = exc.errors()
+    if not errors:
+        return None
+    where = [str(part) for part in errors[0].get("loc", ()) if part != "body"]
+    return ".".join(where) or None
 
 
 def _describe(exc: RequestValidationError) -> str:

@@ -29,6 +29,8 @@ class VerifyAnswer(BaseModel):
     provider: ProviderName
     models: list[str]
     error: str | None = None
+    note: str | None = None
+    """Set when the credentials work but requests do not use them (the environment's switch is off)."""
 
 
 class ConfigureBody(BaseModel):

@@ -67,7 +67,7 @@ def test_verify_with_the_seeds_body_stores_nothing(
     }
     ok = client.post("/api/providers/verify", json=body, headers=bearer(token))
     assert ok.status_code == 200
-    assert ok.json() == {"valid": True, "provider": "ai_gateway", "models": MODELS, "error": None}
+    assert ok.json() == {"valid": True, "provider": "ai_gateway", "models": MODELS, "error": None, "note": None}
     wrong = client.post("/api/providers/verify", json={**body, "client_secret": "wrong-secret"}, headers=bearer(token))
     assert wrong.status_code == 200 and wrong.json()["valid"] is False
     assert "invalid_client" in wrong.json()["error"]
@@ -125,7 +125,7 @@ def test_users_are_isolated(server: LiveServer, client: httpx.Client, user_gatew
     assert next(p for p in bobs if p["provider"] == "ai_gateway")["source"] == "environment"
     # The environment's gateway is not enabled, so bob has no provider at all.
     denied = client.post("/api/generate", json={"prompt": "hi"}, headers=bearer(bob))
-    assert denied.status_code == 409 and "no provider is configured" in denied.json()["error"]
+    assert denied.status_code == 409 and "AI_GATEWAY_ENABLED is not true" in denied.json()["error"]
     assert client.delete("/api/providers/ai_gateway", headers=bearer(bob)).status_code == 404
     assert user_gateway.state.chat_requests == 0
     # Bob's verify without credentials checks his (the environment's), never alice's.
@@ -217,3 +217,12 @@ def test_a_configure_naming_several_providers_stores_all_or_none(
     stored = configure_alice(client, token, user_gateway, openaiApiKey="sk-good-key")
     assert stored.status_code == 200 and stored.json()["configured"] == ["ai_gateway", "openai"], stored.text
     assert stored.json()["errors"] == {}
+
+
+def test_verifying_the_environments_switched_off_gateway_says_requests_do_not_use_it(
+    server: LiveServer, client: httpx.Client
+) -> None:
+    token = server.create_user("alice")
+    answer = client.post("/api/providers/verify", json={"provider": "ai_gateway"}, headers=bearer(token)).json()
+    assert answer["valid"] is True
+    assert "AI_GATEWAY_ENABLED is not true" in answer["note"]

@@ -111,6 +111,35 @@ def test_agno_openailike_runs_against_v1(server: LiveServer, alice: str) -> None
     assert streamed == "echo: stream agno"
 
 
+def test_a_malformed_body_is_a_400_in_openais_shape_naming_the_parameter(server: LiveServer, alice: str) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk(server, alice).chat.completions.create(
+            model="fast",
+            messages=[{"role": "user", "content": "x"}],
+            temperature="hot",  # type: ignore[arg-type]
+        )
+    assert caught.value.status_code == 400
+    assert caught.value.body == {  # type: ignore[comparison-overlap]
+        "message": caught.value.body["message"],  # type: ignore[index]
+        "type": "invalid_request_error",
+        "param": "temperature",
+        "code": "invalid_body",
+    }
+    assert "temperature" in caught.value.message
+
+
+def test_every_provider_rate_limited_is_a_rate_limit_error(
+    server: LiveServer, alice: str, user_gateway: FakeAIGateway
+) -> None:
+    user_gateway.state.chat_failures = [429] * 4
+    user_gateway.state.chat_retry_after = "30"
+    with pytest.raises(openai.RateLimitError) as caught:
+        sdk(server, alice).chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}])
+    assert caught.value.status_code == 429
+    assert caught.value.body["type"] == "rate_limit_error"  # type: ignore[index]
+    assert caught.value.response.headers["Retry-After"] == "30"
+
+
 def test_every_parameter_the_sdk_sends_reaches_the_upstream(
     server: LiveServer, alice: str, user_gateway: FakeAIGateway
 ) -> None:

@@ -63,7 +63,11 @@ async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep, r
     except InvalidRequestError as exc:
         return VerifyAnswer(valid=False, provider=body.provider, models=[], error=exc.message)
     return VerifyAnswer(
-        valid=result.valid, provider=body.provider, models=[m.id for m in result.models], error=result.error
+        valid=result.valid,
+        provider=body.provider,
+        models=[m.id for m in result.models],
+        error=result.error,
+        note=result.note,
     )
 
 

@@ -54,10 +54,35 @@ async function api(method, path, body, token = sessionStorage.getItem(TOKEN_KEY)
 
 // Messages.
 
+// The server's messages are written for operators too and may name its environment variables
+// (AI_GATEWAY_CLIENT_ID, OPENAI_API_KEY...). People on this page cannot set those: a clause that
+// names one becomes a pointer to what they can do.
+const SERVER_SETTING = /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/;
+const OPERATOR_HINT = "enter your own credentials here, or ask the gateway's administrator";
+
+function forPeople(text) {
+  if (!text || !SERVER_SETTING.test(text)) return text;
+  const trimmed = text.replace(/\s*\([^()]*\)/g, (group) => (SERVER_SETTING.test(group) ? "" : group));
+  if (!SERVER_SETTING.test(trimmed)) return trimmed;
+  const kept = [];
+  for (const clause of trimmed.split(/:\s+|;\s+/)) {
+    if (SERVER_SETTING.test(clause)) break;
+    kept.push(clause);
+  }
+  return `${kept.join(": ") || "This provider is not set up on the server"}: ${OPERATOR_HINT}.`;
+}
+
 function show(element, text, tone) {
-  element.textContent = text;
+  element.textContent = forPeople(text);
   element.dataset.tone = tone;
   element.hidden = !text;
+}
+
+function clearSuccesses() {
+  // After a network error, an earlier "Saved." or "Valid" no longer says how things stand.
+  for (const element of document.querySelectorAll('.message[data-tone="success"], .message[data-tone="info"]')) {
+    show(element, "", "");
+  }
 }
 
 function describe(error) {
@@ -88,7 +113,7 @@ function renderVerification(element, status) {
   }
   const detail = document.createElement("span");
   detail.className = "detail";
-  detail.textContent = reason;
+  detail.textContent = forPeople(reason);
   detail.hidden = !reason;
   element.replaceChildren(summary, detail);
   element.dataset.tone = status.last_verification_ok === false ? "error" : "";
@@ -368,6 +393,7 @@ async function run(card, action) {
       signOut(`Signed out: ${error.message}. Sign in again.`);
       return;
     }
+    if (error instanceof ApiError && error.status === 0) clearSuccesses();
     show(message, describe(error), "error");
   } finally {
     for (const button of buttons) button.disabled = false;
@@ -385,6 +411,7 @@ async function refresh() {
       signOut(`Signed out: ${error.message}. Sign in again.`);
       return;
     }
+    if (error instanceof ApiError && error.status === 0) clearSuccesses();
     show(message, describe(error), "error");
   }
 }

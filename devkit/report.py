@@ -1,5 +1,8 @@
 """The writer of `docs/reliability.md`: tables the suite (and the load bench) fill while they run.
 
+Written only by an explicit command: `pytest tests/reliability --write-report`, or
+`python -m bench.reliability_load`; a plain test run measures and writes nothing.
+
 The page is a sequence of sections between `<!-- section:KEY -->` and `<!-- /section:KEY -->`
 markers. A run replaces the sections it measured and keeps the others as they were, so the test
 suite and `bench/reliability_load.py` can each write their own part, and a partial run (`-k`)
@@ -12,6 +15,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -19,17 +23,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.environment import cpu_model, package_version
+from devkit.machine import cpu_model, package_version
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "reliability.md"
 
 TITLE = """# Reliability and security: what this gateway survives
 
-Generated: the test suite (`.venv/bin/pytest tests/reliability`, part of the default test
-command) writes every section but the load figures, which `.venv/bin/python -m
-bench.reliability_load` writes. Each section says when and how it was measured. Edit the
-generators (`tests/reliability/`, `bench/reliability_*.py`), not this page.
+Generated, only on purpose: `.venv/bin/pytest tests/reliability --write-report` writes every
+section but the load figures, which `.venv/bin/python -m bench.reliability_load` writes (the
+default test command runs the same tests and writes nothing). Each section says when and how it
+was measured. Edit the generators (`tests/reliability/`, `bench/reliability_*.py`), not this page.
 
 Proven elsewhere, and not repeated here: the fallback chain's decisions through the container
 (`tests/integration/test_fallback_chain.py`), the encrypted store at the function level on SQLite and
@@ -170,11 +174,9 @@ def _cell(value: object) -> str:
 
 
 def _postgres_version() -> str:
-    from tests.support.postgres import PostgresUnavailable, find_bindir
-
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres")) or [Path(shutil.which("postgres") or "postgres")]
     try:
-        postgres = find_bindir() / "postgres"
-        done = subprocess.run([str(postgres), "--version"], capture_output=True, text=True, timeout=10, check=False)
+        done = subprocess.run([str(found[-1]), "--version"], capture_output=True, text=True, timeout=10, check=False)
         return done.stdout.strip() or "unknown"
-    except (PostgresUnavailable, OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError):
         return "not installed"
