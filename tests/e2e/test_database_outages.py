@@ -8,7 +8,6 @@ period; `/healthz` answers; everything recovers once the database is back.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -20,11 +19,12 @@ import httpx
 import pytest
 
 from ideaforge_gateway.adapters.crypto import KeyRing
-from ideaforge_gateway.entrypoints.http.readiness import database_ready
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.live_server import LiveServer, free_port
 from tests.support.postgres import PostgresServer, PostgresUnavailable
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 CHAT = {"model": "fast", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -97,10 +97,10 @@ def test_a_stopped_database_answers_503_serves_cached_users_and_recovers(
         bob = configured_user(live, http, gateway, "bob")
         assert http.post("/v1/chat/completions", json=CHAT, headers=bearer(alice)).status_code == 200
         carol = live.create_user("carol")  # never seen by the app: nothing of hers is cached
-        assert asyncio.run(database_ready(live.container))
+        assert http.get("/readyz").status_code == 200
         private_postgres.halt()
         try:
-            assert not asyncio.run(database_ready(live.container))
+            assert http.get("/readyz").status_code == 503
             statuses: list[int] = []
             for _round in range(3):  # a steady, bounded stream through the outage
                 served = http.post("/v1/chat/completions", json=CHAT, headers=bearer(alice))
@@ -126,7 +126,7 @@ def test_a_stopped_database_answers_503_serves_cached_users_and_recovers(
         # Carol has no credentials of her own and no environment provider: 409 once she is read.
         assert answer.status_code == 409, answer.text
         assert http.get("/api/providers", headers=bearer(bob)).status_code == 200
-        assert asyncio.run(database_ready(live.container))
+        assert http.get("/readyz").status_code == 200
     outage_lines = [r for r in caplog.records if "database unavailable" in r.getMessage()]
     assert outage_lines and all(r.exc_info is None for r in outage_lines)
 
@@ -140,7 +140,7 @@ def test_a_frozen_database_is_answered_within_a_bound_and_healthz_stays_fast(
         carol = live.create_user("carol")
         pids = private_postgres.freeze()
         try:
-            assert not asyncio.run(database_ready(live.container))
+            assert http.get("/readyz", timeout=15).status_code == 503
             for _round in range(2):
                 refused = http.post("/v1/chat/completions", json=CHAT, headers=bearer(carol), timeout=15)
                 assert_database_503(refused, "v1")
