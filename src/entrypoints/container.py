@@ -186,15 +186,21 @@ def agno_telemetry(settings: Settings) -> bool:
     return settings.ideaforge_agno_telemetry
 
 
-def _label_key(settings: Settings, database_url: str) -> bytes:
+def _label_key(settings: Settings) -> bytes:
     """Keys the credential labels in metrics, traces, logs and health: derived from the key ring,
     so a label names one credential the same in every worker and across restarts. Never makes a
-    key file or opens the database (the environment alone must not): when there is no key ring
-    to read yet, a key of this process's own (labels then hold within the process only)."""
-    key_file = settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key"
-    if settings.ideaforge_encryption_keys is not None or (database_url.startswith("sqlite") and key_file.exists()):
+    key file, the data folder or a database connection (the environment alone must not): when
+    there is no key ring to read yet, a key of this process's own (labels then hold within the
+    process only)."""
+    purpose = "ideaforge credential labels"
+    if settings.ideaforge_encryption_keys is not None:
         with contextlib.suppress(ConfigurationError):
-            return _keyring(settings, database_url).derive("ideaforge credential labels")
+            return KeyRing.parse(settings.ideaforge_encryption_keys.get_secret_value()).derive(purpose)
+    sqlite = not settings.ideaforge_database_url or settings.ideaforge_database_url.startswith("sqlite")
+    key_file = settings.ideaforge_data_dir.expanduser().resolve() / "encryption.key"
+    if sqlite and key_file.exists():  # then the data folder exists: reading the key makes nothing
+        with contextlib.suppress(ConfigurationError):
+            return _keyring(settings, _database_url(settings)).derive(purpose)
     return secrets.token_bytes(32)
 
 
@@ -292,7 +298,7 @@ class Container(containers.DeclarativeContainer):
     database_url = providers.Callable(_database_url, settings)
     keyring = providers.Singleton(_keyring, settings, database_url)
     # What the gateway tells its operators (README: Observability).
-    label_key = providers.Singleton(_label_key, settings, database_url)
+    label_key = providers.Singleton(_label_key, settings)
     provider_health = providers.Singleton(ProviderHealth, label_key=label_key)
     metrics = providers.Singleton(_metrics, settings, label_key)
     tracer_provider = providers.Resource(_tracer_provider)
