@@ -20,6 +20,10 @@ class Authenticator:
     - An answer (a user, or "no such token") is reused for `ttl` seconds, so a revocation takes
       effect within `ttl` in every process, and a busy client costs one store lookup a second.
     - The cache is keyed by a hash of the token and holds at most `max_entries`.
+    - While the store fails with one of `outage_errors` (the database is unreachable), a token
+      that authenticated a user less than `grace` seconds before keeps authenticating them; a
+      token never seen, or seen longer ago, gets the store's error. So a revoked token works at
+      most `grace` seconds longer, and only while the database cannot be read.
     """
 
     def __init__(
@@ -29,8 +33,14 @@ class Authenticator:
         ttl: float = 1.0,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        grace: float = 0.0,
+        outage_errors: tuple[type[BaseException], ...] = (),
     ) -> None:
         self._users = users
+        self._grace = grace
+        self._outage_errors = outage_errors
+        self._confirmed: dict[str, tuple[float, User]] = {}
+        """Token hash -> (when the store last confirmed it, its user): the outage grace."""
         self._ttl = ttl
         self._max = max_entries
         self._clock = clock
@@ -54,10 +64,23 @@ class Authenticator:
             hit = self._cache.get(key)
             if hit is not None and hit[0] > now:
                 return hit[1]
-        user = self._users.authenticate(token)
+        try:
+            user = self._users.authenticate(token)
+        except self._outage_errors:
+            with self._lock:
+                confirmed = self._confirmed.get(key)
+            if confirmed is not None and now - confirmed[0] < self._grace:
+                return confirmed[1]
+            raise
         with self._lock:
             self._cache[key] = (now + self._ttl, user)
             self._cache.move_to_end(key)
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
+            if user is None:
+                self._confirmed.pop(key, None)
+            elif self._grace > 0:
+                self._confirmed[key] = (now, user)
+                while len(self._confirmed) > self._max:
+                    self._confirmed.pop(next(iter(self._confirmed)))
         return user

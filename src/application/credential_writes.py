@@ -9,6 +9,7 @@ user, here, once (cosmicpython's tracking repository): no use case has to rememb
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.credentials import ProviderCredentials, StoredCredential, Verification
@@ -32,6 +33,22 @@ class CredentialWrites:
     async def save(self, user_id: str, credentials: ProviderCredentials, *, enabled: bool = True) -> StoredCredential:
         try:
             return await asyncio.to_thread(self._store.save, user_id, credentials, enabled=enabled)
+        finally:
+            self._registry.forget_user(user_id)
+
+    async def save_all(
+        self,
+        user_id: str,
+        credentials: Sequence[ProviderCredentials],
+        *,
+        enabled: bool = True,
+        verification: Verification | None = None,
+    ) -> Sequence[StoredCredential]:
+        """All of `credentials` in one transaction: all saved or none (`CredentialStore.save_all`)."""
+        try:
+            return await asyncio.to_thread(
+                self._store.save_all, user_id, credentials, enabled=enabled, verification=verification
+            )
         finally:
             self._registry.forget_user(user_id)
 

@@ -53,6 +53,9 @@ class ProviderRegistry:
       on the event loop (the revision is checked by `load`, not again on the loop).
     - `store` and `users` may be given as zero-argument callables, called on first need: the
       environment alone (`user_id=None`) never opens the database.
+    - While the store fails with one of `outage_errors` (the database is unreachable), a user
+      already cached is resolved from the cache for `grace` seconds after the last successful
+      revision check; past it, or for a user not cached, the store's error propagates.
     """
 
     def __init__(
@@ -64,8 +67,12 @@ class ProviderRegistry:
         users: UserStore | Callable[[], UserStore] | None = None,
         revision_interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        grace: float = 0.0,
+        outage_errors: tuple[type[BaseException], ...] = (),
     ) -> None:
         self._config = config
+        self._grace = grace
+        self._outage_errors = outage_errors
         self._factory = factory
         self._store_source = store
         self._users_source = users
@@ -250,7 +257,12 @@ class ProviderRegistry:
             return
         store = self._store
         assert store is not None
-        revision = store.revision()
+        try:
+            revision = store.revision()
+        except self._outage_errors:
+            if now - self._revision_checked_at < self._grace:
+                return  # serve what is cached: see the class docstring
+            raise
         with self._lock:
             self._revision_checked_at = now
             if revision != self._revision:

@@ -23,7 +23,7 @@ from ideaforge_gateway.adapters.http.client import HttpTimeouts, SharedHttpClien
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge
 from ideaforge_gateway.adapters.http.network import ProxyRules, build_ssl_context
 from ideaforge_gateway.adapters.http.transport import HttpTransport
-from ideaforge_gateway.adapters.sql.engine import make_engine, upgrade_database
+from ideaforge_gateway.adapters.sql.engine import OUTAGE_ERRORS, make_engine, upgrade_database
 from ideaforge_gateway.adapters.sql.key_check import check_keyring, stored_key_ids_at
 from ideaforge_gateway.adapters.sql.sqlmodel_credential_store import SqlModelCredentialStore
 from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
@@ -136,12 +136,14 @@ def _keyring(settings: Settings, database_url: str) -> KeyRing:
     )
 
 
-def _migrated_engine(database_url: str, cipher: AesGcmCipher, accept_unreadable: bool = False) -> Iterator[Engine]:
+def _migrated_engine(
+    database_url: str, cipher: AesGcmCipher, accept_unreadable: bool = False, timeout: float = 5.0
+) -> Iterator[Engine]:
     """The database, migrated to head, whose stored credentials the keys read (`check_keyring`:
     a lost or wrong key stops the start with one line, unless the operator accepts that those
     credentials must be configured again: IDEAFORGE_ACCEPT_UNREADABLE_CREDENTIALS, then a
     warning). Takes the cipher first, so that a missing key is reported before any connection."""
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, timeout=timeout)
     try:
         upgrade_database(engine)
         try:
@@ -369,6 +371,7 @@ class Container(containers.DeclarativeContainer):
         database_url,
         cipher,
         providers.Callable(lambda s: s.ideaforge_accept_unreadable_credentials, settings),
+        providers.Callable(lambda s: s.ideaforge_database_timeout_seconds, settings),
     )
     credential_store = providers.Singleton(SqlModelCredentialStore, engine, cipher)
     user_store = providers.Singleton(SqlModelUserStore, engine)
@@ -381,10 +384,17 @@ class Container(containers.DeclarativeContainer):
         provider_factory,
         credential_store.provider,
         users=user_store.provider,
+        grace=providers.Callable(lambda s: s.ideaforge_database_grace_seconds, settings),
+        outage_errors=OUTAGE_ERRORS,
     )
     # What the use cases write through: off the event loop, and invalidating the registry's cache.
     credential_writes = providers.Singleton(CredentialWrites, credential_store, registry)
-    authenticator = providers.Singleton(Authenticator, user_store)
+    authenticator = providers.Singleton(
+        Authenticator,
+        user_store,
+        grace=providers.Callable(lambda s: s.ideaforge_database_grace_seconds, settings),
+        outage_errors=OUTAGE_ERRORS,
+    )
     stream_bounds = providers.Singleton(
         lambda s: StreamBounds(
             max_seconds=s.ideaforge_max_stream_seconds,

@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     """Failed sign-ins (bad API tokens) allowed per client address and per token prefix."""
     ideaforge_verify_per_minute: int = Field(default=20, ge=1)
     """`POST /api/providers/verify` calls allowed per user and per client address."""
+    ideaforge_database_timeout_seconds: float = Field(default=5.0, gt=0, le=3600, allow_inf_nan=False)
+    """The longest wait on the database: connecting, one statement, a free pooled connection,
+    SQLite's busy lock. Past it the request is answered 503 (database unavailable)."""
+    ideaforge_database_grace_seconds: float = Field(default=60.0, ge=0, le=3600, allow_inf_nan=False)
+    """While the database cannot be read, an API token that authenticated less than this long
+    ago keeps authenticating (a revoked one works at most this long, and only during an outage)."""
     ideaforge_agno_telemetry: bool = False
     """Let Agno send its usage telemetry to Agno's servers; off unless the operator turns it on."""
     ideaforge_metrics: bool = False

@@ -13,6 +13,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -64,10 +65,18 @@ def _free_port() -> int:
 class PostgresServer:
     """A server to create test databases on; `admin_url` is a psycopg (libpq) URL."""
 
-    def __init__(self, admin_url: str, *, root: Path | None = None, stop_command: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        admin_url: str,
+        *,
+        root: Path | None = None,
+        stop_command: Sequence[str] = (),
+        start_command: Sequence[str] = (),
+    ) -> None:
         self.admin_url = admin_url
         self.root = root
         self._stop_command = list(stop_command)
+        self._start_command = list(start_command)
 
     @classmethod
     def from_environment(cls) -> PostgresServer:
@@ -109,7 +118,12 @@ class PostgresServer:
                 )
                 if started.returncode == 0:
                     stop = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
-                    return cls(f"postgresql://postgres@127.0.0.1:{port}/postgres", root=root, stop_command=stop)
+                    return cls(
+                        f"postgresql://postgres@127.0.0.1:{port}/postgres",
+                        root=root,
+                        stop_command=stop,
+                        start_command=[*as_user, *pg_ctl, "-w", "-t", "60", "start"],
+                    )
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise PostgresUnavailable(f"pg_ctl start failed three times:\n{started.stderr}\n{tail}")
         except BaseException:
@@ -138,6 +152,36 @@ class PostgresServer:
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
             connection.execute("CHECKPOINT")
 
+    def halt(self) -> None:
+        """Stop the server (`pg_ctl stop -m fast`: connections cut, commits kept, which the
+        immediate stop of `stop` does not promise with synchronous_commit off), keeping its data
+        for `resume`. Only for a server this process started."""
+        assert self._stop_command, "only a server started here can be halted"
+        fast = [("fast" if part == "immediate" else part) for part in self._stop_command]
+        subprocess.run(fast, capture_output=True, check=True, timeout=60)
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same port and data."""
+        assert self._start_command, "only a server started here can be resumed"
+        _run("pg_ctl start", self._start_command)
+
+    def freeze(self) -> list[int]:
+        """SIGSTOP the postmaster and every backend (a hung host, as the issue saw); returns the
+        process ids for `thaw`. Connections stay open and their bytes are acknowledged."""
+        assert self.data_dir is not None, "only a server started here can be frozen"
+        postmaster = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        pids = [postmaster, *_children(postmaster)]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):  # a backend that has just exited
+                os.kill(pid, signal.SIGSTOP)
+        return pids
+
+    @staticmethod
+    def thaw(pids: Sequence[int]) -> None:
+        for pid in reversed(pids):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
     def stop(self) -> None:
         if self._stop_command:
             subprocess.run(self._stop_command, capture_output=True, check=False, timeout=60)
@@ -148,6 +192,17 @@ class PostgresServer:
         base, _, query = self.admin_url.partition("?")
         base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
         return f"{base}/{database}" + (f"?{query}" if query else "")
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # The command name, in parentheses, may hold spaces: fields count from its end.
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def _run(label: str, command: Sequence[str]) -> None:

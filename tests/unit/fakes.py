@@ -77,6 +77,22 @@ class FakeCredentialStore(CredentialStore):
         self._revision += 1
         return row
 
+    def save_all(
+        self,
+        user_id: str,
+        credentials: Sequence[ProviderCredentials],
+        *,
+        enabled: bool = True,
+        verification: Verification | None = None,
+    ) -> Sequence[StoredCredential]:
+        rows = [
+            StoredCredential(user_id, c.provider, c, enabled=enabled, verification=verification) for c in credentials
+        ]
+        for row in rows:
+            self.rows[(user_id, row.provider)] = row
+        self._revision += 1
+        return rows
+
     def delete(self, user_id: str, provider: ProviderName) -> bool:
         self._revision += 1
         return self.rows.pop((user_id, provider), None) is not None

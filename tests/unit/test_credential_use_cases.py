@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -184,6 +185,17 @@ class ThreadRecordingStore(FakeCredentialStore):
     def save(self, user_id: str, credentials: ProviderCredentials, *, enabled: bool = True) -> StoredCredential:
         self._note("save")
         return super().save(user_id, credentials, enabled=enabled)
+
+    def save_all(
+        self,
+        user_id: str,
+        credentials: Sequence[ProviderCredentials],
+        *,
+        enabled: bool = True,
+        verification: Verification | None = None,
+    ) -> Sequence[StoredCredential]:
+        self._note("save_all")
+        return super().save_all(user_id, credentials, enabled=enabled, verification=verification)
 
     def delete(self, user_id: str, provider: ProviderName) -> bool:
         self._note("delete")

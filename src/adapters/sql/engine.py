@@ -1,6 +1,9 @@
 """Engines for SQLite and PostgreSQL, transactions for the stores, and migrations to head.
 
-SQLite is opened in WAL mode with a 5 s busy timeout and foreign keys on. SQLAlchemy, not the
+SQLite is opened in WAL mode with a busy timeout (`timeout`, 5 s unless told) and foreign keys
+on. PostgreSQL connections time out after `timeout` (connect, each statement, and waiting for a
+pooled connection), so a database that is down or frozen fails a request within a bound instead
+of holding it for the whole stall. SQLAlchemy, not the
 `sqlite3` module, emits BEGIN (the documented recipe), so reads are transactional too, and a
 write transaction starts with BEGIN IMMEDIATE: it takes the write lock up front and waits for it
 under the busy timeout instead of failing with SQLITE_BUSY when it later upgrades a read.
@@ -8,6 +11,7 @@ under the busy timeout instead of failing with SQLITE_BUSY when it later upgrade
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -20,20 +24,31 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from ideaforge_gateway.adapters.sql.pg_client_timeout import bounded_connection_class
 from ideaforge_gateway.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+DEFAULT_TIMEOUT_SECONDS = 5.0
 SQLITE_BUSY_TIMEOUT_MS = 5000
 _WRITE = "ideaforge_write"
 # pg_advisory_xact_lock key: concurrent upgrades (several workers starting) run one at a time.
 _MIGRATION_LOCK_KEY = 0x1DEAF06E
 
 
-def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+"""What a database that is down, restarting, frozen or locked raises (through SQLAlchemy): a
+connection refused or lost, a connect or statement timeout, no free pooled connection in time."""
+
+
+def make_engine(url: str | URL, *, echo: bool = False, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Engine:
     """An engine for `sqlite:///PATH` (parent folder created) or a PostgreSQL URL.
+
+    `timeout` (seconds, > 0) bounds every wait on the database: SQLite's busy timeout;
+    PostgreSQL's `connect_timeout` (whole seconds, at least 1), `statement_timeout`, and the
+    pool's wait for a free connection (`pool_timeout`).
 
     `postgresql://` and `postgres://` URLs use psycopg 3. Raises `ConfigurationError` for any
     other scheme; the message never repeats the URL, which may hold a password. Statement
@@ -42,15 +57,44 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(parsed, echo=echo)
+        return _sqlite_engine(parsed, echo=echo, busy_timeout_ms=max(1, round(timeout * 1000)))
     if backend in ("postgresql", "postgres"):
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_pre_ping=True, hide_parameters=True)
+        engine = create_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            hide_parameters=True,
+            pool_timeout=timeout,
+            connect_args={
+                # libpq reads connect_timeout in whole seconds; below 2 it uses 2.
+                "connect_timeout": max(1, math.ceil(timeout)),
+                "options": f"-c statement_timeout={max(1, round(timeout * 1000))}",
+            },
+        )
+        connection_class = bounded_connection_class(timeout)
+
+        @event.listens_for(engine, "do_connect")
+        def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            return connection_class.connect(*cargs, **cparams)  # a frozen server: see pg_client_timeout
+
+        return engine
     raise ConfigurationError(
         f"unsupported database URL scheme {parsed.drivername!r}: "
         "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
     )
+
+
+def database_reachable(engine: Engine) -> bool:
+    """Whether the database answers `SELECT 1` now, within the engine's timeouts (blocking: call
+    it from a worker thread). For a readiness probe: False while it is down, frozen or locked."""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except OUTAGE_ERRORS:
+        return False
+    return True
 
 
 @contextmanager
@@ -120,7 +164,7 @@ def _at_head(engine: Engine) -> bool:
     return version == HEAD_REVISION
 
 
-def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
+def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
     if not in_memory and not database.startswith("file:"):
@@ -133,29 +177,29 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
         # One shared connection, or every checkout would see a new, empty database.
         poolclass=StaticPool if in_memory else None,
     )
-    event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "connect", lambda dbapi, record: _on_sqlite_connect(dbapi, record, busy_timeout_ms))
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, see _on_sqlite_begin
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        _enable_wal(cursor)
+        _enable_wal(cursor, busy_timeout_ms)
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
 
 
-def _enable_wal(cursor: Any) -> None:
+def _enable_wal(cursor: Any, busy_timeout_ms: int) -> None:
     # WAL is persistent, so usually it is already on. Switching needs an exclusive lock, and
     # SQLite reports a busy database at once instead of waiting, so wait here.
     if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() in ("wal", "memory"):
         return
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_timeout_ms / 1000
     while True:
         try:
             cursor.execute("PRAGMA journal_mode = WAL")

@@ -80,46 +80,68 @@ class SqlModelCredentialStore(CredentialStore):
         return sorted(stored, key=lambda credential: _ORDER[credential.provider])
 
     def save(self, user_id: str, credentials: ProviderCredentials, *, enabled: bool = True) -> StoredCredential:
-        provider = credentials.provider
+        return self.save_all(user_id, [credentials], enabled=enabled)[0]
+
+    def save_all(
+        self,
+        user_id: str,
+        credentials: Sequence[ProviderCredentials],
+        *,
+        enabled: bool = True,
+        verification: Verification | None = None,
+    ) -> Sequence[StoredCredential]:
+        """Upsert every credential in one transaction (all saved or none), one revision for all;
+        with `verification`, each row records it, else its last verification is reset."""
+        if len({c.provider for c in credentials}) != len(credentials):
+            raise InvalidRequestError("each provider may be given once")
         now = datetime.now(UTC)
-        api_key = self._cipher.encrypt(
-            credentials.api_key.get_secret_value(), binding(user_id, provider, API_KEY_FIELD)
-        )
-        meta = self._encode_meta(user_id, credentials)
+        encoded = [
+            (
+                c,
+                self._cipher.encrypt(c.api_key.get_secret_value(), binding(user_id, c.provider, API_KEY_FIELD)),
+                self._encode_meta(user_id, c),
+            )
+            for c in credentials
+        ]
         try:
             with transaction(self._engine, write=True) as session:
                 revision = bump_revision(session)
-                row = session.scalars(_select_one(user_id, provider)).one_or_none()
-                if row is None:
-                    row = UserApiKeyRow(
-                        id=uuid.uuid4().hex,
-                        user_id=user_id,
-                        provider=provider.value,
-                        api_key_encrypted=api_key,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                row.api_key_encrypted = api_key
-                row.meta = meta
-                row.enabled = enabled
-                row.updated_at = now
-                row.revision = revision
-                row.last_verified_at = None
-                row.last_verification_ok = None
-                row.last_verification_error = None
-                session.add(row)
+                for given, api_key, meta in encoded:
+                    row = session.scalars(_select_one(user_id, given.provider)).one_or_none()
+                    if row is None:
+                        row = UserApiKeyRow(
+                            id=uuid.uuid4().hex,
+                            user_id=user_id,
+                            provider=given.provider.value,
+                            api_key_encrypted=api_key,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    row.api_key_encrypted = api_key
+                    row.meta = meta
+                    row.enabled = enabled
+                    row.updated_at = now
+                    row.revision = revision
+                    row.last_verified_at = verification.at if verification else None
+                    row.last_verification_ok = verification.ok if verification else None
+                    row.last_verification_error = _short(verification.error) if verification else None
+                    session.add(row)
         except exc.IntegrityError:
             raise InvalidRequestError(
-                f"cannot store {provider} credentials: there is no user with id {user_id!r}",
-                provider=provider,
+                f"cannot store credentials: there is no user with id {user_id!r}",
+                provider=credentials[0].provider if credentials else None,
             ) from None
-        return StoredCredential(
-            user_id=user_id,
-            provider=provider,
-            credentials=credentials,
-            enabled=enabled,
-            updated_at=now,
-        )
+        return [
+            StoredCredential(
+                user_id=user_id,
+                provider=c.provider,
+                credentials=c,
+                enabled=enabled,
+                updated_at=now,
+                verification=verification,
+            )
+            for c in credentials
+        ]
 
     def delete(self, user_id: str, provider: ProviderName) -> bool:
         """Whether there was a credential to delete."""
@@ -148,9 +170,7 @@ class SqlModelCredentialStore(CredentialStore):
 
     def record_verification(self, user_id: str, provider: ProviderName, verification: Verification) -> None:
         """Record the outcome on the stored credential; a no-op if there is none."""
-        error = verification.error
-        if error is not None and len(error) > MAX_VERIFICATION_ERROR:
-            error = error[: MAX_VERIFICATION_ERROR - 1] + "…"
+        error = _short(verification.error)
         with transaction(self._engine, write=True) as session:
             bump_revision(session)  # other processes' cached statuses now show the old result
             session.execute(
@@ -259,3 +279,10 @@ def _text(value: object) -> str:
 
 def _optional_text(value: object) -> str | None:
     return None if value is None else _text(value)
+
+
+def _short(error: str | None) -> str | None:
+    """A verification error cut to the column's size."""
+    if error is not None and len(error) > MAX_VERIFICATION_ERROR:
+        return error[: MAX_VERIFICATION_ERROR - 1] + "…"
+    return error

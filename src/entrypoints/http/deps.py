@@ -15,9 +15,10 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import SecretStr
 
 from ideaforge_gateway.adapters.observability import request_context
+from ideaforge_gateway.adapters.sql.engine import OUTAGE_ERRORS
 from ideaforge_gateway.domain.credentials import User
 from ideaforge_gateway.entrypoints.container import Container
-from ideaforge_gateway.entrypoints.http.errors import ApiError
+from ideaforge_gateway.entrypoints.http.errors import ApiError, database_unavailable
 
 _bearer = HTTPBearer(auto_error=False, description="A user's API token from `ideaforge users create`.")
 
@@ -109,13 +110,19 @@ def bearer_of(authorization: str | None) -> str | None:
 
 def authorization_check(container: Container, authorization: str | None) -> Callable[[], Awaitable[bool]]:
     """Whether the token in `authorization` still authenticates, asked off the event loop: a
-    stream calls it now and then, and ends when the token has been revoked."""
+    stream calls it now and then, and ends when the token has been revoked. While the database
+    is unreachable past the authenticator's grace, it raises the 503 `ApiError` (the stream ends
+    with that error event)."""
     bearer = bearer_of(authorization)
 
     async def still_authorized() -> bool:
         if bearer is None:
             return False
-        return await run_in_threadpool(container.authenticator().authenticate, SecretStr(bearer)) is not None
+        try:
+            user = await run_in_threadpool(container.authenticator().authenticate, SecretStr(bearer))
+        except OUTAGE_ERRORS as exc:
+            raise database_unavailable("a stream's token re-check", exc) from None
+        return user is not None
 
     return still_authorized
 

@@ -8,11 +8,13 @@ statuses (a malformed body is a 400 `invalid_request_error` naming the parameter
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ideaforge_gateway.application.fallback_chain import ProvidersExhaustedError
@@ -26,6 +28,11 @@ from ideaforge_gateway.domain.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+"""What a 503 for an unreachable database tells the client to wait before retrying."""
+
+_log = logging.getLogger("ideaforge_gateway.http")
 
 
 class ApiError(Exception):
@@ -129,10 +136,43 @@ def install_error_handlers(app: FastAPI) -> None:
         kind = "body_too_large" if exc.status_code == 413 else "http_error"
         return await api_error(request, ApiError(exc.status_code, str(exc.detail), kind))
 
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        # One line, no traceback: an outage would otherwise flood the log with identical ones.
+        _log.warning("database unavailable for %s %s: %s", request.method, request.url.path, _database_reason(exc))
+        return await api_error(
+            request,
+            ApiError(
+                503,
+                "the database is unavailable: retry shortly",
+                "database_unavailable",
+                {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            ),
+        )
+
+    app.add_exception_handler(sa_exc.DBAPIError, database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, database_error)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(GatewayError, gateway_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _database_reason(exc: Exception) -> str:
+    """The driver's error class only: its message may repeat the URL (and a password in it), and
+    a DBAPIError's text repeats the statement."""
+    original = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    return type(original or exc).__name__
+
+
+def database_unavailable(request_line: str, exc: Exception) -> ApiError:
+    """The 503 for a database that failed `exc`, logged at warning in one line."""
+    _log.warning("database unavailable for %s: %s", request_line, _database_reason(exc))
+    return ApiError(
+        503,
+        "the database is unavailable: retry shortly",
+        "database_unavailable",
+        {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def _param(exc: RequestValidationError) -> str | None:

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Send
 
 from ideaforge_gateway.domain.config import StreamBounds
+from ideaforge_gateway.entrypoints.http.errors import ApiError
 
 
 class ClosingStreamingResponse(StreamingResponse):
@@ -85,7 +86,12 @@ async def bounded(
             now = clock()
             if now - checked >= bounds.recheck_seconds:
                 checked = now
-                if not await still_authorized():
+                try:
+                    authorized = await still_authorized()
+                except ApiError as exc:  # the database is unavailable: see `authorization_check`
+                    yield error_event(exc.message, exc.kind)
+                    return
+                if not authorized:
                     yield error_event("the API token was revoked while the answer streamed", "unauthorized")
                     return
             sent += len(chunk)

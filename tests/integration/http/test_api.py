@@ -201,6 +201,24 @@ def test_verifying_stored_credentials_updates_the_status_at_once(
     assert after["last_verification_ok"] is True and after["last_verified_at"] is not None
 
 
+def test_a_configure_naming_several_providers_stores_all_or_none(
+    server: LiveServer, client: httpx.Client, user_gateway: FakeAIGateway
+) -> None:
+    token = server.create_user("alice")
+    # The gateway's credentials pass (verified first), OpenAI's key after them does not.
+    refused = configure_alice(client, token, user_gateway, verify=True, openaiApiKey="sk-bad key\u0007")
+    assert refused.status_code == 200, refused.text
+    answer = refused.json()
+    assert answer["configured"] == []
+    assert set(answer["errors"]) == {"ai_gateway", "openai"}
+    assert "all or none" in answer["errors"]["ai_gateway"] and "openai" in answer["errors"]["ai_gateway"]
+    listed = {p["provider"]: p for p in client.get("/api/providers", headers=bearer(token)).json()}
+    assert listed["ai_gateway"]["source"] == "environment" and listed["openai"]["source"] is None
+    stored = configure_alice(client, token, user_gateway, openaiApiKey="sk-good-key")
+    assert stored.status_code == 200 and stored.json()["configured"] == ["ai_gateway", "openai"], stored.text
+    assert stored.json()["errors"] == {}
+
+
 def test_verifying_the_environments_switched_off_gateway_says_requests_do_not_use_it(
     server: LiveServer, client: httpx.Client
 ) -> None:

@@ -54,6 +54,17 @@ class LoopGuardedStore(CredentialStore):
         self._check("save")
         return self._inner.save(user_id, credentials, enabled=enabled)
 
+    def save_all(
+        self,
+        user_id: str,
+        credentials: Sequence[ProviderCredentials],
+        *,
+        enabled: bool = True,
+        verification: Verification | None = None,
+    ) -> Sequence[StoredCredential]:
+        self._check("save_all")
+        return self._inner.save_all(user_id, credentials, enabled=enabled, verification=verification)
+
     def delete(self, user_id: str, provider: ProviderName) -> bool:
         self._check("delete")
         return self._inner.delete(user_id, provider)

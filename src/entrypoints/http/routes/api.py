@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import SecretStr
 
-from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
 from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
 from ideaforge_gateway.application.use_cases.remove_provider import EnableRequest, RemoveRequest
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyRequest
@@ -74,29 +73,22 @@ async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep, r
 
 @router.post("/providers/configure", response_model=ConfigureAnswer, responses=error_responses(ErrorAnswer, 400))
 async def configure(body: ConfigureBody, user: CurrentUser, container: ContainerDep) -> ConfigureAnswer:
-    """Store the credentials in the body for this user (each provider on its own); with
-    `verify`, only those that verify."""
+    """Store the credentials in the body for this user, all or none: if any provider fails its
+    checks (or, with `verify`, its verification), none is stored and `errors` names each one
+    not stored and why (one provider alone that fails: 400)."""
     wanted = _credentials_from(body)
     if not wanted:
         raise ApiError(400, "nothing to configure: give at least one provider's credentials", "invalid_body")
-    configure_provider = container.configure_provider()
-    stored: list[ProviderName] = []
-    errors: dict[str, str] = {}
-    params: dict[str, str | None] = {}
+    result = await container.configure_provider().execute_all(user.id, wanted, verify_first=body.verify)
+    stored = [s.provider for s in result.stored]
+    errors = {provider.value: message for provider, (message, _param) in result.failures.items()}
+    if len(wanted) == 1 and result.failures:
+        provider, (message, param) = next(iter(result.failures.items()))
+        raise ApiError(400, message, "invalid_credentials", param=_BODY_FIELDS.get((provider, param or "")))
     for credentials in wanted:
-        try:
-            result = await configure_provider.execute(ConfigureRequest(user.id, credentials, verify_first=body.verify))
-        except InvalidRequestError as exc:
-            errors[credentials.provider.value] = exc.message
-            params[credentials.provider.value] = _BODY_FIELDS.get((credentials.provider, exc.param or ""))
-            continue
-        if result.stored is None:
-            errors[credentials.provider.value] = (result.verification and result.verification.error) or "not stored"
-        else:
-            stored.append(credentials.provider)
-    if errors and not stored and len(wanted) == 1:
-        provider, message = next(iter(errors.items()))
-        raise ApiError(400, message, "invalid_credentials", param=params.get(provider))
+        if result.failures and credentials.provider not in result.failures:
+            failed = ", ".join(p.value for p in result.failures)
+            errors[credentials.provider.value] = f"not stored: a configure is all or none, and {failed} failed"
     statuses = await run_in_threadpool(container.list_providers().execute, user.id)
     return ConfigureAnswer(configured=stored, providers=[status_answer(s) for s in statuses], errors=errors)
 
