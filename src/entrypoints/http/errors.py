@@ -138,16 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
         # One line, no traceback: an outage would otherwise flood the log with identical ones.
-        _log.warning("database unavailable for %s %s: %s", request.method, request.url.path, _database_reason(exc))
-        return await api_error(
-            request,
-            ApiError(
-                503,
-                "the database is unavailable: retry shortly",
-                "database_unavailable",
-                {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
-            ),
-        )
+        return await api_error(request, database_unavailable(f"{request.method} {request.url.path}", exc))
 
     app.add_exception_handler(sa_exc.DBAPIError, database_error)
     app.add_exception_handler(sa_exc.TimeoutError, database_error)
