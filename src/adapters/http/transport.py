@@ -139,7 +139,7 @@ class HttpTransport:
         """
         fail = CallFailure(provider, what, url.host or "")
         limit = min(max_bytes or self.max_response_bytes, self.max_response_bytes)
-        async with self._exchange(method, url, fail, auth, body, content_type, JSON, headers, params) as response:
+        async with self._send(method, url, fail, auth, body, content_type, JSON, headers, params) as response:
             try:
                 if response.status >= 300:
                     content = await _read_cut(response, ERROR_BODY_BYTES)
@@ -164,7 +164,7 @@ class HttpTransport:
     ) -> AsyncIterator[EventStream]:
         """The answer as an `EventStream`; the connection is released when the block ends."""
         fail = CallFailure(provider, what, url.host or "")
-        async with self._exchange(method, url, fail, auth, body, JSON, EVENT_STREAM, headers, params) as response:
+        async with self._send(method, url, fail, auth, body, JSON, EVENT_STREAM, headers, params) as response:
             content = b""
             if response.status != 200:
                 try:
@@ -174,24 +174,6 @@ class HttpTransport:
             elif response.content_type != EVENT_STREAM:
                 raise fail.malformed(f"event stream (not {EVENT_STREAM})")
             yield EventStream(response, content, fail)
-
-    @asynccontextmanager
-    async def _exchange(
-        self,
-        method: str,
-        url: URL,
-        fail: CallFailure,
-        auth: RequestAuth | None,
-        body: bytes | None,
-        content_type: str,
-        accept: str,
-        extra: Headers | None,
-        params: Mapping[str, str] | None,
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """`_send`, holding a slot of the concurrency bounds until the response is released."""
-        with self.bounds.slot(acting_user(), f"{url.host}:{url.port}", fail.provider, fail.what):
-            async with self._send(method, url, fail, auth, body, content_type, accept, extra, params) as response:
-                yield response
 
     @asynccontextmanager
     async def _send(
@@ -206,54 +188,56 @@ class HttpTransport:
         extra: Headers | None,
         params: Mapping[str, str] | None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send, with the credential rule and the guard; the response's body is left unread."""
-        client = self.client
-        try:
-            if client.public_only:
-                check_url(url.scheme, url.host or "")
-            session = client.session()
-            proxy = await client.route(url)
-            headers = {"Accept": accept, **(extra or {})}
-            if body is not None:
-                headers["Content-Type"] = content_type
+        """Send, with the credential rule and the guard, holding a slot of the concurrency bounds
+        until the response is released; the response's body is left unread."""
+        with self.bounds.slot(acting_user(), f"{url.host}:{url.port}", fail.provider, fail.what):
+            client = self.client
+            try:
+                if client.public_only:
+                    check_url(url.scheme, url.host or "")
+                session = client.session()
+                proxy = await client.route(url)
+                headers = {"Accept": accept, **(extra or {})}
+                if body is not None:
+                    headers["Content-Type"] = content_type
 
-            async def attempt(credential: AuthHeader | None) -> aiohttp.ClientResponse:
-                if credential is not None:
-                    headers[credential.name] = credential.value
-                return await session.request(
-                    method,
-                    url,
-                    data=body,
-                    params=params,
-                    headers=headers,
-                    allow_redirects=False,
-                    timeout=client.timeout,
-                    proxy=proxy,
-                )
+                async def attempt(credential: AuthHeader | None) -> aiohttp.ClientResponse:
+                    if credential is not None:
+                        headers[credential.name] = credential.value
+                    return await session.request(
+                        method,
+                        url,
+                        data=body,
+                        params=params,
+                        headers=headers,
+                        allow_redirects=False,
+                        timeout=client.timeout,
+                        proxy=proxy,
+                    )
 
-            with bounds_exempt():  # a token fetched for this request rides on its slot
-                used = await auth.header() if auth is not None else None
-            response = await attempt(used)
-            if response.status == 401 and auth is not None and used is not None:
-                with bounds_exempt():
-                    fresh = await auth.after_rejection(used)
-                if fresh is not None:
-                    response.release()
-                    response = await attempt(fresh)
-        except (aiohttp.ClientError, TimeoutError, BlockedAddressError) as exc:
-            error = fail.transport(exc)
-            log.debug("%s %s %s: %s", fail.what, method, url.with_query(None), error)
-            raise error from None
-        except ValueError:
-            # aiohttp refuses a header value with CR or LF (an access token the token endpoint
-            # sent, say) before anything is sent; the value itself is never repeated.
-            raise fail.unsendable() from None
-        if log.isEnabledFor(logging.DEBUG):  # the URL without its query; never a header
-            log.debug("%s %s %s -> HTTP %d", fail.what, method, url.with_query(None), response.status)
-        try:
-            yield response
-        finally:
-            response.release()
+                with bounds_exempt():  # a token fetched for this request rides on its slot
+                    used = await auth.header() if auth is not None else None
+                response = await attempt(used)
+                if response.status == 401 and auth is not None and used is not None:
+                    with bounds_exempt():
+                        fresh = await auth.after_rejection(used)
+                    if fresh is not None:
+                        response.release()
+                        response = await attempt(fresh)
+            except (aiohttp.ClientError, TimeoutError, BlockedAddressError) as exc:
+                error = fail.transport(exc)
+                log.debug("%s %s %s: %s", fail.what, method, url.with_query(None), error)
+                raise error from None
+            except ValueError:
+                # aiohttp refuses a header value with CR or LF (an access token the token endpoint
+                # sent, say) before anything is sent; the value itself is never repeated.
+                raise fail.unsendable() from None
+            if log.isEnabledFor(logging.DEBUG):  # the URL without its query; never a header
+                log.debug("%s %s %s -> HTTP %d", fail.what, method, url.with_query(None), response.status)
+            try:
+                yield response
+            finally:
+                response.release()
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int, fail: CallFailure) -> bytes:
