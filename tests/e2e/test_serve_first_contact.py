@@ -75,3 +75,19 @@ def test_root_leads_to_the_settings_page_and_the_docs_assets_are_served_here(tmp
             assert client.get("/docs/assets/swagger-ui.css").headers["content-type"].startswith("text/css")
             assert client.get("/docs/assets/..%2Fcore.py").status_code == 404
             assert client.get("/openapi.json").json()["info"]["title"] == "IdeaForge provider gateway"
+
+
+def test_a_port_in_use_is_one_line_and_exit_1_never_a_ready_line(tmp_path: Path) -> None:
+    import socket
+
+    from tests.support.cli import run_cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("serve", "--port", str(port), env={"IDEAFORGE_DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)
+    assert done.code == 1, done.output
+    assert "ready at" not in done.stderr
+    expected = f"error: 127.0.0.1:{port} is already in use: stop what listens there, or choose another port with --port"
+    assert done.stderr.strip() == expected

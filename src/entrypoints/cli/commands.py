@@ -273,6 +273,8 @@ def serve(*, host: str, port: int, workers: int) -> None:
         container.ssl_context()
         return startup_line(container, host=host, port=port, workers=workers)
 
+    if not _port_is_free(host, port):
+        fail(f"{host}:{port} is already in use: stop what listens there, or choose another port with --port")
     line = run(prepare)
     metrics_dir = _private_metrics_dir() if workers > 1 else None
     if workers == 1:  # the app runs in this process: its lifespan tunes the collector and turns it on
@@ -297,6 +299,27 @@ def serve(*, host: str, port: int, workers: int) -> None:
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    """Whether `host:port` can be bound now, as uvicorn will (SO_REUSEADDR: a port in TIME_WAIT is
+    free, one something listens on is not). Checked before start-up, so that a taken port is one
+    line and exit 1, not a "ready" line answered by whatever already listens there."""
+    import socket
+
+    if port == 0:
+        return True
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)[0]
+    except OSError:
+        return True  # a host that does not resolve: uvicorn says so itself
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return False
+    return True
 
 
 def _private_metrics_dir() -> str | None:
