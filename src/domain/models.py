@@ -106,13 +106,32 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    details: Mapping[str, Any] | None = None
+    """Usage fields beyond the three counts, as an OpenAI-compatible upstream sent them
+    (`prompt_tokens_details`, `completion_tokens_details`, ...); passed on to `/v1` clients."""
 
     def __add__(self, other: Usage) -> Usage:
+        """The counts summed; `details` (per-answer breakdowns, not summable in general) are left out."""
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
             self.total_tokens + other.total_tokens,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One answer of several (OpenAI's `n`), numbered by `index` as the upstream numbered it."""
+
+    index: int
+    content: str | None
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    reasoning_content: str | None = None
+    extra: Mapping[str, Any] | None = None
+    """The choice's fields the gateway does not interpret (`logprobs`), exactly as sent."""
+    message_extra: Mapping[str, Any] | None = None
+    """The message's fields the gateway does not interpret (`refusal`, `annotations`, `audio`), as sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +147,18 @@ class ChatResponse:
     response_id: str | None = None
     reasoning_content: str | None = None
     """The model's reasoning text, when the upstream gives it (`reasoning_content`)."""
+    choices: tuple[Choice, ...] = ()
+    """Every choice of the answer, when a format gives them (several, or with fields the gateway
+    does not interpret); the first is the one the fields above describe. Empty: just that one."""
+    extra: Mapping[str, Any] | None = None
+    """The answer's top-level fields the gateway does not interpret (`system_fingerprint`,
+    `service_tier`, ...), exactly as an OpenAI-compatible upstream sent them."""
+
+    def all_choices(self) -> tuple[Choice, ...]:
+        """Every choice, the first built from this answer's own fields when no format gave more."""
+        if self.choices:
+            return self.choices
+        return (Choice(0, self.content, self.tool_calls, self.finish_reason, self.reasoning_content),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +173,10 @@ class ToolCallDelta:
 
 @dataclass(frozen=True, slots=True)
 class StreamDelta:
-    """One piece of a streamed answer: text, tool-call fragments, a finish reason or usage."""
+    """One piece of a streamed answer: text, tool-call fragments, a finish reason or usage, of
+    the choice numbered `index` (0 unless several were asked for). The `*_extra` mappings hold,
+    exactly as an OpenAI-compatible upstream sent them, the fields the gateway does not interpret:
+    of the chunk (`system_fingerprint`), of its choice (`logprobs`), of the delta (`refusal`)."""
 
     content: str | None = None
     tool_calls: tuple[ToolCallDelta, ...] = ()
@@ -150,11 +184,50 @@ class StreamDelta:
     usage: Usage | None = None
     model: str | None = None
     reasoning_content: str | None = None
+    index: int = 0
+    chunk_extra: Mapping[str, Any] | None = None
+    choice_extra: Mapping[str, Any] | None = None
+    delta_extra: Mapping[str, Any] | None = None
 
     @property
     def has_content(self) -> bool:
-        """Whether this delta carries something the caller will show or act on."""
-        return bool(self.content) or bool(self.tool_calls) or bool(self.reasoning_content)
+        """Whether this delta carries something the caller will show or act on (a `refusal`, say;
+        not the `null`s an upstream may send for fields it leaves empty)."""
+        return (
+            bool(self.content)
+            or bool(self.tool_calls)
+            or bool(self.reasoning_content)
+            or _any_value(self.delta_extra)
+            or _any_value(self.choice_extra)
+        )
+
+    def joins(self, other: StreamDelta) -> bool:
+        """Whether `other` may be joined onto this delta as one: both are text of the same choice
+        and model, with the same fields beyond text (`null`s only, in choice and delta), so the
+        joined delta loses nothing but the split."""
+        return (
+            self.index == other.index
+            and self.model == other.model
+            and self._text_only()
+            and other._text_only()
+            and self.chunk_extra == other.chunk_extra
+            and self.choice_extra == other.choice_extra
+            and self.delta_extra == other.delta_extra
+        )
+
+    def _text_only(self) -> bool:
+        return (
+            not self.tool_calls
+            and self.finish_reason is None
+            and self.usage is None
+            and self.reasoning_content is None
+            and not _any_value(self.choice_extra)
+            and not _any_value(self.delta_extra)
+        )
+
+
+def _any_value(extra: Mapping[str, Any] | None) -> bool:
+    return extra is not None and any(v is not None for v in extra.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import pytest
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.domain.errors import UnsupportedParameterError
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest
-from tests.integration.test_wire_format_contract import WEATHER, Case, ask, case, fake, provider
+from tests.integration.test_wire_format_contract import CASES, WEATHER, Case, ask, case, fake, provider
 
 __all__ = ["case", "fake"]  # the fixtures, shared with the contract suite
 
@@ -103,13 +103,37 @@ async def test_parallel_tool_calls_false_is_forwarded_translated_or_refused(
         assert body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
 
 
-async def test_n_above_one_is_refused_by_every_format_until_all_choices_are_returned(
+async def test_n_is_forwarded_or_translated_with_every_choice_returned_or_refused_by_name(
     case: Case, fake: Any, http: HttpTransport
 ) -> None:
-    with pytest.raises(UnsupportedParameterError) as refused:
-        await provider(case, fake, http).chat(ask(case, "hi", extra={"n": 2}))
-    assert refused.value.param == "n"
-    assert case.chat_requests(fake) == 0
+    request = ask(case, "hello there", extra={"n": 2})
+    if case.name == "anthropic":  # Messages answers one message per request
+        with pytest.raises(UnsupportedParameterError) as refused:
+            await provider(case, fake, http).chat(request)
+        assert refused.value.param == "n"
+        assert case.chat_requests(fake) == 0
+        return
+    response = await provider(case, fake, http).chat(request)
+    body = case.received(fake)
+    assert (body["n"] if case.name == "openai_compat" else body["generationConfig"]["candidateCount"]) == 2
+    assert [(c.index, c.content, c.finish_reason) for c in response.all_choices()] == [
+        (0, "echo: hello there", "stop"),
+        (1, "echo: hello there", "stop"),
+    ]
+
+
+async def test_n_streamed_from_gemini_comes_back_as_one_choice_per_candidate(http: HttpTransport) -> None:
+    gemini = next(c for c in CASES if c.name == "gemini")
+    with gemini.fake() as server:
+        gemini.accept_bearer(server, "fresh")
+        async with provider(gemini, server, http).stream(ask(gemini, "hello there", extra={"n": 2})) as deltas:
+            received = [d async for d in deltas]
+        assert server.state.last_body["generationConfig"]["candidateCount"] == 2
+    texts = {i: "".join(d.content or "" for d in received if d.index == i) for i in (0, 1)}
+    assert texts == {0: "echo: hello there", 1: "echo: hello there"}
+    finishes = sorted((d.index, d.finish_reason) for d in received if d.finish_reason)
+    assert finishes == [(0, "stop"), (1, "stop")]
+    assert sum(1 for d in received if d.usage is not None) == 1
 
 
 async def test_reasoning_in_history_is_forwarded_or_refused_by_name(case: Case, fake: Any, http: HttpTransport) -> None:

@@ -240,7 +240,10 @@ class FakeAIGateway:
                 "id": "chatcmpl-fake",
                 "object": "chat.completion",
                 "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
+                "choices": [  # `n` of them, as OpenAI answers
+                    {"index": i, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}
+                    for i in range(body.get("n") or 1)
+                ],
                 "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
             }
         )

@@ -163,8 +163,8 @@ class FakeGemini:
         if method == "streamGenerateContent":
             if request.query.get("alt") != "sse":
                 return _error(400, "this fake streams server-sent events only (alt=sse)")
-            return await self._stream(request, model, parts)
-        return web.json_response(_chunk(model, parts, "STOP", _USAGE))
+            return await self._stream(request, model, parts, _count(body))
+        return web.json_response(_chunk(model, parts, "STOP", _USAGE, _count(body)))
 
     def _failure(self, status: int) -> web.Response:
         headers = {"Retry-After": self.state.retry_after} if self.state.retry_after else {}
@@ -173,7 +173,9 @@ class FakeGemini:
             details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": self.state.retry_delay})
         return _error(status, "fake failure", headers=headers, details=details)
 
-    async def _stream(self, request: web.Request, model: str, parts: list[dict[str, Any]]) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, model: str, parts: list[dict[str, Any]], count: int = 1
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         pieces: list[dict[str, Any]] = []
@@ -182,8 +184,8 @@ class FakeGemini:
                 pieces += [{"text": word} for word in _words(part["text"])]
             else:
                 pieces.append(part)
-        chunks = [_chunk(model, [piece], None, {"promptTokenCount": 9}) for piece in pieces[:-1]]
-        chunks.append(_chunk(model, pieces[-1:], "STOP", _USAGE))
+        chunks = [_chunk(model, [piece], None, {"promptTokenCount": 9}, count) for piece in pieces[:-1]]
+        chunks.append(_chunk(model, pieces[-1:], "STOP", _USAGE, count))
         for sent, chunk in enumerate(chunks):
             if self.state.stream_error_after is not None and sent >= self.state.stream_error_after:
                 error = {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
@@ -199,11 +201,21 @@ class FakeGemini:
 _USAGE = {"promptTokenCount": 9, "candidatesTokenCount": 6, "thoughtsTokenCount": 2, "totalTokenCount": 17}
 
 
-def _chunk(model: str, parts: list[dict[str, Any]], finish: str | None, usage: dict[str, int]) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
-    if finish is not None:
-        candidate["finishReason"] = finish
-    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": "resp-fake"}
+def _chunk(
+    model: str, parts: list[dict[str, Any]], finish: str | None, usage: dict[str, int], count: int = 1
+) -> dict[str, Any]:
+    """`count` candidates (`candidateCount`), each with the same parts."""
+    candidates: list[dict[str, Any]] = []
+    for index in range(count):
+        candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": index}
+        if finish is not None:
+            candidate["finishReason"] = finish
+        candidates.append(candidate)
+    return {"candidates": candidates, "usageMetadata": usage, "modelVersion": model, "responseId": "resp-fake"}
+
+
+def _count(body: dict[str, Any]) -> int:
+    return int(body.get("generationConfig", {}).get("candidateCount") or 1)
 
 
 def reply_for(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ideaforge_gateway.adapters.gemini.wire import (
     VendorError,
+    WireCandidate,
     WireModelList,
     WireResponse,
     error_to_vendor,
@@ -43,6 +44,7 @@ from ideaforge_gateway.domain.errors import (
 from ideaforge_gateway.domain.models import (
     ChatRequest,
     ChatResponse,
+    Choice,
     ModelInfo,
     ProviderName,
     StreamDelta,
@@ -89,16 +91,18 @@ class GeminiGenerateContentFormat(WireFormat):
             return ChatResponse(
                 self.provider, model, None, finish_reason="content_filter", usage=usage, response_id=answer.response_id
             )
-        candidate = answer.candidates[0]
-        content, tool_calls = parts_to_domain(candidate.content.parts if candidate.content else [])
+        # Several candidates when `n` (candidateCount) asked for them: each is a choice.
+        choices = tuple(_choice(i, c) for i, c in enumerate(answer.candidates))
+        first = choices[0]
         return ChatResponse(
             provider=self.provider,
             model=model,
-            content=content,
-            tool_calls=tool_calls,
-            finish_reason=finish_reason(candidate.finish_reason, called_tools=bool(tool_calls)),
+            content=first.content,
+            tool_calls=first.tool_calls,
+            finish_reason=first.finish_reason,
             usage=usage,
             response_id=answer.response_id,
+            choices=choices if len(choices) > 1 else (),
         )
 
     def stream_assembler(self, request: ChatRequest) -> StreamAssembler:
@@ -170,10 +174,11 @@ class StreamAssembler:
     """Turns Gemini's stream of whole-response chunks into domain deltas.
 
     Gemini sends no end marker, so `done` stays false and every chunk is read: the answer is
-    complete when a chunk carried a `finishReason` (or the prompt was blocked) and the body then
-    ended cleanly; `at_end()` then gives the last delta, with the finish reason and the usage of
-    the whole answer. An error chunk raises its domain error. A function call arrives whole in
-    one chunk, so each is one `ToolCallDelta`.
+    complete when a chunk carried a `finishReason` for every candidate (or the prompt was
+    blocked) and the body then ended cleanly; `at_end()` then gives the last delta of each
+    candidate (a choice, by its `index`, when `n` asked for several), with its finish reason,
+    the first with the usage of the whole answer. An error chunk raises its domain error. A
+    function call arrives whole in one chunk, so each is one `ToolCallDelta`.
     """
 
     done = False
@@ -181,14 +186,15 @@ class StreamAssembler:
     def __init__(self, provider: ProviderName, model: str) -> None:
         self.provider = provider
         self._model = model
-        self._calls = 0
-        self._reason: str | None = None
+        self._calls: dict[int, int] = {0: 0}  # per candidate
+        self._reasons: dict[int, str] = {}
+        self._reason: str | None = None  # the blocked prompt's
         self._usage: Usage | None = None
 
     @property
     def finished(self) -> bool:
-        """Whether a chunk said the answer is complete."""
-        return self._reason is not None
+        """Whether chunks said the answer is complete: every candidate finished, or none came."""
+        return self._reason is not None or (bool(self._reasons) and self._reasons.keys() >= self._calls.keys())
 
     def feed(self, data: str) -> list[StreamDelta]:
         try:
@@ -204,20 +210,40 @@ class StreamAssembler:
             if chunk.prompt_feedback is not None and chunk.prompt_feedback.block_reason:
                 self._reason = "content_filter"
             return []
-        candidate = chunk.candidates[0]
-        content, calls = parts_to_domain(candidate.content.parts if candidate.content else [], first_call=self._calls)
-        deltas = tuple(
-            ToolCallDelta(index=self._calls + i, id=c.id, name=c.name, arguments=c.arguments)
-            for i, c in enumerate(calls)
-        )
-        self._calls += len(calls)
-        if candidate.finish_reason is not None:
-            self._reason = finish_reason(candidate.finish_reason, called_tools=self._calls > 0) or "stop"
-        if not content and not deltas:
-            return []
-        return [StreamDelta(content=content or None, tool_calls=deltas, model=self._model)]
+        out: list[StreamDelta] = []
+        for position, candidate in enumerate(chunk.candidates):
+            index = candidate.index if candidate.index is not None else position
+            before = self._calls.get(index, 0)
+            parts = candidate.content.parts if candidate.content else []
+            content, calls = parts_to_domain(parts, first_call=before)
+            deltas = tuple(
+                ToolCallDelta(index=before + i, id=c.id, name=c.name, arguments=c.arguments)
+                for i, c in enumerate(calls)
+            )
+            self._calls[index] = before + len(calls)
+            if candidate.finish_reason is not None:
+                reason = finish_reason(candidate.finish_reason, called_tools=self._calls[index] > 0)
+                self._reasons[index] = reason or "stop"
+            if content or deltas:
+                out.append(StreamDelta(content=content or None, tool_calls=deltas, model=self._model, index=index))
+        return out
 
     def at_end(self) -> list[StreamDelta]:
         if not self.finished:
             raise incomplete_stream(self.provider)
-        return [StreamDelta(finish_reason=self._reason, usage=self._usage, model=self._model)]
+        if self._reason is not None:
+            return [StreamDelta(finish_reason=self._reason, usage=self._usage, model=self._model)]
+        return [
+            StreamDelta(finish_reason=reason, usage=self._usage if n == 0 else None, model=self._model, index=index)
+            for n, (index, reason) in enumerate(sorted(self._reasons.items()))
+        ]
+
+
+def _choice(position: int, candidate: WireCandidate) -> Choice:
+    content, tool_calls = parts_to_domain(candidate.content.parts if candidate.content else [])
+    return Choice(
+        index=candidate.index if candidate.index is not None else position,
+        content=content,
+        tool_calls=tool_calls,
+        finish_reason=finish_reason(candidate.finish_reason, called_tools=bool(tool_calls)),
+    )

@@ -37,6 +37,7 @@ _GENERATION_EXTRAS = {
     "seed": "seed",
     "presence_penalty": "presencePenalty",
     "frequency_penalty": "frequencyPenalty",
+    "n": "candidateCount",  # each candidate comes back as a choice (NOTES-vendors: model-dependent)
 }
 
 
@@ -63,6 +64,7 @@ class WireContent(_Wire):
 class WireCandidate(_Wire):
     content: WireContent | None = None
     finish_reason: str | None = None
+    index: int | None = None
 
 
 class WireUsage(_Wire):
