@@ -7,12 +7,16 @@ observer is one shared object, so an unobserved request allocates nothing for it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ProviderName, Usage
-from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
+from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState
 from ideaforge_gateway.domain.ports.telemetry import AttemptReport, GenerationObserver, Telemetry
+
+if TYPE_CHECKING:
+    from ideaforge_gateway.application.breakers import StepBreaker
 
 
 class NullObserver(GenerationObserver):
@@ -114,7 +118,7 @@ def report_attempt(
     observer: GenerationObserver,
     credentials: ProviderCredentials,
     model: str,
-    breaker: CircuitBreaker,
+    breaker: StepBreaker,
     outcome: str,
     error: GatewayError | None,
     started: float,

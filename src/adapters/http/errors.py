@@ -125,10 +125,12 @@ def _error_for_status(
             provider=provider,
         )
     if status >= 500 or status in (404, 408, 409, 425):
+        # The upstream answered this request (for this model): the model's failure, not the credential's.
         return ProviderUnavailableError(
             f"{label} could not answer {what} (HTTP {status}){code}",
             provider=provider,
             retry_after=retry_after,
+            model_scoped=True,
         )
     return InvalidRequestError(f"{label} refused {what} as invalid (HTTP {status}){code}", provider=provider)
 
@@ -159,4 +161,6 @@ def stream_failure(
     kind = kinds.get(named, ProviderUnavailableError)
     if kind is RateLimitedError:
         return RateLimitedError(message, provider=provider, retry_after=retry_after)
+    if kind is ProviderUnavailableError:  # the model's answer failed: its breaker, not the credential's
+        return ProviderUnavailableError(message, provider=provider, model_scoped=True)
     return kind(message, provider=provider)
