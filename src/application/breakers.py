@@ -98,6 +98,11 @@ class StepBreaker:
         """The worse of the two: open if either is."""
         return max((b.state for b in self._parts()), key=_SEVERITY.__getitem__)
 
+    @property
+    def credential_state(self) -> BreakerState:
+        """The credential's own circuit, whatever its model's."""
+        return self._credential.state
+
     def retry_in(self) -> float:
         return max(b.retry_in() for b in self._parts())
 

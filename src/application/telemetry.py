@@ -124,7 +124,8 @@ def report_attempt(
     started: float,
     duration: float,
 ) -> None:
-    """Tell `observer` how one attempt ended, with its credential's circuit as it now stands."""
+    """Tell `observer` how one attempt ended, with its circuit (the credential's and the
+    model's) as it now stands."""
     state = breaker.state
     observer.attempt(
         AttemptReport(
@@ -137,6 +138,7 @@ def report_attempt(
             duration=duration,
             breaker=state,
             retry_at=breaker.retry_at if state is not BreakerState.CLOSED else None,
+            credential_breaker=breaker.credential_state,
         )
     )
 

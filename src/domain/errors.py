@@ -23,8 +23,9 @@ class GatewayError(Exception):
     counts_against_provider: bool = False
     model_scoped: bool = False
     """Whether it is evidence against the model asked for rather than the provider credential:
-    the upstream answered that model's request with a failure (5xx, an in-band error event), or
-    does not offer the model. The chain's breakers count it against that model only."""
+    the upstream answered that model's request with a failure (5xx, an in-band error event, a
+    per-model rate limit), or does not offer the model. The chain's breakers count it against
+    that model only (issue 13, case 9)."""
     vendor_code: str | None = None
     """The vendor's own error code (`context_length_exceeded`), set by `with_vendor_code`."""
 

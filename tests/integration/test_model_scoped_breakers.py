@@ -15,6 +15,7 @@ from ideaforge_gateway.application.fallback_chain import CIRCUIT_OPEN
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import Attempt, ChatMessage
+from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState
 from ideaforge_gateway.entrypoints.container import Container, close
 from tests.support.app import container_for
 from tests.support.fake_openai_full import FakeOpenAIFull
@@ -75,6 +76,9 @@ async def test_a_broken_model_opens_its_own_circuit_not_the_credentials(
     assert [a.outcome for a in stream.attempts] == ["ok"]
     # ... and its success does not close the broken model's circuit.
     assert [a.outcome for a in await failed_attempts(app, BROKEN)] == [CIRCUIT_OPEN]
+    # The operator's view (`/ops/providers/health`) names the model whose circuit is open.
+    states = {(e.model, e.state) for e in app.provider_health().snapshot()}
+    assert states == {(BROKEN, BreakerState.OPEN)}
 
 
 async def test_an_unknown_model_never_opens_a_circuit(app: Container, upstream: FakeOpenAIFull) -> None:

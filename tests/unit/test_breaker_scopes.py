@@ -3,8 +3,12 @@ Pure logic with an injected clock."""
 
 from __future__ import annotations
 
+import pytest
+
+from ideaforge_gateway.adapters.http.errors import error_for_status
 from ideaforge_gateway.application.breakers import Breakers, StepBreaker
 from ideaforge_gateway.domain.errors import AuthenticationError, ModelNotFoundError, ProviderUnavailableError
+from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
 
 
@@ -83,3 +87,19 @@ def test_success_closes_both() -> None:
     step.record_failure(model_scoped=True)
     step.record_failure()
     assert step.state is BreakerState.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "model_scoped"),
+    [
+        (500, "server_error", True),  # the model's own failure
+        (529, "overloaded_error", True),
+        (429, "rate_limit_exceeded", True),  # vendors limit rates per model
+        (429, "insufficient_quota", False),  # billing: the whole account
+        (307, None, False),  # a redirect: the base URL, so the credential
+        (401, "invalid_api_key", False),
+    ],
+)
+def test_which_answers_are_a_models_own_failure(status: int, code: str | None, model_scoped: bool) -> None:
+    error = error_for_status(ProviderName.OPENAI, status, {}, what="chat completion", model="m", vendor_code=code)
+    assert error.model_scoped is model_scoped

@@ -142,11 +142,13 @@ class GeminiGenerateContentFormat(WireFormat):
             )
         if status == 429 and "retry-after" not in headers and vendor.retry_delay is not None:
             # Gemini says how long to wait in the body's RetryInfo rather than in a header.
-            return RateLimitedError(
+            limited = RateLimitedError(
                 f"{label} rate-limited {what} (HTTP 429, {vendor.status}), retry after {vendor.retry_delay:g} s",
                 provider=self.provider,
                 retry_after=vendor.retry_delay,
             )
+            limited.model_scoped = True  # Gemini's limits are per model and project
+            return limited
         if vendor.status == "FAILED_PRECONDITION":
             # e.g. the free tier in an unsupported region: this account may not, another provider may.
             return PermissionDeniedError(
