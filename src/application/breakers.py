@@ -96,7 +96,9 @@ class StepBreaker:
     @property
     def state(self) -> BreakerState:
         """The worse of the two: open if either is."""
-        return max((b.state for b in self._parts()), key=_SEVERITY.__getitem__)
+        if self._model is None:  # the common case: no model of this credential has failed
+            return self._credential.state
+        return max(self._credential.state, self._model.state, key=_SEVERITY.__getitem__)
 
     @property
     def credential_state(self) -> BreakerState:
@@ -120,8 +122,9 @@ class StepBreaker:
         return True
 
     def record_success(self) -> None:
-        for breaker in self._parts():
-            breaker.record_success()
+        self._credential.record_success()
+        if self._model is not None:
+            self._model.record_success()
 
     def record_neutral(self) -> None:
         for breaker in self._parts():
