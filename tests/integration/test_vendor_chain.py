@@ -99,7 +99,7 @@ async def test_a_provider_that_cannot_honour_a_parameter_is_skipped_and_none_tha
 ) -> None:
     # Issue 13: a later provider is never asked a different question. Gemini has no `user`, so
     # it is skipped (the attempt says why) and Claude, which has it, answers; nobody has
-    # `reasoning_effort` here, so the answer is the refusal naming it.
+    # `verbosity` here, so the answer is the refusal naming it.
     with FakeGemini(api_key="AIza-canary") as gemini, FakeAnthropic(api_key="sk-ant-canary") as anthropic:
         container = container_for(
             tmp_path,
@@ -120,10 +120,10 @@ async def test_a_provider_that_cannot_honour_a_parameter_is_skipped_and_none_tha
             assert skipped.error is not None and "'user'" in skipped.error
             assert gemini.state.generate_requests == 0
 
-            with_effort = replace(ASK, options=ChatOptions(extra={"reasoning_effort": "low"}))
+            with_verbosity = replace(ASK, options=ChatOptions(extra={"verbosity": "low"}))
             with pytest.raises(UnsupportedParameterError) as refused:
-                await container.generate_reply().execute(with_effort)
-            assert refused.value.param == "reasoning_effort"
+                await container.generate_reply().execute(with_verbosity)
+            assert refused.value.param == "verbosity"
             assert [a.provider for a in refused.value.attempts] == [ProviderName.GEMINI, ProviderName.ANTHROPIC]
             assert anthropic.state.message_requests == 1  # only the first request's
         finally:
