@@ -221,7 +221,7 @@ def test_reasoning_without_its_signed_blocks_is_refused_by_name_before_anthropic
         {"role": "user", "content": "go on"},
     ]
     with pytest.raises(openai.BadRequestError) as refused:
-        up.client.chat.completions.create(model=CLAUDE, messages=history)  # type: ignore[arg-type]
+        up.client.chat.completions.create(model=CLAUDE, messages=history)
     assert refused.value.param == "reasoning_content"
     assert up.anthropic.state.message_requests == before
 

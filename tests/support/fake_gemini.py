@@ -68,6 +68,8 @@ class GeminiState:
     with_thought: bool = False
     """Start answers with a thought-summary part, which is not part of the answer."""
 
+    strip_signatures: bool = False
+    """Issue signatures but leave them out of answers, as a lossy proxy would: the control case."""
     issued: list[str] = field(default_factory=list)
     """Every thought signature answered, in order."""
     generate_requests: int = 0
@@ -187,6 +189,8 @@ class FakeGemini:
             signature = f"gsig-{len(self.state.issued)}-QUJD"
             self.state.issued.append(signature)
         at = next((i for i, p in enumerate(parts) if "functionCall" in p), len(parts) - 1)
+        if self.state.strip_signatures:
+            at = -1
         return [p | ({"thoughtSignature": signature} if i == at else {}) for i, p in enumerate(parts)]
 
     def _invalid_thinking(self, model: str, body: dict[str, Any]) -> str | None:
