@@ -36,11 +36,16 @@ Role = Literal["system", "user", "assistant", "tool"]
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A function call the model asked for; `arguments` is the JSON text the model wrote."""
+    """A function call the model asked for; `arguments` is the JSON text the model wrote.
+
+    `extra_content` is vendor state the call must carry back in history, unchanged, in the
+    convention of Gemini's own OpenAI-compatible endpoint: `{"google": {"thought_signature": ...}}`.
+    """
 
     id: str
     name: str
     arguments: str
+    extra_content: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,12 @@ class ChatMessage:
     name: str | None = None
     reasoning_content: str | None = None
     """An assistant message's reasoning text, as a reasoning model wrote it, sent back in history."""
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+    """Anthropic's signed `thinking` / `redacted_thinking` blocks of an assistant turn, as the
+    vendor wrote them (LiteLLM's `thinking_blocks` convention): they must come back unchanged."""
+    extra_content: Mapping[str, Any] | None = None
+    """Vendor state of an assistant turn besides its tool calls (Gemini's text-part signature,
+    `{"google": {"thought_signature": ...}}`), to come back unchanged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,10 @@ class Choice:
     tool_calls: tuple[ToolCall, ...] = ()
     finish_reason: str | None = None
     reasoning_content: str | None = None
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+    """As `ChatMessage.thinking_blocks`."""
+    extra_content: Mapping[str, Any] | None = None
+    """As `ChatMessage.extra_content`."""
     extra: Mapping[str, Any] | None = None
     """The choice's fields the gateway does not interpret (`logprobs`), exactly as sent."""
     message_extra: Mapping[str, Any] | None = None
@@ -147,6 +162,10 @@ class ChatResponse:
     response_id: str | None = None
     reasoning_content: str | None = None
     """The model's reasoning text, when the upstream gives it (`reasoning_content`)."""
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+    """As `ChatMessage.thinking_blocks`: what the next turn must send back."""
+    extra_content: Mapping[str, Any] | None = None
+    """As `ChatMessage.extra_content`."""
     choices: tuple[Choice, ...] = ()
     """Every choice of the answer, when a format gives them (several, or with fields the gateway
     does not interpret); the first is the one the fields above describe. Empty: just that one."""
@@ -158,7 +177,17 @@ class ChatResponse:
         """Every choice, the first built from this answer's own fields when no format gave more."""
         if self.choices:
             return self.choices
-        return (Choice(0, self.content, self.tool_calls, self.finish_reason, self.reasoning_content),)
+        return (
+            Choice(
+                0,
+                self.content,
+                self.tool_calls,
+                self.finish_reason,
+                self.reasoning_content,
+                thinking_blocks=self.thinking_blocks,
+                extra_content=self.extra_content,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +198,8 @@ class ToolCallDelta:
     id: str | None = None
     name: str | None = None
     arguments: str = ""
+    extra_content: Mapping[str, Any] | None = None
+    """As `ToolCall.extra_content`, on the fragment that carries it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +215,11 @@ class StreamDelta:
     usage: Usage | None = None
     model: str | None = None
     reasoning_content: str | None = None
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+    """Whole signed thinking blocks, each sent once when complete (its text streamed before as
+    `reasoning_content`); a client appends them in order."""
+    extra_content: Mapping[str, Any] | None = None
+    """Message-level vendor state (as `ChatMessage.extra_content`); a later one replaces it."""
     index: int = 0
     chunk_extra: Mapping[str, Any] | None = None
     choice_extra: Mapping[str, Any] | None = None
@@ -197,6 +233,8 @@ class StreamDelta:
             bool(self.content)
             or bool(self.tool_calls)
             or bool(self.reasoning_content)
+            or bool(self.thinking_blocks)
+            or self.extra_content is not None
             or _any_value(self.delta_extra)
             or _any_value(self.choice_extra)
         )
@@ -221,6 +259,8 @@ class StreamDelta:
             and self.finish_reason is None
             and self.usage is None
             and self.reasoning_content is None
+            and not self.thinking_blocks
+            and self.extra_content is None
             and not _any_value(self.choice_extra)
             and not _any_value(self.delta_extra)
         )

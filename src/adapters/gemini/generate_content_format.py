@@ -22,6 +22,7 @@ from ideaforge_gateway.adapters.gemini.wire import (
     model_path,
     parts_to_domain,
     request_to_wire,
+    thoughts,
     vendor_error,
 )
 from ideaforge_gateway.adapters.http.errors import (
@@ -102,6 +103,8 @@ class GeminiGenerateContentFormat(WireFormat):
             finish_reason=first.finish_reason,
             usage=usage,
             response_id=answer.response_id,
+            reasoning_content=first.reasoning_content,
+            extra_content=first.extra_content,
             choices=choices if len(choices) > 1 else (),
         )
 
@@ -213,21 +216,33 @@ class StreamAssembler:
                 self._reason = "content_filter"
             return []
         out: list[StreamDelta] = []
-        for position, candidate in enumerate(chunk.candidates):
+        for position, candidate in enumerate(chunk.candidates):  # several when `n` asked for them
             index = candidate.index if candidate.index is not None else position
             before = self._calls.get(index, 0)
             parts = candidate.content.parts if candidate.content else []
-            content, calls = parts_to_domain(parts, first_call=before)
+            content, calls = parts_to_domain(parts)
+            reasoning, extra_content = thoughts(parts)
             deltas = tuple(
-                ToolCallDelta(index=before + i, id=c.id, name=c.name, arguments=c.arguments)
+                ToolCallDelta(
+                    index=before + i, id=c.id, name=c.name, arguments=c.arguments, extra_content=c.extra_content
+                )
                 for i, c in enumerate(calls)
             )
             self._calls[index] = before + len(calls)
             if candidate.finish_reason is not None:
                 reason = finish_reason(candidate.finish_reason, called_tools=self._calls[index] > 0)
                 self._reasons[index] = reason or "stop"
-            if content or deltas:
-                out.append(StreamDelta(content=content or None, tool_calls=deltas, model=self._model, index=index))
+            if content or deltas or reasoning is not None or extra_content is not None:
+                out.append(
+                    StreamDelta(
+                        content=content or None,
+                        tool_calls=deltas,
+                        model=self._model,
+                        reasoning_content=reasoning,
+                        extra_content=extra_content,
+                        index=index,
+                    )
+                )
         return out
 
     def at_end(self) -> list[StreamDelta]:
@@ -242,10 +257,14 @@ class StreamAssembler:
 
 
 def _choice(position: int, candidate: WireCandidate) -> Choice:
-    content, tool_calls = parts_to_domain(candidate.content.parts if candidate.content else [])
+    parts = candidate.content.parts if candidate.content else []
+    content, tool_calls = parts_to_domain(parts)
+    reasoning, extra_content = thoughts(parts)
     return Choice(
         index=candidate.index if candidate.index is not None else position,
         content=content,
         tool_calls=tool_calls,
         finish_reason=finish_reason(candidate.finish_reason, called_tools=bool(tool_calls)),
+        reasoning_content=reasoning,
+        extra_content=extra_content,
     )

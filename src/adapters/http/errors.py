@@ -167,14 +167,15 @@ def stream_failure(
 ) -> GatewayError:
     """The domain error for an error event that arrives after a stream has begun: the vendor's
     `code` (an identifier, else "unknown") looked up in the format's `kinds`; any code it does
-    not list (overloaded, internal, anything new) is the provider's unavailability."""
+    not list (overloaded, internal, anything new) is the provider's unavailability. The code
+    travels as the error's `vendor_code` when the vendors document it."""
     named = vendor_code(code) or "unknown"
     message = f"{provider_label(provider)} stream failed mid-way ({named})"
     kind = kinds.get(named, ProviderUnavailableError)
     if kind is RateLimitedError:
         limited = RateLimitedError(message, provider=provider, retry_after=retry_after)
         limited.model_scoped = rate_limit_per_model(named)
-        return limited
+        return limited.with_vendor_code(named)
     if kind is ProviderUnavailableError:  # the model's answer failed: its breaker, not the credential's
-        return ProviderUnavailableError(message, provider=provider, model_scoped=True)
-    return kind(message, provider=provider)
+        return ProviderUnavailableError(message, provider=provider, model_scoped=True).with_vendor_code(named)
+    return kind(message, provider=provider).with_vendor_code(named)

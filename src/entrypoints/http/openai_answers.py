@@ -54,6 +54,10 @@ def chunk(completion_id: str, created: int, model: str, delta: StreamDelta, *, w
         wire["role"] = "assistant"
     if delta.reasoning_content:
         wire["reasoning_content"] = delta.reasoning_content
+    if delta.thinking_blocks:
+        wire["thinking_blocks"] = list(delta.thinking_blocks)
+    if delta.extra_content:
+        wire["extra_content"] = delta.extra_content
     if delta.content:
         wire["content"] = delta.content
     if delta.tool_calls:
@@ -62,6 +66,7 @@ def chunk(completion_id: str, created: int, model: str, delta: StreamDelta, *, w
                 "index": t.index,
                 **({"id": t.id, "type": "function"} if t.id else {}),
                 "function": {k: v for k, v in (("name", t.name), ("arguments", t.arguments)) if v is not None},
+                **({"extra_content": t.extra_content} if t.extra_content else {}),
             }
             for t in delta.tool_calls
         ]
@@ -99,9 +104,14 @@ def _choice(c: Choice) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": c.content}
     if c.reasoning_content is not None:
         message["reasoning_content"] = c.reasoning_content
+    if c.thinking_blocks:
+        message["thinking_blocks"] = list(c.thinking_blocks)
+    if c.extra_content:
+        message["extra_content"] = c.extra_content
     if c.tool_calls:
         message["tool_calls"] = [
             {"id": t.id, "type": "function", "function": {"name": t.name, "arguments": t.arguments}}
+            | ({"extra_content": t.extra_content} if t.extra_content else {})
             for t in c.tool_calls
         ]
     _add(message, c.message_extra)
