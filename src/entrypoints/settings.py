@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -10,7 +12,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ideaforge_gateway.domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
+from ideaforge_gateway.domain.errors import InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.policies.gateway_routes import (
+    DEFAULT_ENV,
+    DEFAULT_ROUTE_TEMPLATE,
+    check_env,
+    check_instance_id,
+    check_region,
+    check_template,
+    sample_routes,
+)
+
+_R = TypeVar("_R")
 
 
 class Settings(BaseSettings):
@@ -34,6 +48,14 @@ class Settings(BaseSettings):
     ai_gateway_openai_base_url: str | None = None
     ai_gateway_anthropic_base_url: str | None = None
     ai_gateway_gemini_base_url: str | None = None
+    ai_gateway_azure_base_url: str | None = None
+    """Azure OpenAI's deployment routes (`/openai/deployments/...`) for `azure/` models."""
+    ai_gateway_azure_api_version: str = "2024-10-21"
+    ai_gateway_instance_id: str | None = None
+    """Set: every family's route is derived from AI_GATEWAY_ROUTE_TEMPLATE (gateway_routes.py)."""
+    ai_gateway_env: str = DEFAULT_ENV
+    ai_gateway_region: str | None = None
+    ai_gateway_route_template: str = DEFAULT_ROUTE_TEMPLATE
 
     # The vendors, under their SDKs' usual names.
     openai_api_key: SecretStr | None = None
@@ -148,6 +170,9 @@ class Settings(BaseSettings):
         "ai_gateway_openai_base_url",
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
+        "ai_gateway_azure_base_url",
+        "ai_gateway_instance_id",
+        "ai_gateway_region",
         "ideaforge_database_url",
         "ideaforge_operator_token",
         mode="before",
@@ -165,21 +190,47 @@ class Settings(BaseSettings):
         "ai_gateway_openai_base_url",
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
+        "ai_gateway_azure_base_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - raises on a port that is not a number in range
-        except ValueError:
-            raise ValueError("must be an http(s) URL") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("must not contain a user name or password: credentials have settings of their own")
-        return value.rstrip("/")
+        return None if value is None else _checked_http_url(value)
+
+    @field_validator("ai_gateway_instance_id")
+    @classmethod
+    def _instance_id(cls, value: str | None) -> str | None:
+        return None if value is None else _domain_check(check_instance_id, value)
+
+    @field_validator("ai_gateway_env")
+    @classmethod
+    def _env(cls, value: str) -> str:
+        return _domain_check(check_env, value)
+
+    @field_validator("ai_gateway_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return _domain_check(check_region, value)
+
+    @field_validator("ai_gateway_route_template")
+    @classmethod
+    def _route_template(cls, value: str) -> str:
+        """Known placeholders only, and every URL it can make an http(s) URL with a host and
+        no credentials, as the other base URLs (`_http_url`)."""
+        template = _domain_check(check_template, value)
+        for family, url in sample_routes(template):
+            try:
+                _checked_http_url(url)
+            except ValueError as exc:
+                raise ValueError(f"the URL it gives for {family.value} {exc}") from None
+        return template
+
+    @field_validator("ai_gateway_azure_api_version")
+    @classmethod
+    def _api_version(cls, value: str) -> str:
+        text = value.strip()
+        if not text or len(text) > 40 or not all(c.isascii() and (c.isalnum() or c in "-._") for c in text):
+            raise ValueError("must be an Azure OpenAI api-version such as 2024-10-21 or 2024-04-01-preview")
+        return text
 
     @field_validator("ideaforge_operator_token")
     @classmethod
@@ -243,3 +294,25 @@ class Settings(BaseSettings):
     def _vendor(provider: ProviderName, key: SecretStr | None, tiers: TierModels) -> ProviderDefaults:
         credentials = ProviderCredentials(provider=provider, api_key=key) if key else None
         return ProviderDefaults(provider=provider, tier_models=tiers, credentials=credentials)
+
+
+def _checked_http_url(value: str) -> str:
+    """`value` without a trailing slash, or `ValueError`: an http(s) URL with a host and no credentials."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise ValueError("must be an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain a user name or password: credentials have settings of their own")
+    return value.rstrip("/")
+
+
+def _domain_check(check: Callable[..., _R], value: object) -> _R:
+    """A domain check's result; its `InvalidRequestError` becomes the `ValueError` pydantic reports."""
+    try:
+        return check(value, what="")
+    except InvalidRequestError as exc:
+        raise ValueError(exc.message.strip()) from None
