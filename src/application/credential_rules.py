@@ -69,20 +69,23 @@ def validate_user_credentials(credentials: ProviderCredentials, *, allow_private
     return replace(credentials, **changes) if changes else credentials
 
 
-def _deployment_changes(credentials: ProviderCredentials, *, allow_private: bool) -> dict[str, Any]:
-    """The normalised deployment fields, or `InvalidRequestError` naming the one at fault."""
-    provider = credentials.provider
+def check_user_deployment(
+    provider: ProviderName,
+    instance_id: str | None,
+    env: str | None,
+    region: str | None,
+    template: str | None,
+) -> GatewayDeployment | None:
+    """The deployment these values give (blank means unset; the template left unset is the
+    default here), None without an instance id, or `InvalidRequestError` naming the value at
+    fault. The environment, region and template mean nothing without an instance id, and only
+    the AI Gateway has one: both are refused rather than dropped."""
     name = provider.value
 
     def given(value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
-    instance_id, env, region, template = (
-        given(credentials.instance_id),
-        given(credentials.env),
-        given(credentials.region),
-        given(credentials.route_template),
-    )
+    instance_id, env, region, template = given(instance_id), given(env), given(region), given(template)
     if instance_id is None:
         named = ((env, "environment"), (region, "region"), (template, "route template"))
         extras = [label for value, label in named if value is not None]
@@ -92,28 +95,41 @@ def _deployment_changes(credentials: ProviderCredentials, *, allow_private: bool
                 provider=provider,
                 param="instance_id",
             )
-        return {"instance_id": None, "env": None, "region": None, "route_template": None}
+        return None
     if provider is not ProviderName.AI_GATEWAY:
-        raise InvalidRequestError(f"{name}: instance ids are the AI Gateway's", provider=provider, param="instance_id")
+        raise InvalidRequestError(
+            f"{name}: an instance id is the AI Gateway's, not {name}'s", provider=provider, param="instance_id"
+        )
     try:
-        deployment = check_deployment(
+        return check_deployment(
             GatewayDeployment(instance_id, env or DEFAULT_ENV, region, template or DEFAULT_ROUTE_TEMPLATE),
             what=f"{name}: the",
         )
-        if template is not None:
-            for family, url in deployment.routes().items():
-                try:
-                    check_user_base_url(url, allow_private=allow_private)
-                except InvalidRequestError as exc:
-                    message = exc.message.replace("base URL", f"the route template's URL for {family.value}")
-                    raise InvalidRequestError(f"{name}: {message}", param="route_template") from None
     except InvalidRequestError as exc:
         raise InvalidRequestError(exc.message, provider=provider, param=exc.param) from None
+
+
+def _deployment_changes(credentials: ProviderCredentials, *, allow_private: bool) -> dict[str, Any]:
+    """The normalised deployment fields, or `InvalidRequestError` naming the one at fault."""
+    provider = credentials.provider
+    template = credentials.route_template.strip() if credentials.route_template else None
+    deployment = check_user_deployment(provider, credentials.instance_id, credentials.env, credentials.region, template)
+    if deployment is None:
+        return {"instance_id": None, "env": None, "region": None, "route_template": None}
+    if template:
+        for family, url in deployment.routes().items():
+            try:
+                check_user_base_url(url, allow_private=allow_private)
+            except InvalidRequestError as exc:
+                message = exc.message.replace("base URL", f"the URL the route template gives for {family.value}")
+                raise InvalidRequestError(
+                    f"{provider.value}: {message}", provider=provider, param="route_template"
+                ) from None
     return {
         "instance_id": deployment.instance_id,
         "env": deployment.env,
         "region": deployment.region,
-        "route_template": deployment.template if template is not None else None,
+        "route_template": deployment.template if template else None,
     }
 
 
