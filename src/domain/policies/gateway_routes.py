@@ -68,20 +68,26 @@ def check_template(template: str, *, what: str = "route template") -> str:
     """`template`, stripped, or `InvalidRequestError` naming the problem (never the value)."""
     text = template.strip()
     if not text:
-        raise InvalidRequestError(f"{what} must not be empty")
+        raise InvalidRequestError(f"{what} must not be empty", param="route_template")
     if len(text) > MAX_TEMPLATE_LENGTH or not text.isascii() or not text.isprintable() or " " in text:
-        raise InvalidRequestError(f"{what} must be printable ASCII with no spaces, at most {MAX_TEMPLATE_LENGTH} long")
+        raise InvalidRequestError(
+            f"{what} must be printable ASCII with no spaces, at most {MAX_TEMPLATE_LENGTH} long", param="route_template"
+        )
     try:
         fields = list(string.Formatter().parse(text))
     except ValueError:
-        raise InvalidRequestError(f"{what} has an unmatched brace: write placeholders as {{family}}") from None
+        raise InvalidRequestError(
+            f"{what} has an unmatched brace: write placeholders as {{family}}", param="route_template"
+        ) from None
     known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
     for _, name, spec, conversion in fields:
         if name is None:
             continue
         if name not in PLACEHOLDERS or spec or conversion:
             shown = name if name.isascii() and len(name) <= 40 else "…"
-            raise InvalidRequestError(f"{what} has an unknown placeholder {{{shown}}}: the known ones are {known}")
+            raise InvalidRequestError(
+                f"{what} has an unknown placeholder {{{shown}}}: the known ones are {known}", param="route_template"
+            )
     return text
 
 
