@@ -91,7 +91,8 @@ def check_user_deployment(
         extras = [label for value, label in named if value is not None]
         if extras:
             raise InvalidRequestError(
-                f"{name}: the {' and '.join(extras)} apply only with an instance id: give the instance id too",
+                f"{name}: the {' and '.join(extras)} {'apply' if len(extras) > 1 else 'applies'} only with an "
+                "instance id: give the instance id too",
                 provider=provider,
                 param="instance_id",
             )

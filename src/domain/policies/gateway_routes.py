@@ -83,7 +83,11 @@ def check_template(template: str, *, what: str = "route template") -> str:
     for _, name, spec, conversion in fields:
         if name is None:
             continue
-        if name not in PLACEHOLDERS or spec or conversion:
+        if name in PLACEHOLDERS and (spec or conversion):
+            raise InvalidRequestError(
+                f"{what} writes {{{name}}} with a format spec or conversion: write it plainly", param="route_template"
+            )
+        if name not in PLACEHOLDERS:
             shown = name if name.isascii() and len(name) <= 40 else "…"
             raise InvalidRequestError(
                 f"{what} has an unknown placeholder {{{shown}}}: the known ones are {known}", param="route_template"
