@@ -169,12 +169,16 @@ function instanceText(status) {
   return `${status.instance_id} (${where})`;
 }
 
-const NEW_DESTINATION =
-  "Enter the client ID and client secret again: where they are sent changed (base URL, instance, environment, region, address pattern or sign-in style), and a stored secret is only sent where it was saved for.";
-
-// The fields that decide where a stored secret goes, as the form names them. An empty
-// environment is "prod", as the server reads it.
-const DESTINATION_FIELDS = ["baseUrl", "instanceId", "env", "region", "routeTemplate", "authMethod"];
+// The fields that decide where a stored secret goes, as the form names them, and as a person
+// reads them. An empty environment is "prod", as the server reads it.
+const DESTINATION_FIELDS = {
+  baseUrl: "base URL",
+  instanceId: "instance ID",
+  env: "environment",
+  region: "region",
+  routeTemplate: "address pattern",
+  authMethod: "sign-in style",
+};
 
 function storedDestination(status) {
   return {
@@ -187,28 +191,45 @@ function storedDestination(status) {
   };
 }
 
+function normalDestination(fields) {
+  const out = {};
+  for (const name of Object.keys(DESTINATION_FIELDS)) {
+    let text = normalUrl(fields[name] ?? "");
+    if (name === "env" && !fields.instanceId?.trim()) text = ""; // meaningless without an instance
+    if (name === "env" || name === "region") text = (text || (name === "env" ? "prod" : "")).toLowerCase();
+    out[name] = text;
+  }
+  return out;
+}
+
 function destinationKey(fields) {
-  const norm = (name, value) => {
-    const text = normalUrl(value ?? "");
-    if (name === "env" || name === "region") return (text || (name === "env" ? "prod" : "")).toLowerCase();
-    return text;
-  };
-  return JSON.stringify(DESTINATION_FIELDS.map((name) => norm(name, fields[name])));
+  return JSON.stringify(normalDestination(fields));
+}
+
+function changedDestination(card) {
+  // A stored secret is only ever sent to the destination it was stored with (the server refuses
+  // otherwise): a new base URL, instance, environment, region, pattern or style needs it again.
+  // The words for what changed, or "" when nothing did.
+  if (card.dataset.source !== "user" || !$('[name="baseUrl"]', card)) return "";
+  const entered = {};
+  for (const name of Object.keys(DESTINATION_FIELDS)) entered[name] = $(`[name="${name}"]`, card)?.value ?? "";
+  const now = normalDestination(entered);
+  const before = JSON.parse(card.dataset.storedDestination || "{}");
+  const changed = Object.keys(DESTINATION_FIELDS).filter((name) => now[name] !== (before[name] ?? ""));
+  return changed.map((name) => DESTINATION_FIELDS[name]).join(" and ");
 }
 
 function destinationChanged(card) {
-  // A stored secret is only ever sent to the destination it was stored with (the server refuses
-  // otherwise): a new base URL, instance, environment, region, pattern or style needs it again.
-  if (card.dataset.source !== "user" || !$('[name="baseUrl"]', card)) return false;
-  const entered = {};
-  for (const name of DESTINATION_FIELDS) entered[name] = $(`[name="${name}"]`, card)?.value ?? "";
-  if (!entered.instanceId.trim()) entered.env = ""; // meaningless without an instance
-  return destinationKey(entered) !== card.dataset.storedDestination;
+  return changedDestination(card) !== "";
+}
+
+function newDestination(card) {
+  return `Enter the client ID and client secret again: the ${changedDestination(card)} changed, and a stored secret is only sent where it was saved for.`;
 }
 
 function secretHints(card) {
   const mine = card.dataset.source === "user";
-  const keep = destinationChanged(card) ? "Required: where it is sent changed" : card.dataset.keep;
+  const keep = destinationChanged(card) ? `Required: the ${changedDestination(card)} changed` : card.dataset.keep;
   $("[data-secret]", card).placeholder = mine ? keep : card.dataset.inherited;
   const clientId = $('[name="clientId"]', card);
   if (clientId) clientId.placeholder = mine ? keep : card.dataset.inherited;
@@ -217,7 +238,7 @@ function secretHints(card) {
     show(
       hint,
       mine && destinationChanged(card)
-        ? "Where they are sent changed: enter the client ID and secret again. A stored secret is only sent where it was saved for."
+        ? `The ${changedDestination(card)} changed: enter the client ID and secret again. A stored secret is only sent where it was saved for.`
         : "",
       "info",
     );
@@ -233,7 +254,7 @@ function fillForm(status) {
   }
   if (status.source === "user") {
     const stored = storedDestination(status);
-    for (const name of DESTINATION_FIELDS) {
+    for (const name of Object.keys(DESTINATION_FIELDS)) {
       const input = $(`[name="${name}"]`, card);
       if (input) input.value = stored[name];
     }
@@ -344,7 +365,7 @@ function configureBody(provider, v) {
   const body = { verify: v.verifyFirst };
   if (provider === "ai_gateway") {
     if (destinationChanged(cardFor(provider)) && !(v.clientId && v.secret)) {
-      return [null, NEW_DESTINATION];
+      return [null, newDestination(cardFor(provider))];
     }
     if (v.clientId) body.aiGatewayClientId = v.clientId;
     if (v.secret) body.aiGatewayClientSecret = v.secret;
@@ -380,7 +401,7 @@ const actions = {
     const v = values(card);
     if (destinationChanged(card) && !(v.clientId && v.secret)) {
       // Verifying the saved credentials would ignore the new base URL: say what it needs instead.
-      show(message, NEW_DESTINATION, "error");
+      show(message, newDestination(card), "error");
       return;
     }
     const body = verifyBody(provider, v);
@@ -506,7 +527,7 @@ function start() {
       event.preventDefault();
       run(card, "save");
     });
-    for (const name of DESTINATION_FIELDS) {
+    for (const name of Object.keys(DESTINATION_FIELDS)) {
       const input = $(`[name="${name}"]`, card);
       if (input) input.addEventListener(input.tagName === "SELECT" ? "change" : "input", () => secretHints(card));
     }
