@@ -4,6 +4,7 @@ subprocess as an operator runs it."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.support.fake_ai_gateway import FakeAIGateway
 from tests.support.fake_gateway_hosts import FakeGatewayHosts
 
 SECRET = "svc-secret-canary"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -95,3 +97,45 @@ def test_a_users_instance_from_the_command_line(
     assert answer.code == 0, answer.output
     assert json.loads(answer.stdout)["model"] == "gpt-4o-2024-08-06"
     assert [(hit.family, hit.instance_id, hit.where) for hit in hosts.hits] == [("azure", "inst-2", "eu.dev")]
+
+
+def readme_setups() -> list[dict[str, str]]:
+    """The two setups of README's "Connecting to the AI Gateway", as environments."""
+    section = README.read_text().split("\n## Connecting to the AI Gateway\n", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)[0]
+    setups: list[dict[str, str]] = []
+    for line in block.splitlines():
+        if re.match(r"^# \d\. ", line):
+            setups.append({})
+        elif (assignment := re.match(r"^([A-Z_]+)=(\S+)", line)) is not None:
+            setups[-1][assignment.group(1)] = assignment.group(2)
+    return setups
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_the_readmes_two_setups_from_an_instance_id_alone(
+    gateway: FakeAIGateway, hosts: FakeGatewayHosts, tmp_path: Path, number: int
+) -> None:
+    setup = readme_setups()[number - 1]
+    assert setup.pop("AI_GATEWAY_INSTANCE_ID") and setup["AI_GATEWAY_CLIENT_ID"] == "..."
+    gateway.state.accept_static_key = True
+    env = {
+        **setup,
+        "AI_GATEWAY_CLIENT_ID": gateway.state.client_id,
+        "AI_GATEWAY_CLIENT_SECRET": SECRET,
+        "AI_GATEWAY_INSTANCE_ID": "inst-1",
+        # Only the hosts move to this machine: the template is the one thing README leaves out.
+        "AI_GATEWAY_BASE_URL": gateway.url,
+        "AI_GATEWAY_ROUTE_TEMPLATE": hosts.template,
+        "IDEAFORGE_DATA_DIR": str(tmp_path / "data"),
+    }
+    result = run_cli("generate", "hi", "--model", "azure/gpt-4o", "--json", env=env, cwd=tmp_path)
+    assert result.code == 0, result.output
+    assert json.loads(result.stdout)["content"] == "echo: hi"
+    [hit] = hosts.hits
+    assert (hit.family, hit.instance_id) == ("azure", "inst-1")
+    if number == 1:
+        assert gateway.state.token_requests == 1 and hit.header == "Authorization"
+    else:
+        assert gateway.state.token_requests == 0 and hit.header == "api-key"
+        assert hit.credential == f"{gateway.state.client_id}:{SECRET}"
