@@ -331,7 +331,7 @@ def _deployment(**given: object) -> dict[str, Any]:
         try:
             checked[name] = checks[name](str(value))
         except ValueError as exc:
-            raise ConfigurationError(f"{name} {exc}") from None
+            raise ConfigurationError(f"{name}: {exc}") from None
     return checked
 
 

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+import ideaforge_gateway
+from ideaforge_gateway import AIGatewayClient, provider_registry
 from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
-from ideaforge_gateway.domain.errors import InvalidRequestError, ModelNotFoundError
-from ideaforge_gateway.domain.models import ChatMessage, ProviderName
+from ideaforge_gateway.domain.errors import ConfigurationError, InvalidRequestError, ModelNotFoundError
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ProviderName
 from ideaforge_gateway.entrypoints.container import Container, close
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
@@ -286,3 +288,34 @@ async def test_a_users_route_template_passes_the_base_url_policy(
     finally:
         await close(container)
     assert hosts.hits == [] and gateway.state.token_requests == 0
+
+
+async def test_the_python_api_takes_an_instance_id(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, gateway: FakeAIGateway, hosts: FakeGatewayHosts
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name, value in {
+        "AI_GATEWAY_CLIENT_ID": gateway.state.client_id,
+        "AI_GATEWAY_CLIENT_SECRET": gateway.state.client_secret,
+        "AI_GATEWAY_BASE_URL": gateway.url,
+        "AI_GATEWAY_ENABLED": "true",
+        "AI_GATEWAY_INSTANCE_ID": "inst-1",
+        "AI_GATEWAY_ROUTE_TEMPLATE": hosts.template,
+        "IDEAFORGE_DATA_DIR": str(tmp_path / "data"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    hello = [ChatMessage("user", "hello")]
+    try:
+        own = AIGatewayClient(gateway.state.client_id, gateway.state.client_secret, instance_id="inst-2", region="EU")
+        claude = await own.chat(ChatRequest(model="claude-sonnet-4-5-20250929", messages=hello))
+        environment = provider_registry.get_ai_gateway_client()
+        gpt = await environment.chat(ChatRequest(model="gpt-4o-mini", messages=hello))
+        with pytest.raises(ConfigurationError, match=r"^instance_id: instance id must be"):
+            AIGatewayClient("id", "secret", instance_id="a/b")
+    finally:
+        ideaforge_gateway.close()
+    assert claude.content == gpt.content == "echo: hello"
+    assert [(hit.family, hit.instance_id, hit.where) for hit in hosts.hits] == [
+        ("anthropic", "inst-2", "eu.prod"),
+        ("openai", "inst-1", "prod"),
+    ]
