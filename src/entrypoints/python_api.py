@@ -17,7 +17,7 @@ import asyncio
 import atexit
 import logging
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -30,6 +30,7 @@ from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.errors import ConfigurationError, UnknownUserError
 from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.entrypoints import gateway_settings
 from ideaforge_gateway.entrypoints.container import Container
 from ideaforge_gateway.entrypoints.container import close as close_container
 from ideaforge_gateway.entrypoints.settings import Settings
@@ -318,18 +319,12 @@ def _checked_urls(**urls: str | None) -> dict[str, str | None]:
 def _deployment(**given: object) -> dict[str, Any]:
     """The deployment options that are set, checked by the settings' rules for the same
     variables (`AI_GATEWAY_INSTANCE_ID`, ...)."""
-    checks: dict[str, Callable[[str], object]] = {
-        "instance_id": Settings._instance_id,
-        "env": Settings._env,
-        "region": Settings._region,
-        "route_template": Settings._route_template,
-    }
     checked: dict[str, Any] = {}
     for name, value in given.items():
         if value is None:
             continue
         try:
-            checked[name] = checks[name](str(value))
+            checked[name] = gateway_settings.DEPLOYMENT_RULES[name](str(value))
         except ValueError as exc:
             raise ConfigurationError(f"{name}: {exc}") from None
     return checked

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
-from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ideaforge_gateway.domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
-from ideaforge_gateway.domain.errors import InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
-from ideaforge_gateway.domain.policies.gateway_routes import (
-    DEFAULT_ENV,
-    DEFAULT_ROUTE_TEMPLATE,
-    check_env,
-    check_instance_id,
-    check_region,
-    check_template,
-    sample_routes,
-)
-
-_R = TypeVar("_R")
+from ideaforge_gateway.domain.policies.gateway_routes import DEFAULT_ENV, DEFAULT_ROUTE_TEMPLATE
+from ideaforge_gateway.entrypoints import gateway_settings
 
 
 class Settings(BaseSettings):
@@ -194,43 +181,22 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        return None if value is None else _checked_http_url(value)
+        return None if value is None else gateway_settings.http_url(value)
 
-    @field_validator("ai_gateway_instance_id")
+    @field_validator(
+        "ai_gateway_instance_id",
+        "ai_gateway_env",
+        "ai_gateway_region",
+        "ai_gateway_route_template",
+        "ai_gateway_azure_api_version",
+    )
     @classmethod
-    def _instance_id(cls, value: str | None) -> str | None:
-        return None if value is None else _domain_check(check_instance_id, value)
-
-    @field_validator("ai_gateway_env")
-    @classmethod
-    def _env(cls, value: str) -> str:
-        return _domain_check(check_env, value)
-
-    @field_validator("ai_gateway_region")
-    @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        return _domain_check(check_region, value)
-
-    @field_validator("ai_gateway_route_template")
-    @classmethod
-    def _route_template(cls, value: str) -> str:
-        """Known placeholders only, and every URL it can make an http(s) URL with a host and
-        no credentials, as the other base URLs (`_http_url`)."""
-        template = _domain_check(check_template, value)
-        for family, url in sample_routes(template):
-            try:
-                _checked_http_url(url)
-            except ValueError as exc:
-                raise ValueError(f"the URL it gives for {family.value} {exc}") from None
-        return template
-
-    @field_validator("ai_gateway_azure_api_version")
-    @classmethod
-    def _api_version(cls, value: str) -> str:
-        text = value.strip()
-        if not text or len(text) > 40 or not all(c.isascii() and (c.isalnum() or c in "-._") for c in text):
-            raise ValueError("must be an Azure OpenAI api-version such as 2024-10-21 or 2024-04-01-preview")
-        return text
+    def _deployment(cls, value: str, info: ValidationInfo) -> object:
+        """The AI Gateway's deployment settings (`gateway_settings.py`); blank optional ones are
+        None by then (`_blank_is_unset`) and pass as they are."""
+        if value is None:
+            return None
+        return gateway_settings.DEPLOYMENT_RULES[str(info.field_name).removeprefix("ai_gateway_")](value)
 
     @field_validator("ideaforge_operator_token")
     @classmethod
@@ -294,25 +260,3 @@ class Settings(BaseSettings):
     def _vendor(provider: ProviderName, key: SecretStr | None, tiers: TierModels) -> ProviderDefaults:
         credentials = ProviderCredentials(provider=provider, api_key=key) if key else None
         return ProviderDefaults(provider=provider, tier_models=tiers, credentials=credentials)
-
-
-def _checked_http_url(value: str) -> str:
-    """`value` without a trailing slash, or `ValueError`: an http(s) URL with a host and no credentials."""
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises on a port that is not a number in range
-    except ValueError:
-        raise ValueError("must be an http(s) URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http(s) URL with a host")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("must not contain a user name or password: credentials have settings of their own")
-    return value.rstrip("/")
-
-
-def _domain_check(check: Callable[..., _R], value: object) -> _R:
-    """A domain check's result; its `InvalidRequestError` becomes the `ValueError` pydantic reports."""
-    try:
-        return check(value, what="")
-    except InvalidRequestError as exc:
-        raise ValueError(exc.message.strip()) from None
