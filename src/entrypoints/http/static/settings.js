@@ -164,7 +164,8 @@ function normalUrl(url) {
 }
 
 function instanceText(status) {
-  if (!status.instance_id) return status.configured ? "none (the base URL)" : "—";
+  if (status.source !== "user") return status.configured ? "the server's" : "—";
+  if (!status.instance_id) return "none (the base URL)";
   const where = [status.env || "prod", status.region].filter(Boolean).join(", ");
   return `${status.instance_id} (${where})`;
 }
