@@ -140,8 +140,6 @@ class HttpProviderFactory(ProviderFactory):
             url = routes.get(family)
             return HttpLLMProvider(http, base_url=url, auth=route_auth, wire=wire) if url else None
 
-        openai_route = route(GatewayFamily.OPENAI, OpenAIChatCompletionsFormat(gateway))
-        assert openai_route is not None  # every deployment has one
         method = credentials.auth_method or defaults.auth_method
         # As Azure's own SDK sends them: a key in `api-key`, an OAuth2 token as a bearer.
         azure_auth = (
@@ -149,7 +147,9 @@ class HttpProviderFactory(ProviderFactory):
         )
         return AIGatewayClient(
             token_source=token_source,
-            openai_route=openai_route,
+            openai_route=HttpLLMProvider(  # every deployment has one
+                http, base_url=routes[GatewayFamily.OPENAI], auth=auth, wire=OpenAIChatCompletionsFormat(gateway)
+            ),
             anthropic_route=route(GatewayFamily.ANTHROPIC, AnthropicMessagesFormat(gateway)),
             gemini_route=route(GatewayFamily.GEMINI, GeminiGenerateContentFormat(gateway)),
             azure_route=route(
