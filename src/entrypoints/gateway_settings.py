@@ -53,7 +53,7 @@ def region(value: str | None) -> str | None:
 
 def route_template(value: str) -> str:
     """Known placeholders only, and every URL it can make one that `http_url` accepts."""
-    template = _domain(check_template, value)
+    template = _domain(check_template, value, "the route template")
     for family, url in sample_routes(template):
         try:
             http_url(url)
@@ -79,9 +79,9 @@ DEPLOYMENT_RULES: dict[str, Callable[[str], object]] = {
 """Each rule by its setting's name without the `ai_gateway_` prefix."""
 
 
-def _domain(check: Callable[..., _R], value: object) -> _R:
+def _domain(check: Callable[..., _R], value: object, what: str = "the") -> _R:
     """A domain check's result; its `InvalidRequestError` becomes the `ValueError` pydantic reports."""
     try:
-        return check(value, what="")
+        return check(value, what=what)
     except InvalidRequestError as exc:
         raise ValueError(exc.message.strip()) from None

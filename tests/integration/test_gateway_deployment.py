@@ -310,7 +310,7 @@ async def test_the_python_api_takes_an_instance_id(
         claude = await own.chat(ChatRequest(model="claude-sonnet-4-5-20250929", messages=hello))
         environment = provider_registry.get_ai_gateway_client()
         gpt = await environment.chat(ChatRequest(model="gpt-4o-mini", messages=hello))
-        with pytest.raises(ConfigurationError, match=r"^instance_id: instance id must be"):
+        with pytest.raises(ConfigurationError, match=r"^instance_id: the instance id must be"):
             AIGatewayClient("id", "secret", instance_id="a/b")
     finally:
         ideaforge_gateway.close()
