@@ -267,9 +267,16 @@ function fillForm(status) {
 
 function render(statuses, { refill = [] } = {}) {
   const grid = $("#provider-grid");
+  let previous = null;
   statuses.forEach((status, index) => {
     const card = cardFor(status.provider);
-    if (card) grid.append(card); // in priority order
+    if (card) {
+      // In priority order, moving a card only when it is out of place: a moved card's input
+      // loses focus, and what someone was typing into it while a refresh landed would be lost.
+      const expected = previous ? previous.nextElementSibling : grid.firstElementChild;
+      if (card !== expected) grid.insertBefore(card, expected);
+      previous = card;
+    }
     renderStatus(status, index);
     if (refill === "all" || refill.includes(status.provider)) fillForm(status);
   });
