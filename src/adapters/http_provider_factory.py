@@ -17,6 +17,7 @@ from ideaforge_gateway.adapters.http.token_auth import HeaderAuth, TokenSourceAu
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.adapters.http_llm_provider import HttpLLMProvider
 from ideaforge_gateway.adapters.openai_compat.wire import OpenAIChatCompletionsFormat
+from ideaforge_gateway.application.model_catalog import CatalogView
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import ProviderName
@@ -71,7 +72,10 @@ class HttpProviderFactory(ProviderFactory):
         ai_gateway: AIGatewayDefaults,
         vendors: VendorDefaults = VendorDefaults(),
         user_url_transport: HttpTransport | None = None,
+        catalog: CatalogView | None = None,
     ) -> None:
+        self._catalog = catalog
+        """The operator's instance's catalog: for AI Gateway credentials without a base URL of their own."""
         self._trusted = transport
         self._user_urls = user_url_transport or transport
         self._gateway = ai_gateway
@@ -125,6 +129,7 @@ class HttpProviderFactory(ProviderFactory):
                 if gemini_url
                 else None
             ),
+            catalog=self._catalog if credentials.base_url is None else None,
         )
 
     def _token_source(

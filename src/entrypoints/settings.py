@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ideaforge_gateway.domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
-from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.models import Classification, ProviderName
+
+CATALOG_URL_TEMPLATE = "https://api.{region}{env}.ai-gateway.quantumblack.com/v1/catalog/models"
 
 
 class Settings(BaseSettings):
@@ -34,6 +36,15 @@ class Settings(BaseSettings):
     ai_gateway_openai_base_url: str | None = None
     ai_gateway_anthropic_base_url: str | None = None
     ai_gateway_gemini_base_url: str | None = None
+    # The deployment shape (issue 15): an instance, in an environment and maybe a region.
+    ai_gateway_instance_id: str | None = None
+    ai_gateway_env: str = "prod"
+    ai_gateway_region: str | None = None
+    ai_gateway_catalog_url: str | None = None
+    """The model catalog's URL; derived from the environment and region when unset."""
+    ai_gateway_max_classification: Classification | None = None
+    """The highest catalog classification (0-3 or Green, Yellow, Red, Purple) the gateway lists
+    and uses; unset: no limit."""
 
     # The vendors, under their SDKs' usual names.
     openai_api_key: SecretStr | None = None
@@ -148,6 +159,10 @@ class Settings(BaseSettings):
         "ai_gateway_openai_base_url",
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
+        "ai_gateway_instance_id",
+        "ai_gateway_region",
+        "ai_gateway_catalog_url",
+        "ai_gateway_max_classification",
         "ideaforge_database_url",
         "ideaforge_operator_token",
         mode="before",
@@ -155,6 +170,30 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("ai_gateway_max_classification", mode="before")
+    @classmethod
+    def _classification(cls, value: object) -> object:
+        return Classification.parse(value) if isinstance(value, str | int) else value
+
+    @field_validator("ai_gateway_instance_id", "ai_gateway_env", "ai_gateway_region")
+    @classmethod
+    def _url_part(cls, value: str | None) -> str | None:
+        """They become part of host names and a header: letters, digits, `-`, `_` and `.` only."""
+        if value is None:
+            return None
+        value = value.strip()
+        if not value or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in value):
+            raise ValueError("must be letters, digits, '-', '_' or '.' only")
+        return value
+
+    @property
+    def catalog_url(self) -> str:
+        """`AI_GATEWAY_CATALOG_URL`, else `https://api.{region.}{env}.ai-gateway.quantumblack.com/v1/catalog/models`."""
+        if self.ai_gateway_catalog_url:
+            return self.ai_gateway_catalog_url
+        region = f"{self.ai_gateway_region}." if self.ai_gateway_region else ""
+        return CATALOG_URL_TEMPLATE.format(region=region, env=self.ai_gateway_env)
 
     @field_validator(
         "ai_gateway_base_url",
@@ -165,6 +204,7 @@ class Settings(BaseSettings):
         "ai_gateway_openai_base_url",
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
+        "ai_gateway_catalog_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

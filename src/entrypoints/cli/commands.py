@@ -99,6 +99,7 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
                 "models": [m.id for m in result.models],
                 "error": result.error,
                 "note": result.note,
+                "warnings": result.warnings,
             }
         )
         if not result.valid:
@@ -108,6 +109,8 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
         fail(result.error or "verification failed")
     note = f" (but {result.note})" if result.note else ""
     typer.echo(f"OK: {provider} verified, {len(result.models)} models available{note}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def models(provider: str | None, *, user: str | None, as_json: bool) -> None:
@@ -265,7 +268,7 @@ def serve(*, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from ideaforge_gateway.adapters.observability.log_format import JsonFormatter, logging_config
-    from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line
+    from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line, warn_about_models
 
     async def prepare(container: Container) -> str:
         # Settings, keys, migrations and CA bundles are checked once, before any worker starts.
@@ -279,7 +282,7 @@ def serve(*, host: str, port: int, workers: int) -> None:
     metrics_dir = _private_metrics_dir() if workers > 1 else None
     if workers == 1:  # the app runs in this process: its lifespan tunes the collector and turns it on
         gc.disable()
-    announce_when_ready(host, port, line)
+    announce_when_ready(host, port, line, then=warn_about_models)
     root = logging.getLogger()
     level = logging.getLevelName(root.getEffectiveLevel()).lower()
     level = level if level in {"debug", "info", "warning", "error"} else "warning"
