@@ -150,3 +150,18 @@ def test_serve_warns_at_start_about_the_tier_models_and_users_default_models(
         for x in warnings
     ), lines
     assert not any(SECRET in x or "alice-secret" in x for x in lines)
+
+
+def test_the_plain_model_list_shows_the_catalogs_prices_and_classification(
+    gateway: FakeAIGateway, catalog: FakeCatalog, tmp_path: Path
+) -> None:
+    env = env_for(gateway, catalog.url, tmp_path)
+    result = run_cli("models", "--provider", "ai_gateway", env=env, cwd=tmp_path)
+    assert result.code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "ai_gateway\tgpt-4o\t$2.50 in / $10.00 out per million tokens\tGreen" in lines
+    assert "ai_gateway\tgpt-4-turbo" in lines  # not in the catalog: nothing to add
+    listed = {m["id"]: m for m in json.loads(run_cli("models", "--json", env=env, cwd=tmp_path).stdout)}
+    assert listed["gpt-4o-mini"]["price"] == {"input": 0.15, "output": 0.6, "unit": "USD per million tokens"}
+    assert listed["claude-sonnet-4-5-20250929"]["classification"] == "Red"
+    assert listed["gpt-4-turbo"]["price"] is None and listed["gpt-4-turbo"]["classification"] is None

@@ -118,15 +118,15 @@ def models(
     as_json: JsonOpt = False,
 ) -> None:
     """List the models a provider (or every usable provider) offers, or the AI Gateway's catalog."""
-    if catalog:
-        from ideaforge_gateway.entrypoints.cli.catalog_commands import catalog_models
+    from ideaforge_gateway.entrypoints.cli import models_commands
 
-        catalog_models(provider, user=user, as_json=as_json)
+    if catalog:
+        models_commands.catalog_models(provider, user=user, as_json=as_json)
         return
     if provider is not None and provider not in {p.value for p in ProviderChoice}:
         choices = ", ".join(p.value for p in ProviderChoice)
         commands.fail(f"--provider must be one of {choices} (without --catalog), not {provider!r}", code=2)
-    commands.models(provider, user=user, as_json=as_json)
+    models_commands.models(provider, user=user, as_json=as_json)
 
 
 @app.command("generate")

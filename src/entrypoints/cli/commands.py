@@ -113,42 +113,6 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
         typer.echo(f"warning: {warning}", err=True)
 
 
-def models(provider: str | None, *, user: str | None, as_json: bool) -> None:
-    from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
-    from ideaforge_gateway.domain.models import ModelInfo, ProviderName
-
-    async def work(container: Container) -> tuple[list[ModelInfo], str | None]:
-        """The models, and why there are none when no provider is usable at all."""
-        user_id = resolve_user(container, user)
-        request = ListModelsRequest(provider=ProviderName(provider) if provider else None, user_id=user_id)
-        found = await container.list_models().execute(request)
-        registry = container.registry()
-        if found or provider is not None:
-            return found, None
-        usable = [r.provider.value for r in registry.usable(user_id)]
-        if usable:
-            names = ", ".join(usable)
-            return found, f"no models: {names} listed none or failed; `ideaforge providers verify NAME` says why"
-        idle = registry.idle_environment_providers()
-        if idle:
-            return found, "no provider is usable: " + "; ".join(idle)
-        return found, (
-            "no provider is configured: set a vendor API key (OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY) "
-            "or the AI Gateway (AI_GATEWAY_CLIENT_ID, AI_GATEWAY_CLIENT_SECRET, AI_GATEWAY_ENABLED=true), "
-            "or configure one for a user and pass --user"
-        )
-
-    found, nothing = run(work)
-    if as_json:
-        print_json([{"id": m.id, "provider": m.provider.value, "owned_by": m.owned_by} for m in found])
-    if nothing:
-        fail(nothing)
-    if as_json:
-        return
-    for info in found:
-        typer.echo(f"{info.provider.value}\t{info.id}")
-
-
 def generate(
     prompt: str,
     *,
