@@ -174,6 +174,8 @@ class Settings(BaseSettings):
     @field_validator("ai_gateway_max_classification", mode="before")
     @classmethod
     def _classification(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # blank is unset, as for the other optional settings
         return Classification.parse(value) if isinstance(value, str | int) else value
 
     @field_validator("ai_gateway_instance_id", "ai_gateway_env", "ai_gateway_region")

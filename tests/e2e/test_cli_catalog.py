@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.cli import run_cli
@@ -143,6 +144,15 @@ def test_serve_warns_at_start_about_the_tier_models_and_users_default_models(
     assert configured.code == 0, configured.output
     with ServeProcess(env=env, cwd=tmp_path) as server:
         lines = server.wait_for(lambda lines: any("alice" in x for x in lines), "the models check")
+        # The worker reads the catalog too, once it is up (one read each: the check's and its own).
+        server.wait_for(lambda _: catalog.state.requests >= 2, "the worker's catalog read")
+        token = run_cli("users", "create", "bob", "--json", env=env, cwd=tmp_path).stdout
+        body = {"model": "gpt-4-turbo", "messages": [{"role": "user", "content": "hi"}]}
+        headers = {"Authorization": f"Bearer {json.loads(token)['token']}"}
+        refused = httpx.post(f"{server.url}/v1/chat/completions", json=body, headers=headers, timeout=60)
+    assert refused.status_code == 404, refused.text
+    assert refused.json()["error"]["code"] == "model_not_offered"
+    assert gateway.state.chat_requests == 0
     warnings = [x for x in lines if "is not offered by" in x]
     assert any("'gpt-4-turbo'" in x and "change AI_GATEWAY_PREMIUM_MODEL" in x for x in warnings), lines
     assert any(
