@@ -197,6 +197,22 @@ async def test_a_model_the_instance_does_not_offer_moves_to_the_next_provider_wi
     assert gateway.state.chat_requests == 0  # never sent
 
 
+async def test_a_stream_skips_a_model_the_instance_does_not_offer_alike(
+    tmp_path: Path, gateway: FakeAIGateway, catalog: FakeCatalog, openai: FakeAIGateway
+) -> None:
+    container = container_for(tmp_path, **chain_settings(gateway, catalog, openai))
+    try:
+        view = container.catalog_view()
+        assert view is not None and await view.current() is not None
+        stream = container.generate_reply().stream(GenerateRequest(HELLO, tier=Tier.PREMIUM))
+        text = "".join([d.content or "" async for d in stream.deltas])
+    finally:
+        await close(container)
+    assert text == "echo: hello" and stream.provider is ProviderName.OPENAI
+    assert [a.outcome for a in stream.attempts] == ["model_not_offered", "ok"]
+    assert gateway.state.chat_requests == 0
+
+
 async def test_the_classification_policy_skips_a_model_above_it_and_alone_refuses_it(
     tmp_path: Path, gateway: FakeAIGateway, catalog: FakeCatalog, openai: FakeAIGateway
 ) -> None:
