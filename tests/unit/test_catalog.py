@@ -169,3 +169,26 @@ def test_warnings_name_the_setting_to_change() -> None:
     assert "the user's default model" in warnings[1] and len(warnings) == 2
     openai = ResolvedProvider(ProviderName.OPENAI, credentials, "user", TierModels("a", "b", "c"), None, None)
     assert wanted_models(openai) == []
+
+
+def test_the_catalogs_answer_is_parsed_strictly_on_bytes() -> None:
+    from ideaforge_gateway.adapters.ai_gateway.catalog_client import parse_catalog
+
+    body = (
+        b'[{"name": "openai", "classification": 1, "extra": true, "endpoints": [{"slug": "chat", "models": ['
+        b'{"name": "gpt-4o", "cost": {"input_unit_cost": "2.50", "output_unit_cost": 10}}, {"name": "free-one"}]}]}]'
+    )
+    parsed = parse_catalog(body)
+    assert parsed.models == (
+        CatalogModel("openai", "chat", "gpt-4o", Classification.YELLOW, ModelPrice(Decimal("2.50"), Decimal(10))),
+        CatalogModel("openai", "chat", "free-one", Classification.YELLOW, None),
+    )
+    for bad in (
+        b"{}",
+        b"not json",
+        b'[{"name": "x", "classification": 4}]',
+        b'[{"name": "x", "classification": 0, "endpoints": [{"models": [{"name": "m", "cost": {"input_unit_cost": -1, '
+        b'"output_unit_cost": 1}}]}]}]',
+    ):
+        with pytest.raises(ProviderUnavailableError, match="malformed model catalog"):
+            parse_catalog(bad)
