@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
 from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyRequest
+from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError, PolicyRefusedError
 from ideaforge_gateway.domain.models import ChatMessage, Classification, ModelPrice, ProviderName, Tier
 from ideaforge_gateway.entrypoints.container import Container, close
@@ -149,6 +152,19 @@ async def test_verify_warns_about_tier_models_the_instance_does_not_offer(contai
         f"model 'gpt-4-turbo' is not offered by the catalog of AI Gateway instance '{INSTANCE}': "
         "change AI_GATEWAY_PREMIUM_MODEL to one it offers"
     ]
+
+
+async def test_verify_warns_about_a_users_own_default_model(container: Container) -> None:
+    alice, _ = container.user_store().create("alice")
+    credentials = ProviderCredentials(
+        ProviderName.AI_GATEWAY, SecretStr("svc-client"), SecretStr(SECRET), default_model="gpt-5-preview"
+    )
+    await container.configure_provider().execute(ConfigureRequest(alice.id, credentials))
+    result = await container.verify_credentials().execute(VerifyRequest(ProviderName.AI_GATEWAY, user_id=alice.id))
+    assert result.valid
+    assert len(result.warnings) == 2 and "AI_GATEWAY_PREMIUM_MODEL" in result.warnings[0]
+    assert result.warnings[1].startswith("model 'gpt-5-preview' is not offered by the catalog of AI Gateway instance")
+    assert "the user's default model" in result.warnings[1]
 
 
 async def test_without_a_catalog_verify_checks_against_the_model_list(tmp_path: Path, gateway: FakeAIGateway) -> None:
