@@ -7,8 +7,8 @@ instance's catalog or, without one, the gateway's model list.
   without calling this one. It reads the cached catalog only (`CatalogView.cached`): no catalog
   yet, or a catalog that does not answer, lets every request through, so the chat path never
   waits on the catalog nor fails because of it.
-- The gate applies to credentials on the operator's gateway (no base URL of their own), whose
-  instance is the catalog's; a user's own gateway is left to answer for itself.
+- The gate applies to credentials on the operator's gateway (no base URL or instance id of their
+  own), whose instance is the catalog's; a user's own gateway or instance answers for itself.
 - `availability_warnings` names, for the tier models and default models a provider would use,
   each one the instance does not offer, with the setting to change: run when credentials are
   verified and when `serve` starts.
@@ -33,8 +33,9 @@ _GATEWAY = ProviderName.AI_GATEWAY
 
 
 def on_operators_gateway(credentials: ProviderCredentials) -> bool:
-    """Whether these AI Gateway credentials reach the operator's gateway, whose instance the catalog is."""
-    return credentials.provider is _GATEWAY and credentials.base_url is None
+    """Whether these AI Gateway credentials reach the operator's gateway and instance, whose catalog
+    the gateway reads (a user's own base URL or instance id is another's)."""
+    return credentials.provider is _GATEWAY and credentials.base_url is None and not credentials.instance_id
 
 
 class CatalogGate:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ideaforge_gateway.domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.models import Classification, ProviderName
+from ideaforge_gateway.domain.policies.gateway_routes import DEFAULT_ENV, DEFAULT_ROUTE_TEMPLATE
+from ideaforge_gateway.entrypoints import gateway_settings
 
 CATALOG_URL_TEMPLATE = "https://api.{region}{env}.ai-gateway.quantumblack.com/v1/catalog/models"
 
@@ -36,10 +37,14 @@ class Settings(BaseSettings):
     ai_gateway_openai_base_url: str | None = None
     ai_gateway_anthropic_base_url: str | None = None
     ai_gateway_gemini_base_url: str | None = None
-    # The deployment shape (issue 15): an instance, in an environment and maybe a region.
+    ai_gateway_azure_base_url: str | None = None
+    """Azure OpenAI's deployment routes (`/openai/deployments/...`) for `azure/` models."""
+    ai_gateway_azure_api_version: str = "2024-10-21"
     ai_gateway_instance_id: str | None = None
-    ai_gateway_env: str = "prod"
+    """Set: every family's route is derived from AI_GATEWAY_ROUTE_TEMPLATE (gateway_routes.py)."""
+    ai_gateway_env: str = DEFAULT_ENV
     ai_gateway_region: str | None = None
+    ai_gateway_route_template: str = DEFAULT_ROUTE_TEMPLATE
     ai_gateway_catalog_url: str | None = None
     """The model catalog's URL; derived from the environment and region when unset."""
     ai_gateway_max_classification: Classification | None = None
@@ -159,6 +164,7 @@ class Settings(BaseSettings):
         "ai_gateway_openai_base_url",
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
+        "ai_gateway_azure_base_url",
         "ai_gateway_instance_id",
         "ai_gateway_region",
         "ai_gateway_catalog_url",
@@ -178,17 +184,6 @@ class Settings(BaseSettings):
             return None  # blank is unset, as for the other optional settings
         return Classification.parse(value) if isinstance(value, str | int) else value
 
-    @field_validator("ai_gateway_instance_id", "ai_gateway_env", "ai_gateway_region")
-    @classmethod
-    def _url_part(cls, value: str | None) -> str | None:
-        """They become part of host names and a header: letters, digits, `-`, `_` and `.` only."""
-        if value is None:
-            return None
-        value = value.strip()
-        if not value or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in value):
-            raise ValueError("must be letters, digits, '-', '_' or '.' only")
-        return value
-
     @property
     def catalog_url(self) -> str:
         """`AI_GATEWAY_CATALOG_URL`, else `https://api.{region.}{env}.ai-gateway.quantumblack.com/v1/catalog/models`."""
@@ -206,22 +201,27 @@ class Settings(BaseSettings):
         "ai_gateway_openai_base_url",
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
+        "ai_gateway_azure_base_url",
         "ai_gateway_catalog_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
+        return None if value is None else gateway_settings.http_url(value)
+
+    @field_validator(
+        "ai_gateway_instance_id",
+        "ai_gateway_env",
+        "ai_gateway_region",
+        "ai_gateway_route_template",
+        "ai_gateway_azure_api_version",
+    )
+    @classmethod
+    def _deployment(cls, value: str, info: ValidationInfo) -> object:
+        """The AI Gateway's deployment settings (`gateway_settings.py`); blank optional ones are
+        None by then (`_blank_is_unset`) and pass as they are."""
         if value is None:
             return None
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - raises on a port that is not a number in range
-        except ValueError:
-            raise ValueError("must be an http(s) URL") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("must not contain a user name or password: credentials have settings of their own")
-        return value.rstrip("/")
+        return gateway_settings.DEPLOYMENT_RULES[str(info.field_name).removeprefix("ai_gateway_")](value)
 
     @field_validator("ideaforge_operator_token")
     @classmethod

@@ -39,7 +39,11 @@ def env_for(gateway: FakeAIGateway, catalog_url: str | None, tmp_path: Path, **e
         "IDEAFORGE_DATA_DIR": str(tmp_path / "data"),
     }
     if catalog_url is not None:
-        env |= {"AI_GATEWAY_INSTANCE_ID": INSTANCE, "AI_GATEWAY_CATALOG_URL": catalog_url}
+        env |= {  # the OpenAI-compatible route overridden back to the loopback gateway
+            "AI_GATEWAY_INSTANCE_ID": INSTANCE,
+            "AI_GATEWAY_CATALOG_URL": catalog_url,
+            "AI_GATEWAY_OPENAI_BASE_URL": f"{gateway.url}/v1",
+        }
     return env | extra
 
 

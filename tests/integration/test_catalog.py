@@ -52,7 +52,13 @@ def settings_for(gateway: FakeAIGateway, catalog_url: str | None, **extra: Any) 
         **extra,
     }
     if catalog_url is not None:
-        values |= {"ai_gateway_instance_id": INSTANCE, "ai_gateway_catalog_url": catalog_url}
+        # The instance derives every family's route (AI_GATEWAY_ROUTE_TEMPLATE): the OpenAI-compatible
+        # one is pointed back at the loopback gateway, as an operator may override it.
+        values |= {
+            "ai_gateway_instance_id": INSTANCE,
+            "ai_gateway_catalog_url": catalog_url,
+            "ai_gateway_openai_base_url": f"{gateway.url}/v1",
+        }
     return values
 
 

@@ -34,7 +34,11 @@ def serve(tmp_path: Path, gateway: FakeAIGateway, catalog_url: str | None, **ext
         **extra,
     }
     if catalog_url is not None:
-        settings |= {"ai_gateway_instance_id": INSTANCE, "ai_gateway_catalog_url": catalog_url}
+        settings |= {  # the OpenAI-compatible route overridden back to the loopback gateway
+            "ai_gateway_instance_id": INSTANCE,
+            "ai_gateway_catalog_url": catalog_url,
+            "ai_gateway_openai_base_url": f"{gateway.url}/v1",
+        }
     return LiveServer(container_for(tmp_path, **settings))
 
 
