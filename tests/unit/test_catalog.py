@@ -100,8 +100,16 @@ def test_enrichment_gives_listed_models_their_price_and_classification_only() ->
     assert enriched[1] == models[1]
 
 
-def _step(model: str, *, base_url: str | None = None, provider: ProviderName = ProviderName.AI_GATEWAY) -> Step:
-    credentials = ProviderCredentials(provider, SecretStr("id"), SecretStr("secret"), base_url=base_url)
+def _step(
+    model: str,
+    *,
+    base_url: str | None = None,
+    instance_id: str | None = None,
+    provider: ProviderName = ProviderName.AI_GATEWAY,
+) -> Step:
+    credentials = ProviderCredentials(
+        provider, SecretStr("id"), SecretStr("secret"), base_url=base_url, instance_id=instance_id
+    )
     resolved = ResolvedProvider(provider, credentials, "environment", TierModels("a", "b", "c"), None, None)
     return Step(resolved, ChatRequest(model, [ChatMessage(role="user", content="hi")]))
 
@@ -116,8 +124,9 @@ async def test_the_gate_refuses_what_the_catalog_lacks_or_the_policy_forbids() -
     assert "'inst' does not offer model 'gpt-4-turbo'" in missing.message
     refused = gate(_step("claude-x"))
     assert isinstance(refused, PolicyRefusedError) and "AI_GATEWAY_MAX_CLASSIFICATION" in refused.message
-    # Another gateway (a user's own base URL) and the vendors are not the catalog's business.
+    # Another gateway or instance (a user's own) and the vendors are not the catalog's business.
     assert gate(_step("gpt-4-turbo", base_url="https://other.example")) is None
+    assert gate(_step("gpt-4-turbo", instance_id="a-users-own-instance")) is None
     assert gate(_step("gpt-4-turbo", provider=ProviderName.OPENAI)) is None
     assert CatalogGate(None)(_step("gpt-4-turbo")) is None
 
