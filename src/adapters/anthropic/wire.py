@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ideaforge_gateway.adapters.anthropic.content import user_blocks
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
@@ -213,6 +214,8 @@ def messages_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
             blocks = _assistant_blocks(message)
             if blocks:
                 wire.append({"role": "assistant", "content": blocks})
+        elif message.parts:
+            wire.append({"role": "user", "content": user_blocks(message.parts)})
         elif message.content:
             wire.append({"role": "user", "content": message.content})
     return ("\n\n".join(system) or None), wire

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from ideaforge_gateway.adapters.gemini.content import user_parts
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
@@ -196,7 +197,7 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
         {k: v for k, v in options.extra.items() if not (json_mode and k == "response_format")}, TRANSLATED
     )
     refuse_reasoning_in_history(request.messages)
-    system, contents = contents_to_wire(request.messages)
+    system, contents = contents_to_wire(request.messages, model=request.model)
     body: dict[str, Any] = {"contents": contents}
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
@@ -275,7 +276,7 @@ def schema_to_wire(schema: Mapping[str, Any]) -> dict[str, Any]:
     return wire
 
 
-def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]:
+def contents_to_wire(messages: Sequence[ChatMessage], *, model: str = "") -> tuple[str | None, list[dict[str, Any]]]:
     """The `systemInstruction` text and the `contents` list.
 
     System messages join the system instruction. A run of `tool` messages becomes one `user`
@@ -306,6 +307,8 @@ def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
             continue
         previous_was_tool = False
         parts: list[dict[str, Any]] = [{"text": message.content}] if message.content else []
+        if message.parts:
+            parts = user_parts(message.parts, model=model)
         if message.role == "assistant":
             for call in message.tool_calls:
                 names[call.id] = call.name

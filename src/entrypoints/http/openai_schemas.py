@@ -7,8 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ideaforge_gateway.domain.content import check_parts
 from ideaforge_gateway.domain.errors import InvalidRequestError
 from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ToolCall, ToolSpec
+from ideaforge_gateway.domain.models import ContentPart as Part
 
 MAX_MESSAGES = 2_000
 
@@ -28,9 +30,28 @@ class ToolCallIn(_Open):
     function: FunctionCall
 
 
+class ImageUrlIn(_Open):
+    url: str
+    detail: str | None = None
+
+
+class InputAudioIn(_Open):
+    data: str
+    format: str
+
+
+class FileIn(_Open):
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
 class ContentPart(_Open):
     type: str
     text: str | None = None
+    image_url: ImageUrlIn | str | None = None
+    input_audio: InputAudioIn | None = None
+    file: FileIn | None = None
 
 
 class MessageIn(_Open):
@@ -44,13 +65,15 @@ class MessageIn(_Open):
     def to_domain(self) -> ChatMessage:
         role = "system" if self.role == "developer" else self.role
         calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments) for c in self.tool_calls or ())
+        content, parts = _content(role, self.content)
         return ChatMessage(
             role=role,
-            content=_text(self.content),
+            content=content,
             tool_calls=calls,
             tool_call_id=self.tool_call_id,
             name=self.name,
             reasoning_content=self.reasoning_content,
+            parts=parts,
         )
 
 
@@ -114,12 +137,44 @@ class ChatCompletionBody(_Open):
         return [self.stop] if isinstance(self.stop, str) else self.stop
 
 
-def _text(content: str | list[ContentPart] | None) -> str | None:
+def _content(role: str, content: str | list[ContentPart] | None) -> tuple[str | None, tuple[Part, ...]]:
+    """The message's text, or, when it holds more than text, its parts in order (checked by
+    `check_parts`). Text-only part lists are joined, as before: the cheap path stays cheap."""
     if content is None or isinstance(content, str):
-        return content
-    parts = []
-    for part in content:
-        if part.type != "text" or part.text is None:
-            raise InvalidRequestError(f"content parts of type {part.type!r} are not supported; send text")
-        parts.append(part.text)
-    return "".join(parts)
+        return content, ()
+    if all(part.type == "text" for part in content):
+        return "".join(_part_text(part) for part in content), ()
+    parts = tuple(_part(part) for part in content)
+    check_parts(role, parts)
+    return None, parts
+
+
+def _part_text(part: ContentPart) -> str:
+    if part.text is None:
+        raise InvalidRequestError("a content part of type 'text' has no text")
+    return part.text
+
+
+def _part(part: ContentPart) -> Part:
+    """One OpenAI content part as the domain's; an unknown type, or a part without its object,
+    is a 400 naming it."""
+    if part.type == "text":
+        return Part("text", text=_part_text(part))
+    if part.type == "image_url" and part.image_url is not None:
+        image = part.image_url
+        # Some clients still send the older `"image_url": "<url>"`; it means the same.
+        return (
+            Part("image_url", url=image)
+            if isinstance(image, str)
+            else Part("image_url", url=image.url, detail=image.detail)
+        )
+    if part.type == "input_audio" and part.input_audio is not None:
+        return Part("input_audio", data=part.input_audio.data, format=part.input_audio.format)
+    if part.type == "file" and part.file is not None:
+        f = part.file
+        return Part("file", data=f.file_data, file_id=f.file_id, filename=f.filename)
+    if part.type in ("image_url", "input_audio", "file"):
+        raise InvalidRequestError(f"a content part of type {part.type!r} has no {part.type!r} object")
+    raise InvalidRequestError(
+        f"content parts of type {part.type!r} are not supported; send text, image_url, input_audio or file"
+    )
