@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -65,7 +65,9 @@ class MessageIn(_Open):
     def to_domain(self) -> ChatMessage:
         role = "system" if self.role == "developer" else self.role
         calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments) for c in self.tool_calls or ())
-        content, parts = _content(role, self.content)
+        content, parts = self.content, cast("tuple[Part, ...]", ())
+        if content is not None and not isinstance(content, str):
+            content, parts = _content(role, content)
         return ChatMessage(
             role=role,
             content=content,
@@ -137,11 +139,9 @@ class ChatCompletionBody(_Open):
         return [self.stop] if isinstance(self.stop, str) else self.stop
 
 
-def _content(role: str, content: str | list[ContentPart] | None) -> tuple[str | None, tuple[Part, ...]]:
-    """The message's text, or, when it holds more than text, its parts in order (checked by
-    `check_parts`). Text-only part lists are joined, as before: the cheap path stays cheap."""
-    if content is None or isinstance(content, str):
-        return content, ()
+def _content(role: str, content: list[ContentPart]) -> tuple[str | None, tuple[Part, ...]]:
+    """A list of parts as the message's text, or, when it holds more than text, as its parts in
+    order (checked by `check_parts`). Text-only part lists are joined, as before."""
     if all(part.type == "text" for part in content):
         return "".join(_part_text(part) for part in content), ()
     parts = tuple(_part(part) for part in content)
