@@ -99,6 +99,11 @@ def test_v1_bodies_keep_text_only_content_as_text_and_multimodal_content_as_part
         ([{"type": "input_video", "input_video": {}}], "'input_video' are not supported"),
         ([{"type": "image_url"}], "has no 'image_url' object"),
         ([{"type": "image_url", "image_url": {"url": "data:image/png;base64,xx!"}}], "not base64"),
+        (
+            [{"type": "image_url", "image_url": {"url": URL}, "cache_control": {"type": "ephemeral"}}],
+            "unknown field 'cache_control'",
+        ),
+        ([{"type": "image_url", "image_url": {"url": URL, "quality": 9}}], "unknown field 'image_url.quality'"),
     ],
 )
 def test_v1_bodies_with_bad_parts_are_a_400(content: list[dict[str, object]], message: str) -> None:

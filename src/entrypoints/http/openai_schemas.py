@@ -149,6 +149,15 @@ def _content(role: str, content: list[ContentPart]) -> tuple[str | None, tuple[P
     return None, parts
 
 
+def _refuse_unknown_fields(part: ContentPart) -> None:
+    inner = getattr(part, part.type, None)
+    for model, where in ((part, ""), (inner, f"{part.type}.")):
+        extra = model.model_extra if isinstance(model, _Open) else None
+        if extra:
+            field = f"{where}{sorted(extra)[0]}"
+            raise InvalidRequestError(f"a content part of type {part.type!r} has the unknown field {field!r}")
+
+
 def _part_text(part: ContentPart) -> str:
     if part.text is None:
         raise InvalidRequestError("a content part of type 'text' has no text")
@@ -156,8 +165,13 @@ def _part_text(part: ContentPart) -> str:
 
 
 def _part(part: ContentPart) -> Part:
-    """One OpenAI content part as the domain's; an unknown type, or a part without its object,
-    is a 400 naming it."""
+    """One OpenAI content part as the domain's; an unknown type, a part without its object, or
+    a field the domain has no place for (never dropped in silence), is a 400 naming it."""
+    if part.type not in ("text", "image_url", "input_audio", "file"):
+        raise InvalidRequestError(
+            f"content parts of type {part.type!r} are not supported; send text, image_url, input_audio or file"
+        )
+    _refuse_unknown_fields(part)
     if part.type == "text":
         return Part("text", text=_part_text(part))
     if part.type == "image_url" and part.image_url is not None:
@@ -173,8 +187,4 @@ def _part(part: ContentPart) -> Part:
     if part.type == "file" and part.file is not None:
         f = part.file
         return Part("file", data=f.file_data, file_id=f.file_id, filename=f.filename)
-    if part.type in ("image_url", "input_audio", "file"):
-        raise InvalidRequestError(f"a content part of type {part.type!r} has no {part.type!r} object")
-    raise InvalidRequestError(
-        f"content parts of type {part.type!r} are not supported; send text, image_url, input_audio or file"
-    )
+    raise InvalidRequestError(f"a content part of type {part.type!r} has no {part.type!r} object")
