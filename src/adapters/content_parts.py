@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
 from ideaforge_gateway.domain.content import DataUri, data_uri
-from ideaforge_gateway.domain.models import ContentPart
+from ideaforge_gateway.domain.models import ChatMessage, ContentPart
 
 PARAM = "messages"
 """The parameter a refused part is reported under (OpenAI's error `param`)."""
@@ -34,6 +34,12 @@ class UnsupportedContentPart(UnmappableRequestError):
         )
         self.param = PARAM
         self.part_type = part_type
+
+
+def outside_user_message(message: ChatMessage) -> UnsupportedContentPart:
+    """The refusal for parts in a message other than a user's, which Anthropic's and Gemini's
+    formats have no place for (the entrypoints refuse them too; this guards the Python API)."""
+    return UnsupportedContentPart(message.parts[0].type, f"in a {message.role} message")
 
 
 def openai_part(part: ContentPart) -> dict[str, Any]:

@@ -8,11 +8,13 @@ import base64
 import pytest
 
 from ideaforge_gateway.adapters.anthropic.content import user_blocks
+from ideaforge_gateway.adapters.anthropic.wire import messages_to_wire as anthropic_messages
 from ideaforge_gateway.adapters.content_parts import UnsupportedContentPart, openai_part
 from ideaforge_gateway.adapters.gemini.content import user_parts
+from ideaforge_gateway.adapters.gemini.wire import contents_to_wire as gemini_contents
 from ideaforge_gateway.domain.content import check_parts, data_uri
 from ideaforge_gateway.domain.errors import InvalidRequestError
-from ideaforge_gateway.domain.models import ContentPart
+from ideaforge_gateway.domain.models import ChatMessage, ContentPart, Role
 from ideaforge_gateway.entrypoints.http.openai_schemas import ChatCompletionBody
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(24)).decode()
@@ -210,3 +212,11 @@ def test_gemini_maps_detail_to_per_part_resolution_on_gemini_3_and_refuses_it_el
 def test_gemini_refuses_what_it_cannot_take_by_name(part: ContentPart, named: str) -> None:
     with pytest.raises(UnsupportedContentPart, match=f"content parts of type {named}"):
         user_parts([part], model="gemini-2.5-flash")
+
+
+@pytest.mark.parametrize("role", ["system", "assistant", "tool"])
+def test_anthropic_and_gemini_refuse_parts_outside_user_messages_built_in_python(role: Role) -> None:
+    message = ChatMessage(role, parts=(image(URL),), tool_call_id="call_1")
+    for translate in (anthropic_messages, lambda messages: gemini_contents(messages, model="gemini-2.5-flash")):
+        with pytest.raises(UnsupportedContentPart, match=f"'image_url' in a {role} message"):
+            translate([message])

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ideaforge_gateway.adapters.anthropic.content import user_blocks
+from ideaforge_gateway.adapters.content_parts import outside_user_message
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
@@ -200,6 +201,8 @@ def messages_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
     system: list[str] = []
     wire: list[dict[str, Any]] = []
     for message in messages:
+        if message.parts and message.role != "user":
+            raise outside_user_message(message)
         if message.role == "system":
             if message.content:
                 system.append(message.content)

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from ideaforge_gateway.adapters.content_parts import outside_user_message
 from ideaforge_gateway.adapters.gemini.content import user_parts
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
@@ -291,6 +292,8 @@ def contents_to_wire(messages: Sequence[ChatMessage], *, model: str = "") -> tup
     """Tool call id -> function name, from the latest assistant messages."""
     previous_was_tool = False
     for message in messages:
+        if message.parts and message.role != "user":
+            raise outside_user_message(message)
         if message.role == "system":
             if message.content:
                 system.append(message.content)
