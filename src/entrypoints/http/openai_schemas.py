@@ -28,6 +28,8 @@ class ToolCallIn(_Open):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
+    extra_content: dict[str, Any] | None = None
+    """Vendor state the call carries back (Gemini's `{"google": {"thought_signature": ...}}`)."""
 
 
 class ImageUrlIn(_Open):
@@ -61,10 +63,16 @@ class MessageIn(_Open):
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
     reasoning_content: str | None = None
+    thinking_blocks: list[dict[str, Any]] | None = Field(default=None, max_length=256)
+    """Anthropic's signed thinking blocks of an assistant turn, as the gateway answered them."""
+    extra_content: dict[str, Any] | None = None
 
     def to_domain(self) -> ChatMessage:
         role = "system" if self.role == "developer" else self.role
-        calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments) for c in self.tool_calls or ())
+        calls = tuple(
+            ToolCall(c.id, c.function.name, c.function.arguments, extra_content=c.extra_content)
+            for c in self.tool_calls or ()
+        )
         content, parts = self.content, cast("tuple[Part, ...]", ())
         if content is not None and not isinstance(content, str):
             content, parts = _content(role, content)
@@ -76,6 +84,8 @@ class MessageIn(_Open):
             name=self.name,
             reasoning_content=self.reasoning_content,
             parts=parts,
+            thinking_blocks=tuple(self.thinking_blocks or ()),
+            extra_content=self.extra_content,
         )
 
 
