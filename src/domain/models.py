@@ -49,6 +49,32 @@ class ToolCall:
     extra_content: Mapping[str, Any] | None = None
 
 
+PartType = Literal["text", "image_url", "input_audio", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class ContentPart:
+    """One part of a message's content, under OpenAI's part types and field names.
+
+    - `text`: `text`.
+    - `image_url`: `url` (an http(s) URL or a base64 `data:` URI), `detail` (`auto`, `low`, `high`).
+    - `input_audio`: `data` (base64), `format` (`wav`, `mp3`).
+    - `file`: `data` (OpenAI's `file_data`: a base64 `data:` URI, or bare base64), `file_id`,
+      `filename`.
+    Validated where it enters (`/v1`, `/api/generate`, the Agno models): `data:` URIs are base64
+    with a media type. Each wire format forwards, translates or refuses each part by name.
+    """
+
+    type: PartType
+    text: str | None = None
+    url: str | None = None
+    detail: str | None = None
+    data: str | None = None
+    format: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
     """One message of a conversation, in the shape every vendor can be mapped to.
@@ -64,6 +90,9 @@ class ChatMessage:
     name: str | None = None
     reasoning_content: str | None = None
     """An assistant message's reasoning text, as a reasoning model wrote it, sent back in history."""
+    parts: tuple[ContentPart, ...] = ()
+    """A user message's content, in order, when it holds more than text (images, audio, files);
+    `content` is then None. Text-only content is always `content`, so text paths stay as cheap."""
     thinking_blocks: tuple[Mapping[str, Any], ...] = ()
     """Anthropic's signed `thinking` / `redacted_thinking` blocks of an assistant turn, as the
     vendor wrote them (LiteLLM's `thinking_blocks` convention): they must come back unchanged."""

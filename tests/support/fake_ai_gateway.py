@@ -83,7 +83,7 @@ class FakeAIGateway:
         """`tls`: serve https with this server context (the URL's scheme follows)."""
         self.state = GatewayState(**state)
         self.lock = threading.Lock()
-        app = web.Application()
+        app = web.Application(client_max_size=32 * 1024 * 1024)  # as vendors take (Anthropic: 32 MB)
         app.router.add_get("/.well-known/openid-configuration", self._openid)
         app.router.add_get("/.well-known/oauth-authorization-server", self._oauth_metadata)
         app.router.add_post("/oauth/token", self._token)
@@ -339,7 +339,10 @@ def reply_for(body: dict[str, Any], calls: int = 1) -> tuple[str | None, list[di
             {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps({"city": c})}}
             for i, c in enumerate(cities, start=1)
         ]
-    return f"echo: {last.get('content')}", []
+    content = last.get("content")
+    if isinstance(content, list):  # content parts: the text ones are what is echoed
+        content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+    return f"echo: {content}", []
 
 
 def _words(text: str) -> list[str]:

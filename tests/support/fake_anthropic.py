@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ class FakeAnthropic:
         self.state = AnthropicState(**state)
         self.lock = threading.Lock()
         self.prefix = prefix
-        app = web.Application()
+        app = web.Application(client_max_size=32 * 1024 * 1024)  # as vendors take (Anthropic: 32 MB)
         app.router.add_post(f"{prefix}/v1/messages", self._messages)
         app.router.add_get(f"{prefix}/v1/models", self._models)
         self.server = LoopbackServer(app)
@@ -308,12 +309,40 @@ def _invalid(body: dict[str, Any]) -> str | None:
         blocks = message["content"] if isinstance(message["content"], list) else []
         if message["content"] in ("", []):
             return f"messages.{i}: content must be non-empty"
+        if problem := _invalid_media(blocks):
+            return f"messages.{i}.content{problem}"
         answered = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
         if not answered <= previous_tool_ids:
             return f"messages.{i}: tool_result without a matching tool_use in the previous message"
         if previous_tool_ids - answered:
             return f"messages.{i}: tool_use ids were found without tool_result blocks immediately after"
         previous_tool_ids = {b["id"] for b in blocks if b.get("type") == "tool_use"}
+    return None
+
+
+_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+
+
+def _invalid_media(blocks: list[dict[str, Any]]) -> str | None:
+    """What Anthropic would refuse in image and document blocks (ImageBlockParam, DocumentBlockParam)."""
+    for block in blocks:
+        if block.get("type") not in ("image", "document"):
+            continue
+        source = block.get("source") or {}
+        kind = source.get("type")
+        if kind == "url":
+            if not str(source.get("url", "")).startswith("https://"):
+                return ".source.url: Only HTTPS URLs are supported"
+        elif kind == "base64":
+            allowed = _IMAGE_TYPES if block["type"] == "image" else ("application/pdf",)
+            if source.get("media_type") not in allowed:
+                return f".source.media_type: Input should be one of {allowed}"
+            try:
+                base64.b64decode(source.get("data", ""), validate=True)
+            except ValueError:
+                return ".source.data: invalid base64 data"
+        elif not (kind == "text" and block["type"] == "document" and source.get("media_type") == "text/plain"):
+            return ".source.type: Input tag does not match any of the expected tags"
     return None
 
 

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ class FakeGemini:
         self.state = GeminiState(**state)
         self.lock = threading.Lock()
         self.prefix = prefix
-        app = web.Application()
+        app = web.Application(client_max_size=32 * 1024 * 1024)  # as vendors take (Anthropic: 32 MB)
         app.router.add_get(f"{prefix}/v1beta/models", self._models)
         app.router.add_post(prefix + "/v1beta/models/{action}", self._generate)
         self.server = LoopbackServer(app)
@@ -285,6 +286,9 @@ def reply_for(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"text": "echo: " + " ".join(p["text"] for p in parts if "text" in p)}]
 
 
+_RESOLUTIONS = ("MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH")
+
+
 def _invalid(body: dict[str, Any]) -> str | None:
     """What Gemini would refuse in `body`, or None."""
     contents = body.get("contents") or []
@@ -297,6 +301,8 @@ def _invalid(body: dict[str, Any]) -> str | None:
         parts = content.get("parts") or []
         if not parts:
             return f"contents[{i}].parts: must not be empty"
+        if problem := _invalid_media(parts):
+            return f"contents[{i}].parts{problem}"
         answered = [p["functionResponse"]["name"] for p in parts if "functionResponse" in p]
         if answered and sorted(answered) != sorted(called):
             return f"contents[{i}]: function responses must answer the function calls of the previous turn"
@@ -305,6 +311,24 @@ def _invalid(body: dict[str, Any]) -> str | None:
         for declaration in tool.get("functionDeclarations", []):
             if "parameters" in declaration and (problem := _invalid_schema(declaration["parameters"])):
                 return f"function_declarations[{declaration.get('name')}].parameters{problem}"
+    return None
+
+
+def _invalid_media(parts: list[dict[str, Any]]) -> str | None:
+    """What Gemini would refuse in inline data or file data parts (Blob, FileData, Part)."""
+    for part in parts:
+        if "inlineData" in part:
+            blob = part["inlineData"]
+            if not blob.get("mimeType") or not blob.get("data"):
+                return ".inline_data: mime_type and data are required"
+            try:
+                base64.b64decode(blob["data"], validate=True)
+            except ValueError:
+                return ".inline_data.data: Invalid value (bytes)"
+        if "fileData" in part and not str(part["fileData"].get("fileUri", "")).startswith("https://"):
+            return ".file_data.file_uri: Invalid or unsupported file uri"
+        if "mediaResolution" in part and part["mediaResolution"].get("level") not in _RESOLUTIONS:
+            return ".media_resolution.level: Invalid value"
     return None
 
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ideaforge_gateway.adapters.anthropic.content import user_blocks
 from ideaforge_gateway.adapters.anthropic.thinking import history_blocks, thinking_to_wire
+from ideaforge_gateway.adapters.content_parts import outside_user_message
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
@@ -206,6 +208,8 @@ def messages_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
     system: list[str] = []
     wire: list[dict[str, Any]] = []
     for message in messages:
+        if message.parts and message.role != "user":
+            raise outside_user_message(message)
         if message.role == "system":
             if message.content:
                 system.append(message.content)
@@ -220,6 +224,8 @@ def messages_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
             blocks = _assistant_blocks(message)
             if blocks:
                 wire.append({"role": "assistant", "content": blocks})
+        elif message.parts:
+            wire.append({"role": "user", "content": user_blocks(message.parts)})
         elif message.content:
             wire.append({"role": "user", "content": message.content})
     return ("\n\n".join(system) or None), wire

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from ideaforge_gateway.adapters.content_parts import outside_user_message
+from ideaforge_gateway.adapters.gemini.content import user_parts
 from ideaforge_gateway.adapters.gemini.thinking import model_parts, signed, thinking_config
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_untranslated
@@ -201,7 +203,7 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
     refuse_untranslated(
         {k: v for k, v in options.extra.items() if not (json_mode and k == "response_format")}, TRANSLATED
     )
-    system, contents = contents_to_wire(request.messages)
+    system, contents = contents_to_wire(request.messages, model=request.model)
     body: dict[str, Any] = {"contents": contents}
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
@@ -282,7 +284,7 @@ def schema_to_wire(schema: Mapping[str, Any]) -> dict[str, Any]:
     return wire
 
 
-def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]:
+def contents_to_wire(messages: Sequence[ChatMessage], *, model: str = "") -> tuple[str | None, list[dict[str, Any]]]:
     """The `systemInstruction` text and the `contents` list.
 
     System messages join the system instruction. A run of `tool` messages becomes one `user`
@@ -301,6 +303,8 @@ def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
     run: list[int] = []
     previous_was_tool = False
     for message in messages:
+        if message.parts and message.role != "user":
+            raise outside_user_message(message)
         if message.role == "system":
             if message.content:
                 system.append(message.content)
@@ -318,6 +322,8 @@ def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
             continue
         previous_was_tool = False
         parts: list[dict[str, Any]] = [{"text": message.content}] if message.content else []
+        if message.parts:
+            parts = user_parts(message.parts, model=model)
         if message.role == "assistant":
             parts = model_parts(message)
             names |= {call.id: call.name for call in message.tool_calls}

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ideaforge_gateway.adapters.content_parts import openai_part
 from ideaforge_gateway.adapters.http.errors import (
     error_for_status,
     incomplete_stream,
@@ -165,6 +166,8 @@ def error_param(body: bytes) -> str | None:
 
 def message_to_wire(message: ChatMessage) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.parts:
+        wire["content"] = [openai_part(p) for p in message.parts]
     if message.tool_calls:
         wire["tool_calls"] = [
             {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
