@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ideaforge_gateway.adapters.anthropic import structured_outputs
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
@@ -128,7 +129,7 @@ def finish_reason(stop_reason: str | None) -> str | None:
 
 
 # Requests.
-TRANSLATED = frozenset({"max_completion_tokens", "top_p", "top_k", "user", "parallel_tool_calls"})
+TRANSLATED = frozenset({"max_completion_tokens", "top_p", "top_k", "user", "parallel_tool_calls", "response_format"})
 """OpenAI parameters (besides the typed ones) this format translates; others are refused by name."""
 
 
@@ -163,6 +164,7 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
             body[key] = extra[key]
     if isinstance(extra.get("user"), str):
         body["metadata"] = {"user_id": extra["user"]}
+    structured_outputs.apply(body, request)
     if stream:
         body["stream"] = True
     return body
