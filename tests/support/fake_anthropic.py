@@ -24,8 +24,8 @@ from tests.support.loopback_server import LoopbackServer
 from tests.support.schema_sample import sample
 
 MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "claude-3-5-haiku-20241022"]
-STRUCTURED_OUTPUT_MODELS = ("claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5", "claude-opus-4-6")
-STRUCTURED_OUTPUT_MODELS += ("claude-sonnet-4-6",)
+STRUCTURED_OUTPUT_MODELS: tuple[str, ...] = ("claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5")
+STRUCTURED_OUTPUT_MODELS += ("claude-opus-4-6", "claude-sonnet-4-6")
 """The models with structured outputs (cd:build-with-claude/structured-outputs)."""
 _OUTPUT_SCHEMA_KEYS = {"type", "enum", "const", "anyOf", "allOf", "$ref", "$defs", "definitions", "default"}
 _OUTPUT_SCHEMA_KEYS |= {"required", "additionalProperties", "properties", "items", "description", "format", "minItems"}

@@ -113,8 +113,8 @@ def _node(node: Mapping[str, Any], param: str) -> dict[str, Any]:
         elif key not in ANNOTATIONS:
             notes.append(note(key, value))
     out = with_note(out, notes)
-    if "$ref" in out and len(out) > 1:
-        siblings = {k: v for k, v in out.items() if not k.startswith("$")}
+    siblings = {k: v for k, v in out.items() if not k.startswith("$")}
+    if "$ref" in out and siblings:
         if "anyOf" in siblings:
             raise UnsupportedSchema("a schema node has both $ref and anyOf", param=param)
         out = {k: v for k, v in out.items() if k.startswith("$") and k != "$ref"}
