@@ -121,9 +121,10 @@ def test_a_native_answer_is_the_text_and_a_forced_tool_answer_its_input() -> Non
 
 def test_a_forced_tool_answer_streams_as_content() -> None:
     assembler = AnthropicMessagesFormat().stream_assembler(ask(SONNET_45, {"type": "json_object"}))
+    tool = {"type": "tool_use", "id": "t", "name": "json_output", "input": {}}
     events = [
         {"type": "message_start", "message": {"id": "m", "model": SONNET_45, "usage": {"input_tokens": 3}}},
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "json_output", "input": {}}},
+        {"type": "content_block_start", "index": 0, "content_block": tool},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"name": '}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '"Oslo"}'}},
         {"type": "content_block_stop", "index": 0},
