@@ -245,6 +245,12 @@ def _invalid(body: dict[str, Any]) -> str | None:
             return f"output_config.format: not supported by {body['model']}"
         if (problem := invalid_output_schema(answer_format.get("schema"))) is not None:
             return f"output_config.format.schema: {problem}"
+    for tool in body.get("tools") or []:
+        if tool.get("strict") is True:
+            if not body["model"].startswith(STRUCTURED_OUTPUT_MODELS):
+                return f"tools.{tool['name']}.strict: not supported by {body['model']}"
+            if (problem := invalid_output_schema(tool.get("input_schema"))) is not None:
+                return f"tools.{tool['name']}.input_schema: {problem}"
     previous_tool_ids: set[str] = set()
     for i, message in enumerate(messages):
         if message.get("role") not in ("user", "assistant"):

@@ -32,7 +32,7 @@ from ideaforge_gateway.adapters.structured_output import (
     response_format,
 )
 from ideaforge_gateway.adapters.wire_format import StreamAssembler
-from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, StreamDelta
+from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, StreamDelta, ToolSpec
 
 JSON_TOOL = "json_output"
 """The forced tool's name when the caller's schema name does not fit Anthropic's tool names."""
@@ -81,6 +81,20 @@ def has_native_outputs(model: str) -> bool:
     if not parts:
         return True
     return (parts[0], parts[1] if len(parts) > 1 else 0) >= _NATIVE_SINCE
+
+
+def strict_tool(tool: ToolSpec, model: str) -> dict[str, Any]:
+    """The fields of a `strict` tool's Anthropic definition: `strict: true` and its input schema
+    in the structured-outputs dialect (strict tool use shares the feature and its limits,
+    cd:build-with-claude/structured-outputs); nothing for other tools. Raises `UnsupportedSchema`
+    naming `tools` on a model without the feature, or for a schema outside the subset."""
+    if not tool.strict:
+        return {}
+    if not has_native_outputs(model):
+        raise UnsupportedSchema(
+            f"strict tools need Anthropic's structured outputs, which {model!r} lacks", param="tools"
+        )
+    return {"strict": True, "input_schema": output_schema(tool.parameters, param="tools")}
 
 
 def apply(body: dict[str, Any], request: ChatRequest) -> None:

@@ -148,6 +148,7 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body["tools"] = [
             {"name": t.name, "input_schema": dict(t.parameters)}
             | ({"description": t.description} if t.description else {})
+            | structured_outputs.strict_tool(t, request.model)
             for t in options.tools
         ]
         choice = tool_choice_to_wire(options.tool_choice, parallel=extra.get("parallel_tool_calls"))

@@ -20,7 +20,7 @@ Raises `UnsupportedSchema` for what cannot be said (an external `$ref`, `allOf` 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ideaforge_gateway.adapters.structured_output import (
@@ -30,6 +30,7 @@ from ideaforge_gateway.adapters.structured_output import (
     note,
     with_note,
 )
+from ideaforge_gateway.domain.models import ToolSpec
 
 KEYWORDS = frozenset(
     {
@@ -139,3 +140,12 @@ def _merged_all_of(node: Mapping[str, Any], param: str) -> Mapping[str, Any]:
 
 def _ref(ref: object) -> object:
     return ref.replace("#/definitions/", "#/$defs/", 1) if isinstance(ref, str) else ref
+
+
+def refuse_strict_tools(tools: Sequence[ToolSpec]) -> None:
+    """Raise `UnsupportedSchema` naming `tools` for a `strict` tool: Gemini's function
+    declarations have no switch that makes the arguments follow the schema exactly (GT
+    FunctionDeclaration), and loosening the caller's guarantee in silence is not an option."""
+    strict = next((t.name for t in tools if t.strict), None)
+    if strict is not None:
+        raise UnsupportedSchema(f"Gemini has no strict function calling (tool {strict[:64]!r})", param="tools")

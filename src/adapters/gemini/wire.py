@@ -14,7 +14,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from ideaforge_gateway.adapters.gemini.schema_dialect import generation_config, json_schema, needs_json_schema
+from ideaforge_gateway.adapters.gemini.schema_dialect import (
+    generation_config,
+    json_schema,
+    needs_json_schema,
+    refuse_strict_tools,
+)
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
 from ideaforge_gateway.adapters.structured_output import response_format
@@ -198,6 +203,7 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     if options.tools:
+        refuse_strict_tools(options.tools)
         body["tools"] = [
             {"functionDeclarations": [_declaration(t.name, t.description, t.parameters) for t in options.tools]}
         ]
