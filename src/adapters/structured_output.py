@@ -28,9 +28,6 @@ class UnsupportedSchema(UnsupportedParameter):
         self.args = (f"the parameter {param!r} cannot be honoured: {why}",)
 
 
-UnsupportedResponseFormat = UnsupportedSchema
-
-
 @dataclass(frozen=True, slots=True)
 class ResponseFormat:
     """What the caller asked the answer to be: any JSON object, or JSON valid for `schema`."""
@@ -45,22 +42,22 @@ class ResponseFormat:
 def response_format(extra: Mapping[str, Any]) -> ResponseFormat | None:
     """The caller's `response_format`, or None for none (absent, null or `text`).
 
-    Raises `UnsupportedResponseFormat` for a shape OpenAI's API does not define.
+    Raises `UnsupportedSchema` for a shape OpenAI's API does not define.
     """
     value = extra.get(PARAM)
     if value is None or value == {"type": "text"}:
         return None
     if not isinstance(value, Mapping):
-        raise UnsupportedResponseFormat("it is not an object")
+        raise UnsupportedSchema("it is not an object")
     if value.get("type") == "json_object":
         return ResponseFormat("json_object")
     spec = value.get("json_schema")
     if value.get("type") != "json_schema" or not isinstance(spec, Mapping):
-        raise UnsupportedResponseFormat("expected type text, json_object, or json_schema with a json_schema object")
+        raise UnsupportedSchema("expected type text, json_object, or json_schema with a json_schema object")
     schema = spec.get("schema", {})
     name = spec.get("name")
     if not isinstance(schema, Mapping) or not isinstance(name, str) or not name:
-        raise UnsupportedResponseFormat("json_schema needs a name and an object schema")
+        raise UnsupportedSchema("json_schema needs a name and an object schema")
     description = spec.get("description")
     return ResponseFormat(
         "json_schema",
@@ -75,7 +72,7 @@ def response_format(extra: Mapping[str, Any]) -> ResponseFormat | None:
 def local_ref(root: Mapping[str, Any], ref: object, *, param: str = PARAM) -> Mapping[str, Any]:
     """The schema a local `$ref` (`#/$defs/X`, `#/definitions/X`, `#`) points at in `root`.
 
-    Raises `UnsupportedResponseFormat` for an external or dangling reference: no vendor
+    Raises `UnsupportedSchema` for an external or dangling reference: no vendor
     fetches one, and guessing would change the schema's shape.
     """
     if not isinstance(ref, str) or not ref.startswith("#"):
