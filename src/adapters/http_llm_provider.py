@@ -139,5 +139,10 @@ def joined(deltas: list[StreamDelta]) -> list[StreamDelta]:
 
 def _text_only(delta: StreamDelta) -> bool:
     return (
-        not delta.tool_calls and delta.finish_reason is None and delta.usage is None and delta.reasoning_content is None
+        not delta.tool_calls
+        and delta.finish_reason is None
+        and delta.usage is None
+        and delta.reasoning_content is None
+        and not delta.thinking_blocks
+        and delta.extra_content is None
     )

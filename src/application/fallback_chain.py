@@ -187,6 +187,7 @@ class FallbackChain:
                         f"the answer from {step.resolved.provider.value} broke off after it had begun: {exc.message}",
                         provider=step.resolved.provider,
                     )
+                    interrupted.with_vendor_code(exc.vendor_code)  # an in-band event's code (issue 13)
                     interrupted.attempts = tuple(result.attempts)
                     error = interrupted
                     raise interrupted from None

@@ -36,11 +36,16 @@ Role = Literal["system", "user", "assistant", "tool"]
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A function call the model asked for; `arguments` is the JSON text the model wrote."""
+    """A function call the model asked for; `arguments` is the JSON text the model wrote.
+
+    `extra_content` is vendor state the call must carry back in history, unchanged, in the
+    convention of Gemini's own OpenAI-compatible endpoint: `{"google": {"thought_signature": ...}}`.
+    """
 
     id: str
     name: str
     arguments: str
+    extra_content: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,12 @@ class ChatMessage:
     name: str | None = None
     reasoning_content: str | None = None
     """An assistant message's reasoning text, as a reasoning model wrote it, sent back in history."""
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+    """Anthropic's signed `thinking` / `redacted_thinking` blocks of an assistant turn, as the
+    vendor wrote them (LiteLLM's `thinking_blocks` convention): they must come back unchanged."""
+    extra_content: Mapping[str, Any] | None = None
+    """Vendor state of an assistant turn besides its tool calls (Gemini's text-part signature,
+    `{"google": {"thought_signature": ...}}`), to come back unchanged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,10 @@ class ChatResponse:
     response_id: str | None = None
     reasoning_content: str | None = None
     """The model's reasoning text, when the upstream gives it (`reasoning_content`)."""
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+    """As `ChatMessage.thinking_blocks`: what the next turn must send back."""
+    extra_content: Mapping[str, Any] | None = None
+    """As `ChatMessage.extra_content`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +155,8 @@ class ToolCallDelta:
     id: str | None = None
     name: str | None = None
     arguments: str = ""
+    extra_content: Mapping[str, Any] | None = None
+    """As `ToolCall.extra_content`, on the fragment that carries it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +169,22 @@ class StreamDelta:
     usage: Usage | None = None
     model: str | None = None
     reasoning_content: str | None = None
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+    """Whole signed thinking blocks, each sent once when complete (its text streamed before as
+    `reasoning_content`); a client appends them in order."""
+    extra_content: Mapping[str, Any] | None = None
+    """Message-level vendor state (as `ChatMessage.extra_content`); a later one replaces it."""
 
     @property
     def has_content(self) -> bool:
         """Whether this delta carries something the caller will show or act on."""
-        return bool(self.content) or bool(self.tool_calls) or bool(self.reasoning_content)
+        return (
+            bool(self.content)
+            or bool(self.tool_calls)
+            or bool(self.reasoning_content)
+            or bool(self.thinking_blocks)
+            or self.extra_content is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Issue 13's rule, per wire format: every chat-completions parameter of OpenAI's API reference
 is forwarded as given (OpenAI-compatible), translated (to the vendor's field, checked in the body
 the loopback upstream received), or refused before anything is sent, with a 400-class error
-naming the parameter and the provider. One case per row of the README's parameter table."""
+naming the parameter and the provider. One case per row of the README's parameter table (the
+reasoning rows are in `test_reasoning_contract.py`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import pytest
 
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.domain.errors import UnsupportedParameterError
-from ideaforge_gateway.domain.models import ChatMessage, ChatRequest
 from tests.integration.test_wire_format_contract import WEATHER, Case, ask, case, fake, provider
 
 __all__ = ["case", "fake"]  # the fixtures, shared with the contract suite
@@ -58,7 +58,6 @@ ROWS: list[tuple[str, Any, Check, Check, Any]] = [
     ("response_format", JSON_SCHEMA, OUTPUT_FORMAT, generation("responseJsonSchema"), {"type": "object"}),
     ("logprobs", True, REFUSED, REFUSED, None),
     ("top_logprobs", 2, REFUSED, REFUSED, None),
-    ("reasoning_effort", "low", REFUSED, REFUSED, None),
     ("logit_bias", {"50256": -100}, REFUSED, REFUSED, None),
     ("metadata", {"team": "ideas"}, REFUSED, REFUSED, None),
     ("store", True, REFUSED, REFUSED, None),
@@ -128,23 +127,6 @@ async def test_n_above_one_is_refused_by_every_format_until_all_choices_are_retu
         await provider(case, fake, http).chat(ask(case, "hi", extra={"n": 2}))
     assert refused.value.param == "n"
     assert case.chat_requests(fake) == 0
-
-
-async def test_reasoning_in_history_is_forwarded_or_refused_by_name(case: Case, fake: Any, http: HttpTransport) -> None:
-    messages = [
-        ChatMessage("user", "why?"),
-        ChatMessage("assistant", "Because.", reasoning_content="Think first."),
-        ChatMessage("user", "hello there"),
-    ]
-    request = ChatRequest(case.model, messages)
-    if case.name != "openai_compat":
-        with pytest.raises(UnsupportedParameterError) as refused:
-            await provider(case, fake, http).chat(request)
-        assert refused.value.param == "reasoning_content"
-        assert case.chat_requests(fake) == 0
-        return
-    await provider(case, fake, http).chat(request)
-    assert case.received(fake)["messages"][1]["reasoning_content"] == "Think first."
 
 
 async def test_no_op_values_are_taken_by_every_format(case: Case, fake: Any, http: HttpTransport) -> None:

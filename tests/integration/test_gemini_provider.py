@@ -114,7 +114,8 @@ async def test_streamed_tool_calls_arrive_whole(http: HttpTransport, gemini: Fak
     deltas = await collect(provider(http, gemini), ask("Weather?", tools=[WEATHER]))
 
     (fragment,) = [f for d in deltas for f in d.tool_calls]
-    assert (fragment.index, fragment.id, fragment.name) == (0, "call_0", "get_weather")
+    assert (fragment.index, fragment.name) == (0, "get_weather")
+    assert fragment.id is not None and fragment.id.startswith("call_")  # minted: Gemini sent none
     assert json.loads(fragment.arguments) == {"city": "Paris"}
     assert deltas[-1].finish_reason == "tool_calls"
 

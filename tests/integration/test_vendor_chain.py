@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
-from ideaforge_gateway.domain.errors import UnsupportedParameterError
+from ideaforge_gateway.domain.errors import StreamInterruptedError, UnsupportedParameterError
 from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ProviderName, Tier
 from ideaforge_gateway.entrypoints.container import close
 from tests.support.app import container_for
@@ -99,7 +99,7 @@ async def test_a_provider_that_cannot_honour_a_parameter_is_skipped_and_none_tha
 ) -> None:
     # Issue 13: a later provider is never asked a different question. Gemini has no `user`, so
     # it is skipped (the attempt says why) and Claude, which has it, answers; nobody has
-    # `reasoning_effort` here, so the answer is the refusal naming it.
+    # `verbosity` here, so the answer is the refusal naming it.
     with FakeGemini(api_key="AIza-canary") as gemini, FakeAnthropic(api_key="sk-ant-canary") as anthropic:
         container = container_for(
             tmp_path,
@@ -120,11 +120,46 @@ async def test_a_provider_that_cannot_honour_a_parameter_is_skipped_and_none_tha
             assert skipped.error is not None and "'user'" in skipped.error
             assert gemini.state.generate_requests == 0
 
-            with_effort = replace(ASK, options=ChatOptions(extra={"reasoning_effort": "low"}))
+            with_verbosity = replace(ASK, options=ChatOptions(extra={"verbosity": "low"}))
             with pytest.raises(UnsupportedParameterError) as refused:
-                await container.generate_reply().execute(with_effort)
-            assert refused.value.param == "reasoning_effort"
+                await container.generate_reply().execute(with_verbosity)
+            assert refused.value.param == "verbosity"
             assert [a.provider for a in refused.value.attempts] == [ProviderName.GEMINI, ProviderName.ANTHROPIC]
             assert anthropic.state.message_requests == 1  # only the first request's
+        finally:
+            await close(container)
+
+
+async def test_an_in_band_error_before_content_falls_over_and_after_content_ends_the_stream(tmp_path: Path) -> None:
+    # Issue 13: Gemini's error chunk and Anthropic's `event: error` are failures, never a finish.
+    with FakeGemini(api_key="AIza-canary") as gemini, FakeAnthropic(api_key="sk-ant-canary") as anthropic:
+        container = container_for(
+            tmp_path,
+            gemini_api_key="AIza-canary",
+            gemini_base_url=gemini.url,
+            anthropic_api_key="sk-ant-canary",
+            anthropic_base_url=anthropic.url,
+            **ANTHROPIC_TIERS,
+        )
+        try:
+            gemini.state.stream_error_after = 0
+            stream = container.generate_reply().stream(ASK)
+            assert "".join([d.content or "" async for d in stream.deltas]) == "echo: hello"
+            assert stream.provider is ProviderName.ANTHROPIC
+            first = stream.attempts[0]
+            assert (first.provider, first.outcome) == (ProviderName.GEMINI, "unavailable")
+            assert first.error is not None and "(UNAVAILABLE)" in first.error
+
+            gemini.state.stream_error_after = None
+            gemini.state.failures = [503] * 4
+            anthropic.state.stream_error_after = 4  # after the first words of the answer
+            stream = container.generate_reply().stream(GenerateRequest(messages=[ChatMessage("user", "a b c d e")]))
+            received = []
+            with pytest.raises(StreamInterruptedError) as broke:
+                async for delta in stream.deltas:
+                    received.append(delta)
+            assert "".join(d.content or "" for d in received).startswith("echo:")
+            assert not any(d.finish_reason for d in received)
+            assert broke.value.vendor_code == "overloaded_error"
         finally:
             await close(container)

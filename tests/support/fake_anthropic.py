@@ -6,6 +6,11 @@
   `anthropic-version` header, `max_tokens`, roles, and that every `tool_result` answers a
   `tool_use` of the assistant turn just before it.
 - Echoes the last user message; with tools, asks for the first tool once, then reports its result.
+- Extended thinking as Anthropic documents it: with `thinking` on, checks the budget (at least
+  1024, below `max_tokens`) and the sampling it forbids, answers with a signed thinking block
+  (and a redacted one, with `redacted`) before the rest, streamed as `thinking_delta` and
+  `signature_delta`; and refuses a tool round trip whose last assistant turn does not start
+  with the thinking blocks it issued, unmodified.
 - Knobs for faults, and counters the tests assert on, guarded by a lock: the server runs on its
   own thread.
 """
@@ -60,8 +65,14 @@ class AnthropicState:
     delay: float = 0.0
     text_before_tool: str | None = None
     """With tools, a text block before the `tool_use` block."""
+    redacted: bool = False
+    """With thinking on, a `redacted_thinking` block after the thinking block."""
+    issued: dict[str, str] = field(default_factory=dict)
+    """Signature (or redacted data) -> the thinking text it signs, for every block answered."""
 
     message_requests: int = 0
+    refusals: list[str] = field(default_factory=list)
+    """Why each request this fake refused as invalid (400) was refused, in order."""
     model_requests: int = 0
     rejected_auth: int = 0
     last_body: dict[str, Any] | None = None
@@ -142,11 +153,13 @@ class FakeAnthropic:
             return _error(failure, "fake failure", headers)
         if broken:
             return web.Response(status=200, text='{"id": "msg_01", "content": [', content_type="application/json")
-        if (problem := _invalid(body)) is not None:
+        if (problem := _invalid(body) or self._invalid_thinking(body)) is not None:
+            with self.lock:
+                self.state.refusals.append(problem)
             return _error(400, problem)
         if body["model"] not in MODELS:
             return _error(404, f"model: {body['model']}")
-        blocks = reply_for(body, self.state.text_before_tool)
+        blocks = self._thinking_blocks(body) + reply_for(body, self.state.text_before_tool)
         stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
         if body.get("stream"):
             return await self._stream(request, body["model"], blocks, stop)
@@ -162,6 +175,52 @@ class FakeAnthropic:
                 "usage": {"input_tokens": 12, "output_tokens": 8, "cache_read_input_tokens": 3},
             }
         )
+
+    def _thinking_blocks(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The thinking blocks an answer starts with, each signed and remembered."""
+        if not thinking_on(body):
+            return []
+        with self.lock:
+            n = len(self.state.issued)
+            text = f"Thinking it through ({n})."
+            blocks: list[dict[str, Any]] = [{"type": "thinking", "thinking": text, "signature": f"sig-{n}-Zm9v"}]
+            self.state.issued[f"sig-{n}-Zm9v"] = text
+            if self.state.redacted:
+                blocks.append({"type": "redacted_thinking", "data": f"redacted-{n}"})
+                self.state.issued[f"redacted-{n}"] = ""
+        return blocks
+
+    def _invalid_thinking(self, body: dict[str, Any]) -> str | None:
+        """What Anthropic refuses about thinking (cd:build-with-claude/extended-thinking)."""
+        thinking = body.get("thinking") or {}
+        if thinking.get("type") == "enabled":
+            budget = thinking.get("budget_tokens")
+            if not isinstance(budget, int) or budget < 1024:
+                return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+            if budget >= body["max_tokens"]:
+                return "`max_tokens` must be greater than `thinking.budget_tokens`"
+            if (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
+                return "Thinking may not be enabled when tool_choice forces tool use."
+        if thinking_on(body) and (body.get("temperature", 1) != 1 or "top_k" in body):
+            return "temperature may only be set to 1 when thinking is enabled"
+        with self.lock:
+            issued = dict(self.state.issued)
+        for i, message in enumerate(body.get("messages") or []):
+            blocks = message["content"] if isinstance(message["content"], list) else []
+            for block in blocks:
+                if block.get("type") == "thinking" and issued.get(block.get("signature")) != block.get("thinking"):
+                    return f"messages.{i}.content: Invalid `signature` in `thinking` block"
+                if block.get("type") == "redacted_thinking" and block.get("data") not in issued:
+                    return f"messages.{i}.content: Invalid `data` in `redacted_thinking` block"
+        last = next((m for m in reversed(body.get("messages") or []) if m["role"] == "assistant"), None)
+        content = last["content"] if last is not None and isinstance(last["content"], list) else []
+        called = any(b.get("type") == "tool_use" for b in content)
+        if thinking_on(body) and called and content[0].get("type") not in ("thinking", "redacted_thinking"):
+            return (
+                "messages: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is "
+                "enabled, a final `assistant` message must start with a thinking block"
+            )
+        return None
 
     async def _stream(
         self, request: web.Request, model: str, blocks: list[dict[str, Any]], stop: str
@@ -186,7 +245,18 @@ def _events(model: str, blocks: list[dict[str, Any]], stop: str) -> list[dict[st
     start |= {"content": [], "stop_reason": None, "usage": {"input_tokens": 12, "output_tokens": 1}}
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}, {"type": "ping"}]
     for index, block in enumerate(blocks):
-        if block["type"] == "text":
+        if block["type"] == "thinking":
+            events.append(
+                {"type": "content_block_start", "index": index, "content_block": {"type": "thinking", "thinking": ""}}
+            )
+            for word in _words(block["thinking"]):
+                delta = {"type": "thinking_delta", "thinking": word}
+                events.append({"type": "content_block_delta", "index": index, "delta": delta})
+            delta = {"type": "signature_delta", "signature": block["signature"]}
+            events.append({"type": "content_block_delta", "index": index, "delta": delta})
+        elif block["type"] == "redacted_thinking":
+            events.append({"type": "content_block_start", "index": index, "content_block": block})
+        elif block["type"] == "text":
             events.append(
                 {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
             )
@@ -207,6 +277,13 @@ def _events(model: str, blocks: list[dict[str, Any]], stop: str) -> list[dict[st
     )
     events.append({"type": "message_stop"})
     return events
+
+
+THINKING_MODES = ("enabled", "adaptive")
+
+
+def thinking_on(body: dict[str, Any]) -> bool:
+    return (body.get("thinking") or {}).get("type") in THINKING_MODES
 
 
 def reply_for(body: dict[str, Any], text_before_tool: str | None = None) -> list[dict[str, Any]]:

@@ -9,6 +9,11 @@
   answering a call of the model turn just before it. A `key=` query parameter is counted and
   refused: the key must never travel in a URL.
 - Echoes the last user message; with tools, asks for the first tool once, then reports its result.
+- Thinking as Gemini documents it: `thinkingConfig` only on 2.5 and later (`thinkingLevel` on
+  Gemini 3 only), thought summaries with `includeThoughts`; Gemini 3 models (accepted, not
+  listed, so the listing keeps its pages) sign their first function call, or their last text
+  part, with a `thoughtSignature`, and refuse a function call of the current turn sent back
+  without the signature they issued (gd:thought-signatures).
 - Knobs for faults, and counters the tests assert on, guarded by a lock: the server runs on its
   own thread.
 """
@@ -28,6 +33,7 @@ from tests.support.schema_sample import sample
 
 CHAT_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.0-flash"]
 _ALL_MODELS = [*CHAT_MODELS, "text-embedding-004"]
+GEMINI_3 = ["gemini-3-pro-preview", "gemini-3-flash-preview"]
 _STATUSES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -66,7 +72,13 @@ class GeminiState:
     with_thought: bool = False
     """Start answers with a thought-summary part, which is not part of the answer."""
 
+    strip_signatures: bool = False
+    """Issue signatures but leave them out of answers, as a lossy proxy would: the control case."""
+    issued: list[str] = field(default_factory=list)
+    """Every thought signature answered, in order."""
     generate_requests: int = 0
+    refusals: list[str] = field(default_factory=list)
+    """Why each request this fake refused as invalid (400) was refused, in order."""
     model_requests: int = 0
     rejected_auth: int = 0
     key_in_url: int = 0
@@ -157,18 +169,59 @@ class FakeGemini:
             return self._failure(failure)
         if broken:
             return web.Response(status=200, text='{"candidates": [{"content": ', content_type="application/json")
-        if (problem := _invalid(body, model)) is not None:
+        if (problem := _invalid(body, model) or self._invalid_thinking(model, body)) is not None:
+            with self.lock:
+                self.state.refusals.append(problem)
             return _error(400, problem)
-        if model not in CHAT_MODELS:
+        if model not in CHAT_MODELS + GEMINI_3:
             return _error(404, f"models/{model} is not found for API version v1beta")
         parts = reply_for(body)
-        if self.state.with_thought:
+        if model in GEMINI_3:
+            parts = self._signed(parts)
+        thinking = body.get("generationConfig", {}).get("thinkingConfig", {})
+        if self.state.with_thought or thinking.get("includeThoughts"):
             parts = [{"text": "Considering the question.", "thought": True}, *parts]
         if method == "streamGenerateContent":
             if request.query.get("alt") != "sse":
                 return _error(400, "this fake streams server-sent events only (alt=sse)")
             return await self._stream(request, model, parts)
         return web.json_response(_chunk(model, parts, "STOP", _USAGE))
+
+    def _signed(self, parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`parts` with the first function call, or else the last part, signed (gd:thought-signatures)."""
+        with self.lock:
+            signature = f"gsig-{len(self.state.issued)}-QUJD"
+            self.state.issued.append(signature)
+        at = next((i for i, p in enumerate(parts) if "functionCall" in p), len(parts) - 1)
+        if self.state.strip_signatures:
+            at = -1
+        return [p | ({"thoughtSignature": signature} if i == at else {}) for i, p in enumerate(parts)]
+
+    def _invalid_thinking(self, model: str, body: dict[str, Any]) -> str | None:
+        """What Gemini refuses about thinking and thought signatures."""
+        thinking = body.get("generationConfig", {}).get("thinkingConfig")
+        if thinking is not None and model not in GEMINI_3 and not model.startswith("gemini-2.5"):
+            return "Thinking is not supported by this model."
+        if thinking is not None and "thinkingLevel" in thinking and model not in GEMINI_3:
+            return "Thinking level is not supported for this model."
+        if thinking is not None and "thinkingLevel" in thinking and "thinkingBudget" in thinking:
+            return "You can only set thinking_budget or thinking_level, not both."
+        if model not in GEMINI_3:
+            return None
+        contents = body.get("contents") or []
+        # The current turn starts after the last user message with text (not function responses).
+        start = max((i for i, c in enumerate(contents) if c["role"] == "user" and _has_text(c)), default=0)
+        with self.lock:
+            issued = set(self.state.issued)
+        for i, content in enumerate(contents[start:], start):
+            calls = [p for p in content["parts"] if "functionCall" in p]
+            if content["role"] == "model" and calls and calls[0].get("thoughtSignature") not in issued:
+                return (
+                    f"Function call is missing a thought_signature in functionCall parts. This is required for "
+                    f"tools to work correctly. Additional data, function call "
+                    f"`default_api:{calls[0]['functionCall']['name']}`, position {i + 1}."
+                )
+        return None
 
     def _failure(self, status: int) -> web.Response:
         headers = {"Retry-After": self.state.retry_after} if self.state.retry_after else {}
@@ -183,7 +236,9 @@ class FakeGemini:
         pieces: list[dict[str, Any]] = []
         for part in parts:
             if "text" in part and not part.get("thought"):
-                pieces += [{"text": word} for word in _words(part["text"])]
+                words = [{"text": word} for word in _words(part["text"])]
+                words[-1] |= {k: v for k, v in part.items() if k != "text"}  # a signature comes last
+                pieces += words
             else:
                 pieces.append(part)
         chunks = [_chunk(model, [piece], None, {"promptTokenCount": 9}) for piece in pieces[:-1]]
@@ -296,6 +351,10 @@ def _invalid_schema(schema: dict[str, Any]) -> str | None:
         if problem := _invalid_schema(sub):
             return problem
     return None
+
+
+def _has_text(content: dict[str, Any]) -> bool:
+    return any("text" in p for p in content.get("parts") or [])
 
 
 def _words(text: str) -> list[str]:

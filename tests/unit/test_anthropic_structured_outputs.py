@@ -147,3 +147,22 @@ def test_no_response_format_is_none() -> None:
 def _message(content: list[dict[str, Any]], stop: str) -> bytes:
     body = {"id": "msg_1", "model": SONNET_45, "content": content, "stop_reason": stop, "usage": {"input_tokens": 1}}
     return json.dumps(body).encode()
+
+
+def test_thinking_goes_with_structured_outputs_but_manual_thinking_cannot_force_the_tool() -> None:
+    with_effort = {"reasoning_effort": "low"}
+    native = ask(SONNET_45, schema_format(City, strict=True))
+    native = ChatRequest(native.model, native.messages, ChatOptions(extra=native.options.extra | with_effort))
+    body = request_to_wire(native, stream=False)
+    assert body["thinking"]["type"] == "enabled" and body["output_config"]["format"]["type"] == "json_schema"
+
+    adaptive = ChatRequest("claude-opus-4-7", native.messages, native.options)
+    body = request_to_wire(adaptive, stream=False)
+    assert body["output_config"]["effort"] == "low" and body["output_config"]["format"]["type"] == "json_schema"
+
+    json_mode = ChatRequest(
+        SONNET_45, native.messages, ChatOptions(extra={"response_format": {"type": "json_object"}} | with_effort)
+    )
+    with pytest.raises(UnsupportedSchema) as refused:
+        request_to_wire(json_mode, stream=False)
+    assert refused.value.param == "response_format" and "thinking" in str(refused.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from typing import Any
 
 import pytest
@@ -235,10 +236,12 @@ def test_parts_skip_thoughts_and_id_calls() -> None:
         WirePart.model_validate({"functionCall": {"name": "f", "args": {"a": 1}}}),
         WirePart.model_validate({"functionCall": {"name": "g", "id": "gem-7"}}),
     ]
-    assert parts_to_domain(parts, first_call=3) == (
-        "Sure.",
-        (ToolCall("call_3", "f", '{"a": 1}'), ToolCall("gem-7", "g", "{}")),
-    )
+    content, (minted, given) = parts_to_domain(parts)
+    assert content == "Sure."
+    assert given == ToolCall("gem-7", "g", "{}")
+    assert (minted.name, minted.arguments) == ("f", '{"a": 1}')
+    assert re.fullmatch(r"call_[0-9a-f]{24}", minted.id)
+    assert parts_to_domain(parts)[1][0].id != minted.id  # minted afresh: unique across turns
 
 
 def test_error_bodies_are_reduced_to_identifiers() -> None:
@@ -289,10 +292,8 @@ def test_the_stream_numbers_calls_across_chunks_and_finishes_at_a_finish_reason(
     assert assembler.finished
     assert "".join(d.content or "" for d in deltas) == "Let me see."
     calls = [c for d in deltas for c in d.tool_calls]
-    assert [(c.index, c.id, c.name, c.arguments) for c in calls] == [
-        (0, "call_0", "f", '{"a": 1}'),
-        (1, "call_1", "g", "{}"),
-    ]
+    assert [(c.index, c.name, c.arguments) for c in calls] == [(0, "f", '{"a": 1}'), (1, "g", "{}")]
+    assert len({c.id for c in calls}) == 2 and all(c.id and c.id.startswith("call_") for c in calls)
     assert not assembler.done  # Gemini has no end marker: the body's clean end completes it
     assert assembler.at_end() == [StreamDelta(finish_reason="tool_calls", usage=Usage(4, 3, 7), model="gemini-x")]
 

@@ -72,6 +72,7 @@ def message_to_domain(message: Message, *, compressed: bool = False) -> ChatMess
         tool_call_id=message.tool_call_id if role == "tool" else None,
         name=message.name,
         reasoning_content=message.reasoning_content if role == "assistant" else None,
+        **(_vendor_state(message.provider_data) if role == "assistant" else {}),
     )
 
 
@@ -109,6 +110,7 @@ def response_to_agno(response: ChatResponse) -> ModelResponse:
     provider_data: dict[str, Any] = {"provider": response.provider.value, "model": response.model}
     if response.response_id:
         provider_data["id"] = response.response_id
+    provider_data |= _vendor_state_to_agno(response.thinking_blocks, response.extra_content)
     return ModelResponse(
         role="assistant",
         content=response.content,
@@ -132,9 +134,12 @@ def delta_to_agno(delta: StreamDelta) -> ModelResponse:
                 "type": "function",
                 "function": {"name": part.name, "arguments": part.arguments},
             }
+            | ({"extra_content": dict(part.extra_content)} if part.extra_content else {})
             for part in delta.tool_calls
         ],
         response_usage=usage_to_agno(delta.usage) if delta.usage else None,
+        # Agno extends lists and replaces other values key by key across a stream's deltas.
+        provider_data=_vendor_state_to_agno(delta.thinking_blocks, delta.extra_content) or None,
     )
 
 
@@ -150,11 +155,16 @@ def merge_tool_call_fragments(fragments: Sequence[Mapping[str, Any]]) -> list[di
         call["id"] = call["id"] or fragment.get("id")
         call["function"]["name"] = call["function"]["name"] or function.get("name") or ""
         call["function"]["arguments"] += _arguments(function.get("arguments"))
+        if fragment.get("extra_content"):
+            call["extra_content"] = fragment["extra_content"]
     return [merged[key] for key in sorted(merged)]
 
 
 def tool_call_to_agno(call: ToolCall) -> dict[str, Any]:
-    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+    """Agno's tool-call dict; a call's vendor state (`extra_content`) rides along, as Agno hands
+    tool-call dicts back unchanged on the next turn."""
+    wire = {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+    return wire | ({"extra_content": dict(call.extra_content)} if call.extra_content else {})
 
 
 def usage_to_agno(usage: Usage) -> MessageMetrics:
@@ -185,11 +195,36 @@ def error_to_agno(error: GatewayError, *, model_name: str | None, model_id: str)
 
 def _tool_call_to_domain(call: Mapping[str, Any], position: int) -> ToolCall:
     function = call.get("function") or {}
+    extra_content = call.get("extra_content")
     return ToolCall(
         id=str(call.get("id") or f"call_{position}"),
         name=str(function.get("name") or ""),
         arguments=_arguments(function.get("arguments")),
+        extra_content=dict(extra_content) if isinstance(extra_content, Mapping) else None,
     )
+
+
+def _vendor_state_to_agno(
+    thinking_blocks: Sequence[Mapping[str, Any]], extra_content: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What a vendor needs back next turn, kept in the assistant message's `provider_data`."""
+    state: dict[str, Any] = {}
+    if thinking_blocks:
+        state["thinking_blocks"] = [dict(b) for b in thinking_blocks]
+    if extra_content:
+        state["extra_content"] = dict(extra_content)
+    return state
+
+
+def _vendor_state(provider_data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`ChatMessage` fields from an assistant message's `provider_data` (see `_vendor_state_to_agno`)."""
+    data = provider_data or {}
+    blocks = data.get("thinking_blocks")
+    extra_content = data.get("extra_content")
+    return {
+        "thinking_blocks": tuple(b for b in blocks if isinstance(b, Mapping)) if isinstance(blocks, list) else (),
+        "extra_content": dict(extra_content) if isinstance(extra_content, Mapping) else None,
+    }
 
 
 def _arguments(value: object) -> str:

@@ -12,6 +12,7 @@ from typing import ClassVar
 from pydantic import ValidationError
 
 from ideaforge_gateway.adapters.anthropic import structured_outputs
+from ideaforge_gateway.adapters.anthropic.thinking import ThinkingStream, answer_thinking
 from ideaforge_gateway.adapters.anthropic.wire import (
     ANTHROPIC_VERSION,
     WireContentBlock,
@@ -33,6 +34,7 @@ from ideaforge_gateway.adapters.http.errors import (
     stream_failure,
 )
 from ideaforge_gateway.adapters.tool_arguments import refused_as_invalid
+from ideaforge_gateway.adapters.tool_ids import mint_tool_call_id
 from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
 from ideaforge_gateway.adapters.wire_format import StreamAssembler as WireStreamAssembler
 from ideaforge_gateway.domain.errors import (
@@ -75,6 +77,7 @@ class AnthropicMessagesFormat(WireFormat):
         except ValidationError:
             raise malformed(self.provider, what="message") from None
         content, tool_calls = content_to_domain(message.content)
+        reasoning, thinking_blocks = answer_thinking(message.content)
         response = ChatResponse(
             provider=self.provider,
             model=message.model or request.model,
@@ -83,6 +86,8 @@ class AnthropicMessagesFormat(WireFormat):
             finish_reason=finish_reason(message.stop_reason),
             usage=message.usage.to_domain() if message.usage else None,
             response_id=message.id,
+            reasoning_content=reasoning,
+            thinking_blocks=thinking_blocks,
         )
         return structured_outputs.answer(response, request)
 
@@ -150,6 +155,7 @@ class StreamAssembler:
         self._tools: dict[int, int] = {}
         """Content block index -> tool ordinal."""
         self._tool_has_arguments: dict[int, bool] = {}
+        self._thinking = ThinkingStream()
         self.done = False
 
     def feed(self, data: str) -> list[StreamDelta]:
@@ -189,6 +195,8 @@ class StreamAssembler:
     def _block_start(self, index: int, block: WireContentBlock) -> list[StreamDelta]:
         if block.type == "text" and block.text:
             return [StreamDelta(content=block.text, model=self._model)]
+        if self._thinking.start(index, block):
+            return [StreamDelta(reasoning_content=block.thinking, model=self._model)] if block.thinking else []
         if block.type != "tool_use":
             return []
         ordinal = self._tools[index] = len(self._tools)
@@ -196,12 +204,14 @@ class StreamAssembler:
         # a proxy that sends the whole input up front is honoured too.
         arguments = json.dumps(block.input) if block.input else ""
         self._tool_has_arguments[ordinal] = bool(arguments)
-        call = ToolCallDelta(index=ordinal, id=block.id, name=block.name, arguments=arguments)
+        call = ToolCallDelta(index=ordinal, id=block.id or mint_tool_call_id(), name=block.name, arguments=arguments)
         return [StreamDelta(tool_calls=(call,), model=self._model)]
 
     def _block_delta(self, index: int, delta: WireEventDelta) -> list[StreamDelta]:
         if delta.type == "text_delta" and delta.text:
             return [StreamDelta(content=delta.text, model=self._model)]
+        if (reasoning := self._thinking.delta(index, delta)) is not None:
+            return [StreamDelta(reasoning_content=reasoning, model=self._model)]
         if delta.type == "input_json_delta" and delta.partial_json and index in self._tools:
             ordinal = self._tools[index]
             self._tool_has_arguments[ordinal] = True
@@ -210,6 +220,8 @@ class StreamAssembler:
         return []
 
     def _block_stop(self, index: int) -> list[StreamDelta]:
+        if (thinking := self._thinking.stop(index)) is not None:
+            return [StreamDelta(thinking_blocks=(thinking,), model=self._model)]
         ordinal = self._tools.get(index)
         if ordinal is None or self._tool_has_arguments[ordinal]:
             return []

@@ -98,7 +98,8 @@ def strict_tool(tool: ToolSpec, model: str) -> dict[str, Any]:
 
 
 def apply(body: dict[str, Any], request: ChatRequest) -> None:
-    """Put `request`'s `response_format` into the `/v1/messages` `body`."""
+    """Put `request`'s `response_format` into the `/v1/messages` `body`, whose thinking controls
+    are already set (`output_config` is merged into, not replaced)."""
     chosen = plan(request)
     if chosen is None:
         return
@@ -107,6 +108,10 @@ def apply(body: dict[str, Any], request: ChatRequest) -> None:
             "format": {"type": "json_schema", "schema": chosen.schema}
         }
         return
+    if (body.get("thinking") or {}).get("type") == "enabled":
+        # Manual thinking (`reasoning_effort` on Claude 3.7 to 4.6) cannot force a tool
+        # (cd:agents-and-tools/tool-use/define-tools), and Anthropic would refuse the request.
+        raise UnsupportedSchema(f"it needs a forced tool, which {request.model!r} cannot use while thinking")
     tool: dict[str, Any] = {"name": chosen.tool, "input_schema": dict(chosen.schema)}
     tool["description"] = chosen.description or "Answer with this tool's input: it is the whole answer."
     body["tools"] = [tool]

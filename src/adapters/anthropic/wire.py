@@ -12,9 +12,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ideaforge_gateway.adapters.anthropic import structured_outputs
+from ideaforge_gateway.adapters.anthropic.thinking import history_blocks, thinking_to_wire
 from ideaforge_gateway.adapters.http.errors import vendor_code
-from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
+from ideaforge_gateway.adapters.parameters import refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
+from ideaforge_gateway.adapters.tool_ids import mint_tool_call_id
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -63,6 +65,9 @@ class WireContentBlock(_Wire):
     id: str | None = None
     name: str | None = None
     input: dict[str, Any] | None = None
+    thinking: str | None = None
+    signature: str | None = None
+    data: str | None = None
 
 
 class WireMessage(_Wire):
@@ -78,6 +83,8 @@ class WireEventDelta(_Wire):
     text: str | None = None
     partial_json: str | None = None
     stop_reason: str | None = None
+    thinking: str | None = None
+    signature: str | None = None
 
 
 class WireErrorDetail(_Wire):
@@ -129,7 +136,9 @@ def finish_reason(stop_reason: str | None) -> str | None:
 
 
 # Requests.
-TRANSLATED = frozenset({"max_completion_tokens", "top_p", "top_k", "user", "parallel_tool_calls", "response_format"})
+TRANSLATED = frozenset(
+    {"max_completion_tokens", "top_p", "top_k", "user", "parallel_tool_calls", "reasoning_effort", "response_format"}
+)
 """OpenAI parameters (besides the typed ones) this format translates; others are refused by name."""
 
 
@@ -138,7 +147,6 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     options = request.options
     extra = options.extra
     refuse_untranslated(extra, TRANSLATED)
-    refuse_reasoning_in_history(request.messages)
     system, messages = messages_to_wire(request.messages)
     max_tokens = options.max_tokens or extra.get("max_completion_tokens") or DEFAULT_MAX_TOKENS
     body: dict[str, Any] = {"model": request.model, "max_tokens": max_tokens, "messages": messages}
@@ -165,6 +173,7 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
             body[key] = extra[key]
     if isinstance(extra.get("user"), str):
         body["metadata"] = {"user_id": extra["user"]}
+    thinking_to_wire(request, body, default_max_tokens=DEFAULT_MAX_TOKENS)
     structured_outputs.apply(body, request)
     if stream:
         body["stream"] = True
@@ -235,7 +244,7 @@ def _all_tool_results(content: object) -> bool:
 
 
 def _assistant_blocks(message: ChatMessage) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
+    blocks = history_blocks(message)  # signed thinking first, as Anthropic wrote the turn
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     for call in message.tool_calls:
@@ -245,10 +254,12 @@ def _assistant_blocks(message: ChatMessage) -> list[dict[str, Any]]:
 
 # Responses.
 def content_to_domain(blocks: Sequence[WireContentBlock]) -> tuple[str | None, tuple[ToolCall, ...]]:
-    """Text blocks joined, and `tool_use` blocks as tool calls; thinking blocks are not the answer."""
+    """Text blocks joined, and `tool_use` blocks as tool calls (an id the vendor left out is
+    minted, unique across turns); thinking blocks are not the answer (`thinking.answer_thinking`)."""
     texts = [b.text for b in blocks if b.type == "text" and b.text is not None]
     calls = tuple(
-        ToolCall(id=b.id or f"call_{i}", name=b.name or "", arguments=json.dumps(b.input or {}))
-        for i, b in enumerate(b for b in blocks if b.type == "tool_use")
+        ToolCall(id=b.id or mint_tool_call_id(), name=b.name or "", arguments=json.dumps(b.input or {}))
+        for b in blocks
+        if b.type == "tool_use"
     )
     return ("".join(texts) if texts else None), calls

@@ -21,6 +21,7 @@ from ideaforge_gateway.adapters.gemini.wire import (
     model_path,
     parts_to_domain,
     request_to_wire,
+    thoughts,
     vendor_error,
 )
 from ideaforge_gateway.adapters.http.errors import (
@@ -90,7 +91,9 @@ class GeminiGenerateContentFormat(WireFormat):
                 self.provider, model, None, finish_reason="content_filter", usage=usage, response_id=answer.response_id
             )
         candidate = answer.candidates[0]
-        content, tool_calls = parts_to_domain(candidate.content.parts if candidate.content else [])
+        parts = candidate.content.parts if candidate.content else []
+        content, tool_calls = parts_to_domain(parts)
+        reasoning, extra_content = thoughts(parts)
         return ChatResponse(
             provider=self.provider,
             model=model,
@@ -99,6 +102,8 @@ class GeminiGenerateContentFormat(WireFormat):
             finish_reason=finish_reason(candidate.finish_reason, called_tools=bool(tool_calls)),
             usage=usage,
             response_id=answer.response_id,
+            reasoning_content=reasoning,
+            extra_content=extra_content,
         )
 
     def stream_assembler(self, request: ChatRequest) -> StreamAssembler:
@@ -205,17 +210,29 @@ class StreamAssembler:
                 self._reason = "content_filter"
             return []
         candidate = chunk.candidates[0]
-        content, calls = parts_to_domain(candidate.content.parts if candidate.content else [], first_call=self._calls)
+        parts = candidate.content.parts if candidate.content else []
+        content, calls = parts_to_domain(parts)
+        reasoning, extra_content = thoughts(parts)
         deltas = tuple(
-            ToolCallDelta(index=self._calls + i, id=c.id, name=c.name, arguments=c.arguments)
+            ToolCallDelta(
+                index=self._calls + i, id=c.id, name=c.name, arguments=c.arguments, extra_content=c.extra_content
+            )
             for i, c in enumerate(calls)
         )
         self._calls += len(calls)
         if candidate.finish_reason is not None:
             self._reason = finish_reason(candidate.finish_reason, called_tools=self._calls > 0) or "stop"
-        if not content and not deltas:
+        if not content and not deltas and reasoning is None and extra_content is None:
             return []
-        return [StreamDelta(content=content or None, tool_calls=deltas, model=self._model)]
+        return [
+            StreamDelta(
+                content=content or None,
+                tool_calls=deltas,
+                model=self._model,
+                reasoning_content=reasoning,
+                extra_content=extra_content,
+            )
+        ]
 
     def at_end(self) -> list[StreamDelta]:
         if not self.finished:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +21,12 @@ from ideaforge_gateway.adapters.gemini.schema_dialect import (
     needs_json_schema,
     refuse_strict_tools,
 )
+from ideaforge_gateway.adapters.gemini.thinking import model_parts, signed, thinking_config
 from ideaforge_gateway.adapters.http.errors import vendor_code
-from ideaforge_gateway.adapters.parameters import refuse_reasoning_in_history, refuse_untranslated
+from ideaforge_gateway.adapters.parameters import refuse_untranslated
 from ideaforge_gateway.adapters.structured_output import response_format
-from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
+from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
+from ideaforge_gateway.adapters.tool_ids import mint_tool_call_id
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ToolCall, Usage
 
 _MODEL_ID = re.compile(r"^(?:models/|tunedModels/)?[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
@@ -61,6 +64,7 @@ class WirePart(_Wire):
     text: str | None = None
     thought: bool = False
     function_call: WireFunctionCall | None = None
+    thought_signature: str | None = None
 
 
 class WireContent(_Wire):
@@ -186,7 +190,7 @@ def finish_reason(reason: str | None, *, called_tools: bool) -> str | None:
 
 
 # Requests.
-TRANSLATED = frozenset({"max_completion_tokens", "response_format", *_GENERATION_EXTRAS})
+TRANSLATED = frozenset({"max_completion_tokens", "reasoning_effort", "response_format", *_GENERATION_EXTRAS})
 """OpenAI parameters (besides the typed ones) this format translates; others are refused by name."""
 
 
@@ -197,7 +201,6 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
     """
     options = request.options
     refuse_untranslated(options.extra, TRANSLATED)
-    refuse_reasoning_in_history(request.messages)
     system, contents = contents_to_wire(request.messages)
     body: dict[str, Any] = {"contents": contents}
     if system:
@@ -222,6 +225,8 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
         if options.extra.get(key) is not None:
             generation[wire_key] = options.extra[key]
     generation |= generation_config(response_format(options.extra), model=request.model, has_tools=bool(options.tools))
+    if (thinking := thinking_config(request.model, options.extra)) is not None:
+        generation["thinkingConfig"] = thinking
     if generation:
         body["generationConfig"] = generation
     return body
@@ -284,15 +289,19 @@ def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
     """The `systemInstruction` text and the `contents` list.
 
     System messages join the system instruction. A run of `tool` messages becomes one `user`
-    turn of `functionResponse` parts, named after the call they answer (Gemini matches results to
-    calls by name; the domain names the call by id, so the name is found in the latest assistant
-    message that made a call with that id). Messages with nothing to say are left out: Gemini
-    refuses empty parts.
+    turn of `functionResponse` parts, named after the call they answer and in the order of the
+    calls (Gemini matches results to calls by name and order; ids are not sent, since most are
+    the gateway's or another vendor's; the domain names the call by id, so the name is found in
+    the latest assistant message that made a call with that id). Messages with nothing to say
+    are left out: Gemini refuses empty parts.
     """
     system: list[str] = []
     contents: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     """Tool call id -> function name, from the latest assistant messages."""
+    order: dict[str, int] = {}
+    """Tool call id -> its place among the latest assistant message's calls."""
+    run: list[int] = []
     previous_was_tool = False
     for message in messages:
         if message.role == "system":
@@ -300,21 +309,22 @@ def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
                 system.append(message.content)
             continue
         if message.role == "tool":
-            part = {
-                "functionResponse": {"name": _answered(message, names), "response": {"content": message.content or ""}}
-            }
-            if previous_was_tool:
-                contents[-1]["parts"].append(part)
-            else:
-                contents.append({"role": "user", "parts": [part]})
+            response = {"name": _answered(message, names), "response": {"content": message.content or ""}}
+            place = order.get(message.tool_call_id or "", len(order))
+            if not previous_was_tool:
+                run = []
+                contents.append({"role": "user", "parts": []})
+            at = bisect_right(run, place)
+            run.insert(at, place)
+            contents[-1]["parts"].insert(at, {"functionResponse": response})
             previous_was_tool = True
             continue
         previous_was_tool = False
         parts: list[dict[str, Any]] = [{"text": message.content}] if message.content else []
         if message.role == "assistant":
-            for call in message.tool_calls:
-                names[call.id] = call.name
-                parts.append({"functionCall": {"name": call.name, "args": tool_arguments(call)}})
+            parts = model_parts(message)
+            names |= {call.id: call.name for call in message.tool_calls}
+            order = {call.id: i for i, call in enumerate(message.tool_calls)} if message.tool_calls else order
         if parts:
             contents.append({"role": "model" if message.role == "assistant" else "user", "parts": parts})
     return ("\n\n".join(system) or None), contents
@@ -328,16 +338,30 @@ def _answered(message: ChatMessage, names: Mapping[str, str]) -> str:
 
 
 # Responses.
-def parts_to_domain(parts: Sequence[WirePart], *, first_call: int = 0) -> tuple[str | None, tuple[ToolCall, ...]]:
-    """Answer text joined, and function calls as tool calls; thought summaries are not the answer.
+def parts_to_domain(parts: Sequence[WirePart]) -> tuple[str | None, tuple[ToolCall, ...]]:
+    """Answer text joined, and function calls as tool calls (each with its thought signature);
+    thought summaries are not the answer (`thoughts` has them).
 
-    Gemini ids its calls only sometimes; otherwise the id is `call_<n>`, with n counted from
-    `first_call` so that the calls of one streamed answer never share an id.
+    Gemini ids its calls only sometimes; otherwise the gateway mints an id unique across the
+    conversation (`tool_ids`), so a client never pairs a later turn's result with an earlier call.
     """
     texts = [p.text for p in parts if p.text is not None and not p.thought]
-    functions = [p.function_call for p in parts if p.function_call is not None]
     calls = tuple(
-        ToolCall(id=f.id or f"call_{first_call + i}", name=f.name, arguments=json.dumps(f.args or {}))
-        for i, f in enumerate(functions)
+        ToolCall(
+            id=p.function_call.id or mint_tool_call_id(),
+            name=p.function_call.name,
+            arguments=json.dumps(p.function_call.args or {}),
+            extra_content=signed(p.thought_signature),
+        )
+        for p in parts
+        if p.function_call is not None
     )
     return ("".join(texts) if texts else None), calls
+
+
+def thoughts(parts: Sequence[WirePart]) -> tuple[str | None, dict[str, Any] | None]:
+    """The thought summaries joined (`reasoning_content`), and the signature of the parts that
+    are not function calls as the message's `extra_content` (the last one, as Gemini puts it)."""
+    texts = [p.text for p in parts if p.text and p.thought]
+    signatures = [p.thought_signature for p in parts if p.thought_signature and p.function_call is None]
+    return ("".join(texts) if texts else None), signed(signatures[-1] if signatures else None)

@@ -153,10 +153,11 @@ def stream_failure(
 ) -> GatewayError:
     """The domain error for an error event that arrives after a stream has begun: the vendor's
     `code` (an identifier, else "unknown") looked up in the format's `kinds`; any code it does
-    not list (overloaded, internal, anything new) is the provider's unavailability."""
+    not list (overloaded, internal, anything new) is the provider's unavailability. The code
+    travels as the error's `vendor_code` when the vendors document it."""
     named = vendor_code(code) or "unknown"
     message = f"{provider_label(provider)} stream failed mid-way ({named})"
     kind = kinds.get(named, ProviderUnavailableError)
     if kind is RateLimitedError:
-        return RateLimitedError(message, provider=provider, retry_after=retry_after)
-    return kind(message, provider=provider)
+        return RateLimitedError(message, provider=provider, retry_after=retry_after).with_vendor_code(named)
+    return kind(message, provider=provider).with_vendor_code(named)

@@ -20,6 +20,7 @@ from ideaforge_gateway.adapters.http.errors import (
 )
 from ideaforge_gateway.adapters.parameters import UnsupportedParameter
 from ideaforge_gateway.adapters.tool_arguments import refused_as_invalid
+from ideaforge_gateway.adapters.tool_ids import mint_tool_call_id
 from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
@@ -57,6 +58,8 @@ class WireToolCall(_Wire):
     id: str | None = None
     type: str | None = "function"
     function: WireFunction = WireFunction()
+    extra_content: dict[str, Any] | None = None
+    """Gemini's OpenAI-compatible endpoint puts a call's thought signature here."""
 
 
 class WireMessage(_Wire):
@@ -148,6 +151,7 @@ def message_to_wire(message: ChatMessage) -> dict[str, Any]:
     if message.tool_calls:
         wire["tool_calls"] = [
             {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+            | ({"extra_content": dict(call.extra_content)} if call.extra_content else {})
             for call in message.tool_calls
         ]
     if message.tool_call_id is not None:
@@ -193,8 +197,13 @@ def tool_calls_to_domain(calls: list[WireToolCall] | None) -> tuple[ToolCall, ..
     if not calls:
         return ()
     return tuple(
-        ToolCall(id=c.id or f"call_{i}", name=c.function.name or "", arguments=c.function.arguments or "")
-        for i, c in enumerate(calls)
+        ToolCall(
+            id=c.id or mint_tool_call_id(),
+            name=c.function.name or "",
+            arguments=c.function.arguments or "",
+            extra_content=c.extra_content,
+        )
+        for c in calls
     )
 
 
@@ -238,7 +247,13 @@ class ToolCallNumbering:
 
     def deltas(self, calls: list[WireToolCall] | None) -> tuple[ToolCallDelta, ...]:
         return tuple(
-            ToolCallDelta(index=self.index(c), id=c.id, name=c.function.name, arguments=c.function.arguments or "")
+            ToolCallDelta(
+                index=self.index(c),
+                id=c.id,
+                name=c.function.name,
+                arguments=c.function.arguments or "",
+                extra_content=c.extra_content,
+            )
             for c in calls or ()
         )
 

@@ -26,6 +26,8 @@ class ToolCallIn(_Open):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
+    extra_content: dict[str, Any] | None = None
+    """Vendor state the call carries back (Gemini's `{"google": {"thought_signature": ...}}`)."""
 
 
 class ContentPart(_Open):
@@ -40,10 +42,16 @@ class MessageIn(_Open):
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
     reasoning_content: str | None = None
+    thinking_blocks: list[dict[str, Any]] | None = Field(default=None, max_length=256)
+    """Anthropic's signed thinking blocks of an assistant turn, as the gateway answered them."""
+    extra_content: dict[str, Any] | None = None
 
     def to_domain(self) -> ChatMessage:
         role = "system" if self.role == "developer" else self.role
-        calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments) for c in self.tool_calls or ())
+        calls = tuple(
+            ToolCall(c.id, c.function.name, c.function.arguments, extra_content=c.extra_content)
+            for c in self.tool_calls or ()
+        )
         return ChatMessage(
             role=role,
             content=_text(self.content),
@@ -51,6 +59,8 @@ class MessageIn(_Open):
             tool_call_id=self.tool_call_id,
             name=self.name,
             reasoning_content=self.reasoning_content,
+            thinking_blocks=tuple(self.thinking_blocks or ()),
+            extra_content=self.extra_content,
         )
 
 

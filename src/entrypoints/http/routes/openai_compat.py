@@ -131,6 +131,7 @@ def _who(provider: str, model: str, attempts: int) -> dict[str, str]:
 def _tool_calls(response: ChatResponse) -> list[dict[str, Any]]:
     return [
         {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        | ({"extra_content": c.extra_content} if c.extra_content else {})
         for c in response.tool_calls
     ]
 
@@ -139,6 +140,10 @@ def _completion(completion_id: str, created: int, response: ChatResponse) -> dic
     message: dict[str, Any] = {"role": "assistant", "content": response.content}
     if response.reasoning_content is not None:
         message["reasoning_content"] = response.reasoning_content
+    if response.thinking_blocks:
+        message["thinking_blocks"] = list(response.thinking_blocks)
+    if response.extra_content:
+        message["extra_content"] = response.extra_content
     if response.tool_calls:
         message["tool_calls"] = _tool_calls(response)
     return {
@@ -157,6 +162,10 @@ def _chunk(completion_id: str, created: int, model: str, delta: StreamDelta, *, 
         wire["role"] = "assistant"
     if delta.reasoning_content:
         wire["reasoning_content"] = delta.reasoning_content
+    if delta.thinking_blocks:
+        wire["thinking_blocks"] = list(delta.thinking_blocks)
+    if delta.extra_content:
+        wire["extra_content"] = delta.extra_content
     if delta.content:
         wire["content"] = delta.content
     if delta.tool_calls:
@@ -165,6 +174,7 @@ def _chunk(completion_id: str, created: int, model: str, delta: StreamDelta, *, 
                 "index": t.index,
                 **({"id": t.id, "type": "function"} if t.id else {}),
                 "function": {k: v for k, v in (("name", t.name), ("arguments", t.arguments)) if v is not None},
+                **({"extra_content": t.extra_content} if t.extra_content else {}),
             }
             for t in delta.tool_calls
         ]
