@@ -7,15 +7,21 @@ from __future__ import annotations
 
 import enum
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
 from ideaforge_gateway.adapters.http.transport import HttpTransport
+from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
 from ideaforge_gateway.domain.errors import UnsupportedParameterError
-from ideaforge_gateway.domain.models import ToolSpec
+from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ProviderName, Tier, ToolSpec
+from ideaforge_gateway.entrypoints.container import close
 from tests.integration.test_wire_format_contract import Case, ask, case, collect, fake, provider
+from tests.support.app import container_for
+from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.fake_gemini import FakeGemini
 
 __all__ = ["case", "fake"]  # the fixtures, shared with the contract suite
 
@@ -128,3 +134,32 @@ async def test_strict_tools_are_forwarded_translated_or_refused_by_name(
     else:
         sent = body["tools"][0]
         assert sent["strict"] is True and sent["input_schema"]["additionalProperties"] is False
+
+
+async def test_the_chain_skips_a_provider_that_cannot_honour_the_response_format(tmp_path: Path) -> None:
+    # Gemini 2.5 refuses JSON output with tools; Claude Sonnet 4.5 has structured outputs with
+    # tools: Gemini is skipped (its attempt says why), never asked a different question.
+    tool = ToolSpec("book", "Book a trip", Booking.model_json_schema())
+    options = ChatOptions(tools=[tool], extra={"response_format": as_response_format(Passenger)})
+    with FakeGemini(api_key="AIza-so") as gemini, FakeAnthropic(api_key="sk-ant-so") as anthropic:
+        container = container_for(
+            tmp_path,
+            gemini_api_key="AIza-so",
+            gemini_base_url=gemini.url,
+            anthropic_api_key="sk-ant-so",
+            anthropic_base_url=anthropic.url,
+            anthropic_standard_model="claude-sonnet-4-5-20250929",
+        )
+        try:
+            request = GenerateRequest(messages=[ChatMessage("user", "who?")], tier=Tier.STANDARD, options=options)
+            answered = await container.generate_reply().execute(request)
+        finally:
+            await close(container)
+
+    assert answered.response.provider is ProviderName.ANTHROPIC
+    assert isinstance(Passenger.model_validate_json(answered.response.content or ""), Passenger)
+    skipped = answered.attempts[0]
+    assert (skipped.provider, skipped.outcome) == (ProviderName.GEMINI, "invalid_request")
+    assert skipped.error is not None and "'response_format'" in skipped.error and "Gemini 3" in skipped.error
+    assert gemini.state.generate_requests == 0
+    assert anthropic.state.last_body is not None and "output_config" in anthropic.state.last_body
