@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ideaforge_gateway.adapters.anthropic.schema_dialect import output_schema
+from ideaforge_gateway.adapters.anthropic.thinking import model_version
 from ideaforge_gateway.adapters.structured_output import (
     ResponseFormat,
     UnsupportedSchema,
@@ -37,7 +38,6 @@ from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, StreamDel
 JSON_TOOL = "json_output"
 """The forced tool's name when the caller's schema name does not fit Anthropic's tool names."""
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_VERSION_PART = re.compile(r"^\d{1,2}$")
 _NATIVE_SINCE = (4, 5)
 
 
@@ -76,11 +76,8 @@ def has_native_outputs(model: str) -> bool:
     """Whether `model` has structured outputs: Claude 4.5 and later (`claude-sonnet-4-5-...`,
     `claude-opus-4-6`, `claude-haiku-4-5`); not Claude 3.x, 4.0 or 4.1. An id without a version
     (a gateway's alias) is taken to be a current model."""
-    name = model.rsplit("/", 1)[-1].removeprefix("claude-")
-    parts = [int(p) for p in name.split("-") if _VERSION_PART.match(p)]
-    if not parts:
-        return True
-    return (parts[0], parts[1] if len(parts) > 1 else 0) >= _NATIVE_SINCE
+    version = model_version(model.rsplit("/", 1)[-1])
+    return version is None or version >= _NATIVE_SINCE
 
 
 def strict_tool(tool: ToolSpec, model: str) -> dict[str, Any]:
