@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
+from ideaforge_gateway.adapters.gemini.generate_content_format import GeminiGenerateContentFormat
+from ideaforge_gateway.adapters.http.token_auth import HeaderAuth
 from ideaforge_gateway.adapters.http.transport import HttpTransport
+from ideaforge_gateway.adapters.http_llm_provider import HttpLLMProvider
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
 from ideaforge_gateway.domain.errors import UnsupportedParameterError
-from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ProviderName, Tier, ToolSpec
+from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ChatRequest, ProviderName, Tier, ToolSpec
 from ideaforge_gateway.entrypoints.container import close
 from tests.integration.test_wire_format_contract import Case, ask, case, collect, fake, provider
 from tests.support.app import container_for
@@ -163,3 +166,27 @@ async def test_the_chain_skips_a_provider_that_cannot_honour_the_response_format
     assert skipped.error is not None and "'response_format'" in skipped.error and "Gemini 3" in skipped.error
     assert gemini.state.generate_requests == 0
     assert anthropic.state.last_body is not None and "output_config" in anthropic.state.last_body
+
+
+async def test_gemini_3_takes_a_schema_with_tools_through_a_tool_round_trip(http: HttpTransport) -> None:
+    tool = ToolSpec("book", "Book a trip", Booking.model_json_schema())
+    options = ChatOptions(tools=[tool], extra={"response_format": as_response_format(Passenger)})
+    question = [ChatMessage("user", "book Oslo, then say who travels")]
+    with FakeGemini(api_key="AIza-so") as gemini:
+        auth = HeaderAuth("x-goog-api-key", "", SecretStr("AIza-so"))
+        source = HttpLLMProvider(http, base_url=gemini.url, auth=auth, wire=GeminiGenerateContentFormat())
+        first = await source.chat(ChatRequest("gemini-3-pro-preview", question, options))
+        assert first.finish_reason == "tool_calls"
+        sent = gemini.state.last_body
+        assert sent is not None and sent["generationConfig"]["responseJsonSchema"]["properties"].keys() == {
+            "name", "seat", "meal"
+        }  # fmt: skip
+        history = [
+            *question,
+            ChatMessage("assistant", None, tool_calls=first.tool_calls),
+            ChatMessage("tool", "booked", tool_call_id=first.tool_calls[0].id),
+        ]
+        second = await source.chat(ChatRequest("gemini-3-pro-preview", history, options))
+
+    assert isinstance(Passenger.model_validate_json(second.content or ""), Passenger)
+    assert second.finish_reason == "stop"

@@ -269,16 +269,16 @@ def reply_for(body: dict[str, Any]) -> list[dict[str, Any]]:
     """Echo the last user message; ask for the first tool once, then report what it returned."""
     parts = body["contents"][-1]["parts"]
     responses = [p["functionResponse"] for p in parts if "functionResponse" in p]
-    if responses:
-        return [{"text": f"The tool said: {responses[-1]['response'].get('content')}"}]
     declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
-    if declarations:
+    if declarations and not responses:
         return [{"functionCall": {"name": declarations[0]["name"], "args": {"city": "Paris"}}}]
     text = " ".join(p["text"] for p in parts if "text" in p)
     generation = body.get("generationConfig") or {}
     if generation.get("responseMimeType") == "application/json":  # JSON mode, constrained by a schema if given
         schema = generation.get("responseJsonSchema")
         return [{"text": json.dumps(sample(schema) if schema is not None else {"echo": text})}]
+    if responses:
+        return [{"text": f"The tool said: {responses[-1]['response'].get('content')}"}]
     return [{"text": "echo: " + text}]
 
 
