@@ -131,8 +131,9 @@ async def test_output_schema_is_native_and_parsed(routes: Routes, kind: str, wir
 
 
 @pytest.mark.parametrize("wire", list(MODELS))
-async def test_output_schema_streamed(routes: Routes, wire: str) -> None:
-    agent = Agent(model=model_for(routes, "chain", wire), output_schema=Forecast, telemetry=False)
+@pytest.mark.parametrize("kind", ["gateway", "chain"])
+async def test_output_schema_streamed(routes: Routes, kind: str, wire: str) -> None:
+    agent = Agent(model=model_for(routes, kind, wire), output_schema=Forecast, telemetry=False)
 
     events = [e async for e in agent.arun("Forecast for Oslo", stream=True, yield_run_output=True)]
 
@@ -153,3 +154,16 @@ def test_json_mode_goes_as_json_object(routes: Routes) -> None:
     assert output.status is RunStatus.completed
     body = routes.received("anthropic")
     assert body["tool_choice"] == {"type": "tool", "name": "json_output"}
+
+
+async def test_a_loose_schema_on_a_claude_without_structured_outputs_takes_the_forced_tool(routes: Routes) -> None:
+    """`strict_output=False` (as on Agno's `OpenAIChat`): Claude 3.5 answers through a forced tool."""
+    model = model_for(routes, "chain", "anthropic")
+    model.id, model.strict_output = "claude-3-5-haiku-20241022", False
+    agent = Agent(model=model, output_schema=Forecast, telemetry=False)
+
+    output = await agent.arun("Forecast for Oslo")
+
+    assert output.status is RunStatus.completed and isinstance(output.content, Forecast)
+    body = routes.received("anthropic")
+    assert body["tool_choice"] == {"type": "tool", "name": "Forecast"} and "output_config" not in body
