@@ -24,6 +24,7 @@ from tests.support.live_server import free_port
 
 SCRIPT = Path(sys.executable).with_name("ideaforge")
 CHAT = "/v1/chat/completions"
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 @dataclass
@@ -31,7 +32,8 @@ class Served:
     url: str
     env: dict[str, str]
     process: subprocess.Popen[str]
-    healthz_calls: int
+    health_calls: int
+    """Calls to the operators' `/ops/providers/health` (which names its worker) until both answered."""
     workers: set[int]
 
 
@@ -84,7 +86,7 @@ def served(tmp_path: Path, gateway: FakeAIGateway, openai: FakeAIGateway) -> Ite
             assert time.monotonic() < deadline, "two workers did not come up"
             try:
                 with httpx.Client() as fresh:  # a new connection each time, so either worker may answer
-                    answer = fresh.get(f"{url}/healthz", timeout=2)
+                    answer = fresh.get(f"{url}/ops/providers/health", headers=OPERATOR, timeout=2)
                 calls += 1
                 workers.add(answer.json()["worker"])
             except httpx.TransportError:
@@ -117,10 +119,13 @@ def test_one_scrape_counts_the_requests_of_both_workers(served: Served, gateway:
     assert scrape.status_code == 200
     text = scrape.text
 
-    # Both workers answered /healthz (the fixture waited for both): the one scrape counts them all.
+    # Both workers answered the operators' health route (the fixture waited for both): the one
+    # scrape counts them all.
     assert len(served.workers) == 2
-    # `ideaforge serve` asks /healthz once more itself, to announce that it is ready.
-    assert value(text, "http_server_request_duration_seconds_count", http_route="/healthz") >= served.healthz_calls + 1
+    health = "/ops/providers/health"
+    assert value(text, "http_server_request_duration_seconds_count", http_route=health) >= served.health_calls
+    # `ideaforge serve` asks /healthz itself, to announce that it is ready.
+    assert value(text, "http_server_request_duration_seconds_count", http_route="/healthz") >= 1
     route = "/v1/chat/completions"
     assert value(text, "http_server_request_duration_seconds_count", http_route=route) == 8
     assert (
@@ -156,6 +161,8 @@ def test_one_scrape_counts_the_requests_of_both_workers(served: Served, gateway:
     assert not list(tmp_path.glob("ideaforge-metrics-*"))  # removed at exit
     stderr = served.process.stderr.read() if served.process.stderr else ""
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    # Announced once, though the announcer's probe may reach either worker: both hold the start key.
+    assert sum(1 for line in lines if "IdeaForge gateway ready at" in line["message"]) == 1
     access = [line for line in lines if line["logger"] == "ideaforge.access" and line["path"] == route]
     assert len(access) == 8 and {a["status"] for a in access} == {200}
     assert sum(1 for a in access if a["provider"] == "openai" and a["attempts"] == 3) == 2

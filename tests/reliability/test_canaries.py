@@ -367,6 +367,10 @@ def _cli_paths(root: Path, env: dict[str, str], corpus: Corpus, echo: EchoingUps
         corpus.add(f"$ ideaforge {' '.join(args[:3])} ... -> {result.code}\n{result.stdout}\n{result.stderr}")
     assert results[0].code == 0 and results[-2].code == 0, results[0].output + results[-2].output
     assert results[-1].code == 1 and "database" in results[-1].stderr, results[-1].output
+    # Once the writes are done: what the CLI shows of the credentials it stored.
+    listed = one((("providers", "list", "--user", "alice", "--json"), None, {}))
+    corpus.add(f"$ ideaforge providers list --user alice --json -> {listed.code}\n{listed.stdout}\n{listed.stderr}")
+    assert listed.code == 0 and '"openai"' in listed.stdout, listed.output
 
 
 def _postgres_paths(

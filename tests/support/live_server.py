@@ -22,11 +22,17 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, container: Container) -> None:
+    """`start_key`: as `ideaforge serve` passes it, for `/healthz`'s proof (`start_proof`)."""
+
+    def __init__(self, container: Container, *, start_key: str | None = None) -> None:
         self.container = container
         self.port = free_port()
         config = uvicorn.Config(
-            create_app(container), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            create_app(container, start_key=start_key),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True, name="live-server")

@@ -1,5 +1,7 @@
 """The tables, as SQLModel classes. They stay in this adapter; the stores map them to domain
-objects. Any change here needs a migration in `migrations/versions/`.
+objects. Any change here needs a migration in `migrations/versions/`: a new database is made
+from these classes (`upgrade_database`), an existing one by the migrations, and
+tests/integration/store/test_schema_from_models.py fails when the two schemas differ.
 """
 
 from __future__ import annotations

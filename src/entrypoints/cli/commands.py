@@ -260,12 +260,14 @@ def resolve_user(container: Container, name: str | None) -> str | None:
 def serve(*, host: str, port: int, workers: int) -> None:
     """Check settings, keys and the database once, then run uvicorn; log one line when it answers."""
     import logging
+    import os
     import shutil
 
     import uvicorn
 
     from ideaforge_gateway.adapters.observability.log_format import JsonFormatter, logging_config
     from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line
+    from ideaforge_gateway.entrypoints.http.start_proof import START_KEY_VARIABLE, new_start_key
 
     async def prepare(container: Container) -> str:
         # Settings, keys, migrations and CA bundles are checked once, before any worker starts.
@@ -279,7 +281,9 @@ def serve(*, host: str, port: int, workers: int) -> None:
     metrics_dir = _private_metrics_dir() if workers > 1 else None
     if workers == 1:  # the app runs in this process: its lifespan tunes the collector and turns it on
         gc.disable()
-    announce_when_ready(host, port, line)
+    start_key = new_start_key()
+    os.environ[START_KEY_VARIABLE] = start_key  # for the app in this process or in each worker
+    announce_when_ready(host, port, line, start_key)
     root = logging.getLogger()
     level = logging.getLevelName(root.getEffectiveLevel()).lower()
     level = level if level in {"debug", "info", "warning", "error"} else "warning"
@@ -295,6 +299,7 @@ def serve(*, host: str, port: int, workers: int) -> None:
             log_config=logging_config(level, log_format),  # applied in every worker
             access_log=False,  # the gateway writes its own (ideaforge.access)
             server_header=False,
+            ws="none",  # the gateway serves no WebSocket; uvicorn's default imports `websockets` (~0.03 s)
         )
     finally:
         if metrics_dir is not None:

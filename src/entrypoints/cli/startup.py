@@ -1,9 +1,10 @@
 """`ideaforge serve`'s one start-up line: where it listens, where a person goes, what it uses.
 
 The line is logged (logger `ideaforge_gateway.serve`, level INFO, shown at the default level
-too, hidden by `--log-level error`) once the server answers `/healthz`, so it means "ready", not
-"about to try". It names no secret: the database is its kind and place (never a password), the
-providers are names only.
+too, hidden by `--log-level error`) once the server answers `/healthz` with the proof that it is
+the server this `serve` started (`start_proof`: any other process that answers on the port is
+not announced), so it means "ready", not "about to try". It names no secret: the database is its
+kind and place (never a password), the providers are names only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ideaforge_gateway.application.registry import ProviderRegistry
 from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
+from ideaforge_gateway.entrypoints.http.start_proof import CHALLENGE_HEADER, PROOF_HEADER, new_challenge, proves
 
 if TYPE_CHECKING:
     from ideaforge_gateway.entrypoints.container import Container
@@ -63,8 +65,9 @@ class _NoClients(ProviderFactory):
         raise AssertionError("the start-up line reads the configuration only")
 
 
-def announce_when_ready(host: str, port: int, line: str) -> None:
-    """Log `line` once `/healthz` answers, from a daemon thread (uvicorn owns the main thread)."""
+def announce_when_ready(host: str, port: int, line: str, start_key: str) -> None:
+    """Log `line` once `/healthz` answers with the proof for `start_key` (`answers_as`), from a
+    daemon thread (uvicorn owns the main thread)."""
     logger = logging.getLogger(LOGGER)
     if logging.getLogger().getEffectiveLevel() <= logging.WARNING:
         logger.setLevel(logging.INFO)  # the one line an operator needs, at the default level too
@@ -73,7 +76,7 @@ def announce_when_ready(host: str, port: int, line: str) -> None:
     def wait_then_log() -> None:
         deadline = time.monotonic() + _GIVE_UP_SECONDS
         while time.monotonic() < deadline:
-            if _answers(probe_host, port):
+            if answers_as(probe_host, port, start_key):
                 logger.info("%s", line)
                 return
             time.sleep(_POLL_SECONDS)
@@ -81,11 +84,15 @@ def announce_when_ready(host: str, port: int, line: str) -> None:
     threading.Thread(target=wait_then_log, name="ideaforge-announce", daemon=True).start()
 
 
-def _answers(host: str, port: int) -> bool:
+def answers_as(host: str, port: int, start_key: str) -> bool:
+    """Whether `host:port` answers `/healthz` with 200 and the proof, for a new challenge, that it
+    holds `start_key`: the server this `serve` started, not whatever else took the port."""
+    challenge = new_challenge()
     connection = http.client.HTTPConnection(host, port, timeout=2)
     try:
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
+        connection.request("GET", "/healthz", headers={CHALLENGE_HEADER: challenge})
+        response = connection.getresponse()
+        return response.status == 200 and proves(start_key, challenge, response.getheader(PROOF_HEADER))
     except OSError:
         return False
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,13 +18,18 @@ from ideaforge_gateway.entrypoints.http.errors import install_error_handlers
 from ideaforge_gateway.entrypoints.http.limits import BodySizeLimit
 from ideaforge_gateway.entrypoints.http.observability import RequestObservation
 from ideaforge_gateway.entrypoints.http.routes import api, docs, openai_compat, operators, settings_page, system
+from ideaforge_gateway.entrypoints.http.start_proof import START_KEY_VARIABLE
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-def create_app(container: Container | None = None, *, owns_process: bool = False) -> FastAPI:
+def create_app(
+    container: Container | None = None, *, owns_process: bool = False, start_key: str | None = None
+) -> FastAPI:
     """The app for `container` (a new one from the environment when None). `owns_process`: the
-    app is all its process serves (`ideaforge serve`), so it may tune the garbage collector."""
+    app is all its process serves (`ideaforge serve`), so it may tune the garbage collector.
+    `start_key`: `serve`'s key for this start, with which `/healthz` proves it is this server
+    (`start_proof`); None outside `serve`."""
     container = container or Container()
 
     @asynccontextmanager
@@ -57,6 +63,7 @@ def create_app(container: Container | None = None, *, owns_process: bool = False
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
+    app.state.start_key = start_key
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(api.router)
@@ -71,8 +78,9 @@ def create_app(container: Container | None = None, *, owns_process: bool = False
 
 
 def app_from_environment() -> FastAPI:
-    """The factory `ideaforge serve` hands to uvicorn, once per worker process."""
-    return create_app(owns_process=True)
+    """The factory `ideaforge serve` hands to uvicorn, once per worker process. The start key is
+    taken out of the environment, so nothing this worker starts inherits it."""
+    return create_app(owns_process=True, start_key=os.environ.pop(START_KEY_VARIABLE, None))
 
 
 _SETTLE_AFTER_SECONDS = 0.5

@@ -1,4 +1,5 @@
-"""Engines and migrations: SQLite pragmas, URL handling, migrations matching the tables."""
+"""Engines and upgrades: SQLite pragmas, URL handling, upgrades that are idempotent and safe to run
+concurrently. That the migrations build exactly the models' tables: test_schema_from_models.py."""
 
 from __future__ import annotations
 
@@ -6,25 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Engine, exc, inspect, text
+from sqlalchemy import Engine, exc, text
 
 from ideaforge_gateway.adapters.sql import make_engine, upgrade_database
-from ideaforge_gateway.adapters.sql.tables import metadata
 from ideaforge_gateway.domain.errors import ConfigurationError
 from tests.integration.store.conftest import Database
 from tests.support.postgres import PostgresServer
-
-
-def test_migrations_build_exactly_the_tables(engine: Engine) -> None:
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, metadata) == []
-        assert context.get_current_revision() == "0001"
-        assert connection.execute(text("SELECT id, value FROM store_revision")).all() == [(1, 0)]
-    names = set(inspect(engine).get_table_names())
-    assert {"users", "user_api_keys", "store_revision", "alembic_version"} <= names
 
 
 def test_upgrading_again_changes_nothing(database: Database, engine: Engine) -> None:
