@@ -13,13 +13,21 @@ from ideaforge_gateway.adapters.ai_gateway.oauth2_client_credentials_token_sourc
 )
 from ideaforge_gateway.adapters.anthropic.messages_format import AnthropicMessagesFormat
 from ideaforge_gateway.adapters.gemini.generate_content_format import GeminiGenerateContentFormat
-from ideaforge_gateway.adapters.http.token_auth import HeaderAuth, TokenSourceAuth
+from ideaforge_gateway.adapters.http.token_auth import HeaderAuth, RequestAuth, TokenSourceAuth
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.adapters.http_llm_provider import HttpLLMProvider
+from ideaforge_gateway.adapters.openai_compat.azure_deployments import DEFAULT_API_VERSION, AzureDeploymentsFormat
 from ideaforge_gateway.adapters.openai_compat.wire import OpenAIChatCompletionsFormat
+from ideaforge_gateway.adapters.wire_format import WireFormat
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.policies.gateway_routes import (
+    DEFAULT_ENV,
+    DEFAULT_ROUTE_TEMPLATE,
+    GatewayDeployment,
+    GatewayFamily,
+)
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 from ideaforge_gateway.domain.ports.provider_factory import ProviderFactory
 from ideaforge_gateway.domain.ports.token_source import TokenSource
@@ -30,7 +38,11 @@ class AIGatewayDefaults:
     """The operator's AI Gateway settings, used where a credential leaves a field unset.
 
     The token URL and per-family routes belong to the operator's gateway, so they apply only to
-    credentials that use the operator's base URL.
+    credentials that use the operator's base URL. With `instance_id` set, every family's route
+    is derived from `route_template` (`gateway_routes.py`), and a `*_route` set overrides its
+    family's; without it, the OpenAI-compatible route is `{base_url}/v1` and other families
+    have a route only where one is set. `route_template` also shapes the routes of users' own
+    instance ids.
     """
 
     base_url: str
@@ -41,6 +53,12 @@ class AIGatewayDefaults:
     openai_route: str | None = None
     anthropic_route: str | None = None
     gemini_route: str | None = None
+    azure_route: str | None = None
+    instance_id: str | None = None
+    env: str = DEFAULT_ENV
+    region: str | None = None
+    route_template: str = DEFAULT_ROUTE_TEMPLATE
+    azure_api_version: str = DEFAULT_API_VERSION
     on_token_refresh: Callable[[str], None] | None = None
     """Told the outcome of every token request (`ok`, `failed`, `stale`): the metrics' hook."""
 
@@ -78,7 +96,16 @@ class HttpProviderFactory(ProviderFactory):
         self._vendors = vendors
 
     def build(self, credentials: ProviderCredentials) -> LLMProvider:
-        user_urls = credentials.base_url is not None or credentials.token_url is not None
+        # A user's instance id puts the user's values into hosts: such routes are users' URLs too.
+        user_urls = any(
+            value is not None
+            for value in (
+                credentials.base_url,
+                credentials.token_url,
+                credentials.instance_id,
+                credentials.route_template,
+            )
+        )
         http = self._user_urls if user_urls else self._trusted
         provider = credentials.provider
         if provider is ProviderName.AI_GATEWAY:
@@ -106,26 +133,57 @@ class HttpProviderFactory(ProviderFactory):
         own_gateway = base_url == defaults.base_url.rstrip("/")
         token_source = self._token_source(http, credentials, base_url, own_gateway)
         auth = TokenSourceAuth(token_source)
+        routes = self._routes(credentials, base_url, own_gateway)
         gateway = ProviderName.AI_GATEWAY
-        openai_url = (own_gateway and defaults.openai_route) or f"{base_url}/v1"
-        anthropic_url = defaults.anthropic_route if own_gateway else None
-        gemini_url = defaults.gemini_route if own_gateway else None
+
+        def route(family: GatewayFamily, wire: WireFormat, route_auth: RequestAuth = auth) -> HttpLLMProvider | None:
+            url = routes.get(family)
+            return HttpLLMProvider(http, base_url=url, auth=route_auth, wire=wire) if url else None
+
+        method = credentials.auth_method or defaults.auth_method
+        # As Azure's own SDK sends them: a key in `api-key`, an OAuth2 token as a bearer.
+        azure_auth = (
+            TokenSourceAuth(token_source, header="api-key", prefix="") if method is AuthMethod.STATIC_KEY else auth
+        )
         return AIGatewayClient(
             token_source=token_source,
-            openai_route=HttpLLMProvider(
-                http, base_url=openai_url, auth=auth, wire=OpenAIChatCompletionsFormat(gateway)
+            openai_route=HttpLLMProvider(  # every deployment has one
+                http, base_url=routes[GatewayFamily.OPENAI], auth=auth, wire=OpenAIChatCompletionsFormat(gateway)
             ),
-            anthropic_route=(
-                HttpLLMProvider(http, base_url=anthropic_url, auth=auth, wire=AnthropicMessagesFormat(gateway))
-                if anthropic_url
-                else None
-            ),
-            gemini_route=(
-                HttpLLMProvider(http, base_url=gemini_url, auth=auth, wire=GeminiGenerateContentFormat(gateway))
-                if gemini_url
-                else None
+            anthropic_route=route(GatewayFamily.ANTHROPIC, AnthropicMessagesFormat(gateway)),
+            gemini_route=route(GatewayFamily.GEMINI, GeminiGenerateContentFormat(gateway)),
+            azure_route=route(
+                GatewayFamily.AZURE, AzureDeploymentsFormat(gateway, defaults.azure_api_version), azure_auth
             ),
         )
+
+    def _routes(self, credentials: ProviderCredentials, base_url: str, own_gateway: bool) -> dict[GatewayFamily, str]:
+        """Each family's route: a user's instance id derives all four (with the user's
+        environment and region, and the user's template or the operator's); the operator's
+        instance id and `*_route` overrides apply to the operator's gateway only."""
+        defaults = self._gateway
+        if credentials.instance_id:
+            return GatewayDeployment(
+                credentials.instance_id,
+                credentials.env or DEFAULT_ENV,
+                credentials.region,
+                credentials.route_template or defaults.route_template,
+            ).routes()
+        routes = {GatewayFamily.OPENAI: f"{base_url}/v1"}
+        if not own_gateway:
+            return routes
+        if defaults.instance_id:
+            routes = GatewayDeployment(
+                defaults.instance_id, defaults.env, defaults.region, defaults.route_template
+            ).routes()
+        overrides = (
+            (GatewayFamily.OPENAI, defaults.openai_route),
+            (GatewayFamily.ANTHROPIC, defaults.anthropic_route),
+            (GatewayFamily.GEMINI, defaults.gemini_route),
+            (GatewayFamily.AZURE, defaults.azure_route),
+        )
+        routes.update({family: url for family, url in overrides if url})
+        return routes
 
     def _token_source(
         self, http: HttpTransport, credentials: ProviderCredentials, base_url: str, own_gateway: bool

@@ -46,6 +46,13 @@ class ProviderCredentials:
     auth_method: AuthMethod | None = None
     scope: str | None = None
     audience: str | None = None
+    instance_id: str | None = None
+    """The AI Gateway instance whose per-family routes to use (`gateway_routes.py`); None: the
+    base URL's OpenAI-compatible `/v1`, as before instance ids existed."""
+    env: str | None = None
+    region: str | None = None
+    route_template: str | None = None
+    """With `instance_id`: the environment, region and route template; None means the operator's."""
 
     def fingerprint(self) -> str:
         """A process-local identity of these exact credentials, safe to log or use as a key."""
@@ -68,6 +75,10 @@ class ProviderCredentials:
             self.auth_method.value if self.auth_method else "",
             self.scope or "",
             self.audience or "",
+            self.instance_id or "",
+            self.env or "",
+            self.region or "",
+            self.route_template or "",
         ):
             digest.update(part.encode())
             digest.update(b"\x00")

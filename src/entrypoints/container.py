@@ -85,6 +85,12 @@ def _ai_gateway_defaults(settings: Settings, telemetry: Telemetry) -> AIGatewayD
         openai_route=settings.ai_gateway_openai_base_url,
         anthropic_route=settings.ai_gateway_anthropic_base_url,
         gemini_route=settings.ai_gateway_gemini_base_url,
+        azure_route=settings.ai_gateway_azure_base_url,
+        instance_id=settings.ai_gateway_instance_id,
+        env=settings.ai_gateway_env,
+        region=settings.ai_gateway_region,
+        route_template=settings.ai_gateway_route_template,
+        azure_api_version=settings.ai_gateway_azure_api_version,
     )
 
 

@@ -30,6 +30,7 @@ from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.errors import ConfigurationError, UnknownUserError
 from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
+from ideaforge_gateway.entrypoints import gateway_settings
 from ideaforge_gateway.entrypoints.container import Container
 from ideaforge_gateway.entrypoints.container import close as close_container
 from ideaforge_gateway.entrypoints.settings import Settings
@@ -119,10 +120,13 @@ class AIGatewayClient(LLMProvider):
 
     - `AIGatewayClient(client_id, client_secret, base_url=None, *, token_url=None,
       auth_method=None, scope=None, audience=None, openai_base_url=None, anthropic_base_url=None,
-      gemini_base_url=None)`: these credentials. Unset options are the environment's
-      (`AI_GATEWAY_*`) when the base URL is the environment's (or not given); for another
-      gateway, the token endpoint is discovered from its base URL. Arguments are trusted as the
-      operator's (loopback and plain http allowed): never pass a URL a user typed unchecked.
+      gemini_base_url=None, azure_base_url=None, instance_id=None, env=None, region=None,
+      route_template=None)`: these credentials; an instance id derives every family's route
+      (README, "Connecting to the AI Gateway"), each `*_base_url` overrides its family's.
+      Unset options are the environment's (`AI_GATEWAY_*`) when the base URL is the
+      environment's (or not given); for another gateway, the token endpoint is discovered from
+      its base URL. Arguments are trusted as the operator's (loopback and plain http
+      allowed): never pass a URL a user typed unchecked.
     - `provider_registry.get_ai_gateway_client(...)`: the environment's or a user's gateway.
     - `await list_models()`, `await verify()` (a token, then the models), `await chat(request)`,
       `stream(request)` (async iterator of deltas). Failures raise the domain's `GatewayError`
@@ -143,23 +147,29 @@ class AIGatewayClient(LLMProvider):
         openai_base_url: str | None = None,
         anthropic_base_url: str | None = None,
         gemini_base_url: str | None = None,
+        azure_base_url: str | None = None,
+        instance_id: str | None = None,
+        env: str | None = None,
+        region: str | None = None,
+        route_template: str | None = None,
     ) -> None:
         container = get_container()
-        env = container.settings()
+        operator = container.settings()
         urls = _checked_urls(
             ai_gateway_base_url=base_url,
             ai_gateway_token_url=token_url,
             ai_gateway_openai_base_url=openai_base_url,
             ai_gateway_anthropic_base_url=anthropic_base_url,
             ai_gateway_gemini_base_url=gemini_base_url,
+            ai_gateway_azure_base_url=azure_base_url,
         )
-        own = urls["ai_gateway_base_url"] in (None, env.ai_gateway_base_url)
+        own = urls["ai_gateway_base_url"] in (None, operator.ai_gateway_base_url)
 
         def option(name: str, value: object) -> object:
-            return value if value is not None else (getattr(env, name) if own else None)
+            return value if value is not None else (getattr(operator, name) if own else None)
 
         defaults = AIGatewayDefaults(
-            base_url=urls["ai_gateway_base_url"] or env.ai_gateway_base_url,
+            base_url=urls["ai_gateway_base_url"] or operator.ai_gateway_base_url,
             auth_method=_auth_method(option("ai_gateway_auth_method", auth_method)),
             token_url=_str(option("ai_gateway_token_url", urls["ai_gateway_token_url"])),
             scope=_str(option("ai_gateway_scope", scope)),
@@ -167,6 +177,14 @@ class AIGatewayClient(LLMProvider):
             openai_route=_str(option("ai_gateway_openai_base_url", urls["ai_gateway_openai_base_url"])),
             anthropic_route=_str(option("ai_gateway_anthropic_base_url", urls["ai_gateway_anthropic_base_url"])),
             gemini_route=_str(option("ai_gateway_gemini_base_url", urls["ai_gateway_gemini_base_url"])),
+            azure_route=_str(option("ai_gateway_azure_base_url", urls["ai_gateway_azure_base_url"])),
+            azure_api_version=operator.ai_gateway_azure_api_version,
+            **_deployment(
+                instance_id=option("ai_gateway_instance_id", instance_id),
+                env=option("ai_gateway_env", env),
+                region=option("ai_gateway_region", region),
+                route_template=option("ai_gateway_route_template", route_template),
+            ),
         )
         http = container.transport()
         credentials = ProviderCredentials(
@@ -295,6 +313,20 @@ def _checked_urls(**urls: str | None) -> dict[str, str | None]:
             checked[name] = None if value is None else Settings._http_url(value)
         except ValueError as exc:
             raise ConfigurationError(f"{name.removeprefix('ai_gateway_')} {exc}") from None
+    return checked
+
+
+def _deployment(**given: object) -> dict[str, Any]:
+    """The deployment options that are set, checked by the settings' rules for the same
+    variables (`AI_GATEWAY_INSTANCE_ID`, ...)."""
+    checked: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        try:
+            checked[name] = gateway_settings.DEPLOYMENT_RULES[name](str(value))
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}: {exc}") from None
     return checked
 
 

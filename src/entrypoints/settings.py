@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ideaforge_gateway.domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.policies.gateway_routes import DEFAULT_ENV, DEFAULT_ROUTE_TEMPLATE
+from ideaforge_gateway.entrypoints import gateway_settings
 
 
 class Settings(BaseSettings):
@@ -34,6 +35,14 @@ class Settings(BaseSettings):
     ai_gateway_openai_base_url: str | None = None
     ai_gateway_anthropic_base_url: str | None = None
     ai_gateway_gemini_base_url: str | None = None
+    ai_gateway_azure_base_url: str | None = None
+    """Azure OpenAI's deployment routes (`/openai/deployments/...`) for `azure/` models."""
+    ai_gateway_azure_api_version: str = "2024-10-21"
+    ai_gateway_instance_id: str | None = None
+    """Set: every family's route is derived from AI_GATEWAY_ROUTE_TEMPLATE (gateway_routes.py)."""
+    ai_gateway_env: str = DEFAULT_ENV
+    ai_gateway_region: str | None = None
+    ai_gateway_route_template: str = DEFAULT_ROUTE_TEMPLATE
 
     # The vendors, under their SDKs' usual names.
     openai_api_key: SecretStr | None = None
@@ -148,6 +157,9 @@ class Settings(BaseSettings):
         "ai_gateway_openai_base_url",
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
+        "ai_gateway_azure_base_url",
+        "ai_gateway_instance_id",
+        "ai_gateway_region",
         "ideaforge_database_url",
         "ideaforge_operator_token",
         mode="before",
@@ -165,21 +177,26 @@ class Settings(BaseSettings):
         "ai_gateway_openai_base_url",
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
+        "ai_gateway_azure_base_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
+        return None if value is None else gateway_settings.http_url(value)
+
+    @field_validator(
+        "ai_gateway_instance_id",
+        "ai_gateway_env",
+        "ai_gateway_region",
+        "ai_gateway_route_template",
+        "ai_gateway_azure_api_version",
+    )
+    @classmethod
+    def _deployment(cls, value: str, info: ValidationInfo) -> object:
+        """The AI Gateway's deployment settings (`gateway_settings.py`); blank optional ones are
+        None by then (`_blank_is_unset`) and pass as they are."""
         if value is None:
             return None
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - raises on a port that is not a number in range
-        except ValueError:
-            raise ValueError("must be an http(s) URL") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("must not contain a user name or password: credentials have settings of their own")
-        return value.rstrip("/")
+        return gateway_settings.DEPLOYMENT_RULES[str(info.field_name).removeprefix("ai_gateway_")](value)
 
     @field_validator("ideaforge_operator_token")
     @classmethod

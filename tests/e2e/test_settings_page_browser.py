@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
+from ideaforge_gateway.domain.models import ProviderName
 from tests.support.app import container_for
 from tests.support.browser import chromium, keep_screenshot
 from tests.support.fake_ai_gateway import MODELS, FakeAIGateway
@@ -213,3 +214,56 @@ def test_a_new_base_url_asks_for_the_secret_again(server: LiveServer, gateway: F
     )
     assert moved.status_code == 400
     assert "base URL changed" in moved.json()["error"] and moved.json()["param"] == "aiGatewayClientSecret"
+
+
+def test_an_instance_id_from_the_settings_page(server: LiveServer, gateway: FakeAIGateway, tmp_path: Path) -> None:
+    """Issue 15: an end user sets their AI Gateway instance, region and sign-in style on the page;
+    a changed instance asks for the secret again, as a changed base URL does."""
+    token = server.create_user("alice")
+    with chromium(tmp_path) as browser:
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        page.goto(f"{server.url}/settings")
+        page.get_by_label("API token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        gw = page.get_by_role("article", name="AI Gateway")
+        message = gw.locator('[data-field="message"]')
+        gw.get_by_label("Client ID").fill(CLIENT_ID)
+        gw.get_by_label("Client secret").fill(SECRET)
+        gw.get_by_label("Region").fill("eu")
+        gw.get_by_label("Verify before saving").uncheck()
+        gw.get_by_role("button", name="Save").click()
+        expect(message).to_contain_text("Enter the instance ID too")
+
+        gw.get_by_label("Instance ID").fill("inst-7")
+        gw.get_by_label("Sign-in style").select_option("static_key")
+        gw.get_by_role("button", name="Save").click()
+        expect(message).to_have_text("Saved (not verified).")
+        expect(gw.locator('[data-field="instance"]')).to_have_text("inst-7 (prod, eu)")
+        page.reload()
+        expect(gw.get_by_label("Instance ID")).to_have_value("inst-7")
+        expect(gw.get_by_label("Environment")).to_have_value("prod")
+        expect(gw.get_by_label("Region")).to_have_value("eu")
+        expect(gw.get_by_label("Sign-in style")).to_have_value("static_key")
+        expect(gw.get_by_label("Client secret")).to_have_attribute("placeholder", "Stored: leave empty to keep it")
+        gw.get_by_label("Verify before saving").uncheck()  # the instance's hosts are not on this machine
+
+        gw.get_by_label("Instance ID").fill("inst-8")
+        expect(gw.get_by_label("Client secret")).to_have_attribute("placeholder", "Required: the instance ID changed")
+        gw.get_by_role("button", name="Save").click()
+        expect(message).to_contain_text("Enter the client ID and client secret again: the instance ID changed")
+        gw.get_by_label("Instance ID").fill("inst-7")
+        gw.get_by_label("Environment").fill("PROD")  # the same destination, written otherwise
+        expect(gw.get_by_label("Client secret")).to_have_attribute("placeholder", "Stored: leave empty to keep it")
+        gw.get_by_label("Default model").fill("gpt-4o")
+        gw.get_by_role("button", name="Save").click()
+        expect(message).to_have_text("Saved (not verified).")
+    alice = server.container.user_store().get_by_name("alice")
+    assert alice is not None
+    stored = server.container.credential_store().get(alice.id, ProviderName.AI_GATEWAY)
+    assert stored is not None and stored.credentials is not None
+    assert (stored.credentials.instance_id, stored.credentials.region, stored.credentials.default_model) == (
+        "inst-7", "eu", "gpt-4o",
+    )  # fmt: skip
+    assert (
+        stored.credentials.client_secret is not None and stored.credentials.client_secret.get_secret_value() == SECRET
+    )

@@ -180,9 +180,11 @@ class FakeAIGateway:
     # The OpenAI-compatible API.
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            return False
-        token = header[7:]
+        return header.startswith("Bearer ") and self.accepts(header[7:])
+
+    def accepts(self, token: str) -> bool:
+        """Whether `token` is a live token this gateway issued (or the static key, or the API
+        key, when those are accepted): what every route of this gateway checks."""
         with self.lock:
             if self.state.accept_static_key and token == f"{self.state.client_id}:{self.state.client_secret}":
                 return True

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 
 from ideaforge_gateway.domain.models import ChatRequest, ChatResponse, ModelInfo, ProviderName, StreamDelta
-from ideaforge_gateway.domain.policies.model_families import family_of
+from ideaforge_gateway.domain.policies.model_families import azure_deployment, family_of
 from ideaforge_gateway.domain.ports.llm_provider import LLMProvider
 from ideaforge_gateway.domain.ports.token_source import TokenSource
 
@@ -15,9 +15,10 @@ class AIGatewayClient(LLMProvider):
     """List models and chat through the AI Gateway, with service-account tokens.
 
     Every model goes through the gateway's OpenAI-compatible route unless its family (`claude-*`,
-    `gemini-*`) has a route of its own, spoken in that vendor's wire format: the same adapters as
-    the vendors', composed with the gateway's token auth. `verify()` is the seed's check: obtain
-    a token, then list models; both must succeed.
+    `gemini-*`, `azure/*`) has a route of its own, spoken in that vendor's wire format: the same
+    adapters as the vendors', composed with the gateway's token auth. Without an Azure route an
+    `azure/` model goes the OpenAI-compatible way, named as given (as before that route existed).
+    `verify()` is the seed's check: obtain a token, then list models; both must succeed.
     """
 
     def __init__(
@@ -27,6 +28,7 @@ class AIGatewayClient(LLMProvider):
         openai_route: LLMProvider,
         anthropic_route: LLMProvider | None = None,
         gemini_route: LLMProvider | None = None,
+        azure_route: LLMProvider | None = None,
     ) -> None:
         self._token_source = token_source
         self._openai = openai_route
@@ -35,6 +37,7 @@ class AIGatewayClient(LLMProvider):
             for family, route in ((ProviderName.ANTHROPIC, anthropic_route), (ProviderName.GEMINI, gemini_route))
             if route is not None
         }
+        self._azure = azure_route
 
     def __repr__(self) -> str:
         return f"AIGatewayClient(openai_route={self._openai!r})"
@@ -49,6 +52,8 @@ class AIGatewayClient(LLMProvider):
 
     def route(self, model: str) -> LLMProvider:
         """The route a model takes: its family's own (`model_families.py`), else the OpenAI-compatible one."""
+        if self._azure is not None and azure_deployment(model) is not None:
+            return self._azure
         family = family_of(model)
         return self._family_routes.get(family, self._openai) if family is not None else self._openai
 

@@ -41,23 +41,29 @@ class TokenSourceAuth(RequestAuth):
 
     After a 401 the token is invalidated and the request is sent once more with a fresh one,
     unless the source handed back the very same token (a static key cannot be refreshed).
+    `header` and `prefix` name another header for the token (Azure's `api-key`, no prefix).
     """
 
-    def __init__(self, source: TokenSource) -> None:
+    def __init__(self, source: TokenSource, *, header: str = "Authorization", prefix: str = "Bearer ") -> None:
         self._source = source
+        self._header = header
+        self._prefix = prefix
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._source!r})"
 
     async def header(self) -> AuthHeader:
-        return _bearer(await self._source.token())
+        return self._carrying(await self._source.token())
 
     async def after_rejection(self, used: AuthHeader) -> AuthHeader | None:
         if used.token is None:
             return None
         self._source.invalidate(used.token)
         fresh = await self._source.token()
-        return None if fresh is used.token else _bearer(fresh)
+        return None if fresh is used.token else self._carrying(fresh)
+
+    def _carrying(self, token: AccessToken) -> AuthHeader:
+        return AuthHeader(self._header, self._prefix + token.value.get_secret_value(), token)
 
 
 class HeaderAuth(RequestAuth):
@@ -76,7 +82,3 @@ class HeaderAuth(RequestAuth):
 
     async def after_rejection(self, used: AuthHeader) -> AuthHeader | None:
         return None
-
-
-def _bearer(token: AccessToken) -> AuthHeader:
-    return AuthHeader("Authorization", f"Bearer {token.value.get_secret_value()}", token)

@@ -29,7 +29,18 @@ from ideaforge_gateway.domain.errors import InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.domain.ports.credential_store import CredentialStore
 
-_PLAIN_SETTINGS = ("base_url", "default_model", "token_url", "scope", "audience")
+_PLAIN_SETTINGS = (
+    "base_url",
+    "default_model",
+    "token_url",
+    "scope",
+    "audience",
+    "instance_id",
+    "env",
+    "region",
+    "route_template",
+)
+"""Settings kept in plain text in `metadata` (a JSON column: a new one needs no migration)."""
 _ORDER = {provider: index for index, provider in enumerate(ProviderName)}
 MAX_VERIFICATION_ERROR = 1000
 
@@ -260,6 +271,10 @@ class SqlModelCredentialStore(CredentialStore):
             auth_method=AuthMethod(auth_method) if auth_method is not None else None,
             scope=_optional_text(meta.get("scope")),
             audience=_optional_text(meta.get("audience")),
+            instance_id=_optional_text(meta.get("instance_id")),
+            env=_optional_text(meta.get("env")),
+            region=_optional_text(meta.get("region")),
+            route_template=_optional_text(meta.get("route_template")),
         )
 
 

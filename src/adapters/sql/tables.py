@@ -74,7 +74,8 @@ class UserApiKeyRow(SQLModel, table=True):
 
     `api_key_encrypted` is the encrypted client id or API key; `meta` (column `metadata`)
     holds the encrypted `client_secret` and the plain settings that are set (`base_url`,
-    `default_model`, `token_url`, `auth_method`, `scope`, `audience`). `revision` is the store
+    `default_model`, `token_url`, `auth_method`, `scope`, `audience`, and the AI Gateway
+    deployment: `instance_id`, `env`, `region`, `route_template`). `revision` is the store
     revision of the row's last change.
     """
 

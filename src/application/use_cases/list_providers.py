@@ -19,6 +19,11 @@ class ProviderStatus:
     usable: bool
     base_url: str | None = None
     default_model: str | None = None
+    instance_id: str | None = None
+    env: str | None = None
+    region: str | None = None
+    route_template: str | None = None
+    auth_method: str | None = None
     last_verified_at: datetime | None = None
     last_verification_ok: bool | None = None
     last_verification_error: str | None = None
@@ -57,6 +62,11 @@ class ListProviders:
                         usable=usable,
                         base_url=creds.base_url if creds else None,
                         default_model=creds.default_model if creds else None,
+                        instance_id=creds.instance_id if creds else None,
+                        env=creds.env if creds else None,
+                        region=creds.region if creds else None,
+                        route_template=creds.route_template if creds else None,
+                        auth_method=creds.auth_method.value if creds and creds.auth_method else None,
                         last_verified_at=verification.at if verification else None,
                         last_verification_ok=verification.ok if verification else None,
                         last_verification_error=verification.error if verification else None,

@@ -5,6 +5,10 @@ An id may carry Gemini's resource prefix (`models/gemini-2.5-pro`, `tunedModels/
 vendor prefix as some gateways write it (`google/gemini-2.5-pro`, `anthropic/claude-...`): the
 family is read from the last path segment, case-insensitively. Ids of no listed family are
 OpenAI-style (`gpt-*`, `o3`, and anything unknown): they go the OpenAI-compatible way.
+
+Azure OpenAI deployments are named with the prefix `azure/` (`azure/gpt-4o` is the deployment
+`gpt-4o`): an explicit choice in the id, because a deployment's name need not say which model
+it runs, and the same `gpt-4o` may be offered both ways. Only the AI Gateway serves them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,16 @@ FAMILIES: tuple[tuple[ProviderName, tuple[str, ...]], ...] = (
     (ProviderName.GEMINI, ("gemini", "gemma")),
 )
 """Vendor, and the prefixes of its model ids."""
+
+
+AZURE_PREFIX = "azure/"
+
+
+def azure_deployment(model: str) -> str | None:
+    """The Azure OpenAI deployment `model` names (`azure/gpt-4o` -> `gpt-4o`), or None."""
+    if model[: len(AZURE_PREFIX)].lower() == AZURE_PREFIX and len(model) > len(AZURE_PREFIX):
+        return model[len(AZURE_PREFIX) :]
+    return None
 
 
 def family_of(model: str) -> ProviderName | None:
@@ -34,5 +48,7 @@ def serves_model(provider: ProviderName, model: str) -> bool:
     """
     if provider is ProviderName.AI_GATEWAY:
         return True
+    if azure_deployment(model) is not None:
+        return False
     family = family_of(model)
     return family is None if provider is ProviderName.OPENAI else family is provider

@@ -168,6 +168,14 @@ def providers_configure(
     ] = None,
     scope: Annotated[str | None, typer.Option("--scope", help="OAuth2 scope for the token request.")] = None,
     audience: Annotated[str | None, typer.Option("--audience", help="OAuth2 audience.")] = None,
+    instance_id: Annotated[
+        str | None, typer.Option("--instance-id", help="AI Gateway instance: derives every model family's route.")
+    ] = None,
+    env: Annotated[str | None, typer.Option("--env", help="AI Gateway environment (default prod).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AI Gateway region (us, eu), if any.")] = None,
+    route_template: Annotated[
+        str | None, typer.Option("--route-template", help="Where an instance's routes live (default: the server's).")
+    ] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Store only if verification succeeds.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -184,6 +192,7 @@ def providers_configure(
         auth_method=auth_method.value if auth_method else None,
         scope=scope,
         audience=audience,
+        deployment=(instance_id, env, region, route_template),
         verify=verify,
         as_json=as_json,
     )

@@ -109,16 +109,26 @@ def providers_configure(
     auth_method: str | None,
     scope: str | None,
     audience: str | None,
+    deployment: tuple[str | None, str | None, str | None, str | None] = (None, None, None, None),
     verify: bool,
     as_json: bool,
 ) -> None:
+    """`deployment`: the AI Gateway instance id, environment, region and route template; they
+    are checked here, so a bad one is a usage error (exit 2) before anything is read or stored."""
     from pydantic import SecretStr
 
+    from ideaforge_gateway.application.credential_rules import check_user_deployment
     from ideaforge_gateway.application.use_cases.configure_provider import ConfigureRequest
     from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
+    from ideaforge_gateway.domain.errors import InvalidRequestError
     from ideaforge_gateway.domain.models import ProviderName
 
     name = ProviderName(provider)
+    instance_id, env, region, route_template = deployment
+    try:
+        check_user_deployment(name, instance_id, env, region, route_template)
+    except InvalidRequestError as exc:
+        fail(exc.message, code=2)
     if name is ProviderName.AI_GATEWAY:
         if api_key is not None:
             fail("the AI Gateway takes --client-id (its secret comes from stdin or a prompt), not --api-key", code=2)
@@ -143,6 +153,10 @@ def providers_configure(
         auth_method=AuthMethod(auth_method) if auth_method else None,
         scope=scope,
         audience=audience,
+        instance_id=instance_id,
+        env=env,
+        region=region,
+        route_template=route_template,
     )
 
     async def work(container: Container) -> tuple[bool, str | None]:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from ideaforge_gateway.domain.credentials import AuthMethod
 from ideaforge_gateway.domain.models import ProviderName, Tier
 
 _TEXT = 4096
@@ -22,6 +23,11 @@ class VerifyBody(BaseModel):
     api_key: SecretStr | None = Field(default=None, max_length=_TEXT, description="Client id, or the API key.")
     client_secret: SecretStr | None = Field(default=None, max_length=_TEXT)
     base_url: str | None = Field(default=None, max_length=2048)
+    auth_method: AuthMethod | None = Field(default=None, description="AI Gateway auth method (default: the server's).")
+    instance_id: str | None = Field(default=None, max_length=200, description="AI Gateway instance id.")
+    env: str | None = Field(default=None, max_length=64, description="AI Gateway environment (default prod).")
+    region: str | None = Field(default=None, max_length=64, description="AI Gateway region, if any.")
+    route_template: str | None = Field(default=None, max_length=2048, description="AI Gateway route template.")
 
 
 class VerifyAnswer(BaseModel):
@@ -37,7 +43,9 @@ class ConfigureBody(BaseModel):
     """The seed's body, plus the vendors' keys. Fields left out are left as they are.
 
     For the AI Gateway, `aiGatewayClientSecret` may be left out when the client id is unchanged:
-    the stored secret is kept.
+    the stored secret is kept. `aiGatewayInstanceId` (with `aiGatewayEnv`, default `prod`,
+    `aiGatewayRegion` and `aiGatewayRouteTemplate`, default the server's) derives every model
+    family's route, as `AI_GATEWAY_INSTANCE_ID` does for the server's own gateway.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -46,6 +54,15 @@ class ConfigureBody(BaseModel):
     aiGatewayClientSecret: SecretStr | None = Field(default=None, max_length=_TEXT)
     aiGatewayBaseUrl: str | None = Field(default=None, max_length=2048)
     aiGatewayDefaultModel: str | None = Field(default=None, max_length=200)
+    aiGatewayInstanceId: str | None = Field(default=None, max_length=200)
+    aiGatewayEnv: str | None = Field(default=None, max_length=64)
+    aiGatewayRegion: str | None = Field(default=None, max_length=64)
+    aiGatewayRouteTemplate: str | None = Field(default=None, max_length=2048)
+    aiGatewayAuthMethod: AuthMethod | None = Field(
+        default=None,
+        description="client_secret_basic or client_secret_post (OAuth2 client credentials), or static_key "
+        "(client_id:client_secret sent as the bearer key). Default: the server's.",
+    )
     openaiApiKey: SecretStr | None = Field(default=None, max_length=_TEXT)
     anthropicApiKey: SecretStr | None = Field(default=None, max_length=_TEXT)
     geminiApiKey: SecretStr | None = Field(default=None, max_length=_TEXT)
@@ -60,6 +77,11 @@ class ProviderStatusAnswer(BaseModel):
     usable: bool
     base_url: str | None = None
     default_model: str | None = None
+    instance_id: str | None = None
+    env: str | None = None
+    region: str | None = None
+    route_template: str | None = None
+    auth_method: str | None = None
     last_verified_at: datetime | None = None
     last_verification_ok: bool | None = None
     last_verification_error: str | None = None

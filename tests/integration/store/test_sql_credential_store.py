@@ -27,6 +27,10 @@ GATEWAY = ProviderCredentials(
     auth_method=AuthMethod.CLIENT_SECRET_POST,
     scope="models.read chat",
     audience="ai-gateway",
+    instance_id="5567f85f-ea56-48e8-9603-59c23ece68f3",
+    env="dev",
+    region="eu",
+    route_template="https://{family}.{region.}{env}.gateway.example.test/{instance_id}",
 )
 
 

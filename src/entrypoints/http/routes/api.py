@@ -55,7 +55,15 @@ async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep, r
     credentials = None
     if body.api_key is not None:
         credentials = ProviderCredentials(
-            provider=body.provider, api_key=body.api_key, client_secret=body.client_secret, base_url=body.base_url
+            provider=body.provider,
+            api_key=body.api_key,
+            client_secret=body.client_secret,
+            base_url=body.base_url,
+            auth_method=body.auth_method,
+            instance_id=body.instance_id,
+            env=body.env,
+            region=body.region,
+            route_template=body.route_template,
         )
     use_case = container.verify_credentials()
     try:
@@ -97,6 +105,10 @@ _BODY_FIELDS = {
     (ProviderName.AI_GATEWAY, "client_secret"): "aiGatewayClientSecret",
     (ProviderName.AI_GATEWAY, "client_id"): "aiGatewayClientId",
     (ProviderName.AI_GATEWAY, "default_model"): "aiGatewayDefaultModel",
+    (ProviderName.AI_GATEWAY, "instance_id"): "aiGatewayInstanceId",
+    (ProviderName.AI_GATEWAY, "env"): "aiGatewayEnv",
+    (ProviderName.AI_GATEWAY, "region"): "aiGatewayRegion",
+    (ProviderName.AI_GATEWAY, "route_template"): "aiGatewayRouteTemplate",
 }
 """The body field a use case's `param` stands for, to name it in a 400."""
 
@@ -108,6 +120,11 @@ def _credentials_from(body: ConfigureBody) -> list[ProviderCredentials]:
         body.aiGatewayClientSecret,
         body.aiGatewayBaseUrl,
         body.aiGatewayDefaultModel,
+        body.aiGatewayInstanceId,
+        body.aiGatewayEnv,
+        body.aiGatewayRegion,
+        body.aiGatewayRouteTemplate,
+        body.aiGatewayAuthMethod,
     )
     if any(field is not None for field in gateway_fields):
         # A left-out client id or secret means the stored one; the configure use case decides
@@ -119,6 +136,11 @@ def _credentials_from(body: ConfigureBody) -> list[ProviderCredentials]:
                 client_secret=body.aiGatewayClientSecret,
                 base_url=body.aiGatewayBaseUrl,
                 default_model=body.aiGatewayDefaultModel,
+                instance_id=body.aiGatewayInstanceId,
+                env=body.aiGatewayEnv,
+                region=body.aiGatewayRegion,
+                route_template=body.aiGatewayRouteTemplate,
+                auth_method=body.aiGatewayAuthMethod,
             )
         )
     for provider, key in (

@@ -136,6 +136,7 @@ function renderStatus(status, index) {
   setField(card, "enabled", status.configured ? (status.enabled ? "Yes" : "No") : "—");
   setField(card, "base_url", status.base_url || (status.configured ? "default" : "—"));
   setField(card, "default_model", status.default_model || (status.configured ? "by tier" : "—"));
+  setField(card, "instance", instanceText(status));
   renderVerification($('[data-field="last_verification"]', card), status);
 
   const problem = $('[data-field="problem"]', card);
@@ -151,6 +152,7 @@ function renderStatus(status, index) {
   card.dataset.source = status.source ?? "";
 
   card.dataset.storedBaseUrl = mine ? normalUrl(status.base_url ?? "") : "";
+  card.dataset.storedDestination = mine ? destinationKey(storedDestination(status)) : "";
   card.dataset.keep = status.needs_reconfiguration ? "Unreadable: enter it again" : "Stored: leave empty to keep it";
   card.dataset.inherited =
     status.source === "environment" ? `Using the server's ${status.provider === "ai_gateway" ? "account" : "key"}` : "";
@@ -161,19 +163,74 @@ function normalUrl(url) {
   return url.trim().replace(/\/+$/, "");
 }
 
-const NEW_DESTINATION =
-  "Enter the client ID and client secret again: the base URL changed, and a stored secret is only sent to the base URL it was saved with.";
+function instanceText(status) {
+  if (status.source !== "user") return status.configured ? "the server's" : "—";
+  if (!status.instance_id) return "none (the base URL)";
+  const where = [status.env || "prod", status.region].filter(Boolean).join(", ");
+  return `${status.instance_id} (${where})`;
+}
+
+// The fields that decide where a stored secret goes, as the form names them, and as a person
+// reads them. An empty environment is "prod", as the server reads it.
+const DESTINATION_FIELDS = {
+  baseUrl: "base URL",
+  instanceId: "instance ID",
+  env: "environment",
+  region: "region",
+  routeTemplate: "address pattern",
+  authMethod: "sign-in style",
+};
+
+function storedDestination(status) {
+  return {
+    baseUrl: status.base_url ?? "",
+    instanceId: status.instance_id ?? "",
+    env: status.env ?? "",
+    region: status.region ?? "",
+    routeTemplate: status.route_template ?? "",
+    authMethod: status.auth_method ?? "",
+  };
+}
+
+function normalDestination(fields) {
+  const out = {};
+  for (const name of Object.keys(DESTINATION_FIELDS)) {
+    let text = normalUrl(fields[name] ?? "");
+    if (name === "env" && !fields.instanceId?.trim()) text = ""; // meaningless without an instance
+    if (name === "env" || name === "region") text = (text || (name === "env" ? "prod" : "")).toLowerCase();
+    out[name] = text;
+  }
+  return out;
+}
+
+function destinationKey(fields) {
+  return JSON.stringify(normalDestination(fields));
+}
+
+function changedDestination(card) {
+  // A stored secret is only ever sent to the destination it was stored with (the server refuses
+  // otherwise): a new base URL, instance, environment, region, pattern or style needs it again.
+  // The words for what changed, or "" when nothing did.
+  if (card.dataset.source !== "user" || !$('[name="baseUrl"]', card)) return "";
+  const entered = {};
+  for (const name of Object.keys(DESTINATION_FIELDS)) entered[name] = $(`[name="${name}"]`, card)?.value ?? "";
+  const now = normalDestination(entered);
+  const before = JSON.parse(card.dataset.storedDestination || "{}");
+  const changed = Object.keys(DESTINATION_FIELDS).filter((name) => now[name] !== (before[name] ?? ""));
+  return changed.map((name) => DESTINATION_FIELDS[name]).join(" and ");
+}
 
 function destinationChanged(card) {
-  // A stored secret is only ever sent to the destination it was stored with (the server refuses
-  // otherwise): a new base URL needs the secret again.
-  const baseUrl = $('[name="baseUrl"]', card);
-  return card.dataset.source === "user" && !!baseUrl && normalUrl(baseUrl.value) !== card.dataset.storedBaseUrl;
+  return changedDestination(card) !== "";
+}
+
+function newDestination(card) {
+  return `Enter the client ID and client secret again: the ${changedDestination(card)} changed, and a stored secret is only sent where it was saved for.`;
 }
 
 function secretHints(card) {
   const mine = card.dataset.source === "user";
-  const keep = destinationChanged(card) ? "Required: the base URL changed" : card.dataset.keep;
+  const keep = destinationChanged(card) ? `Required: the ${changedDestination(card)} changed` : card.dataset.keep;
   $("[data-secret]", card).placeholder = mine ? keep : card.dataset.inherited;
   const clientId = $('[name="clientId"]', card);
   if (clientId) clientId.placeholder = mine ? keep : card.dataset.inherited;
@@ -182,7 +239,7 @@ function secretHints(card) {
     show(
       hint,
       mine && destinationChanged(card)
-        ? "The base URL changed: enter the client ID and secret again. A stored secret is only sent to the base URL it was saved with."
+        ? `The ${changedDestination(card)} changed: enter the client ID and secret again. A stored secret is only sent where it was saved for.`
         : "",
       "info",
     );
@@ -193,12 +250,15 @@ function fillForm(status) {
   // Only what GET /api/providers answers: never a secret, so secret inputs always start empty.
   const card = cardFor(status.provider);
   if (!card) return;
-  for (const input of card.querySelectorAll("input[type=text], input[type=password], input[type=url]")) {
+  for (const input of card.querySelectorAll("input[type=text], input[type=password], input[type=url], select")) {
     input.value = "";
   }
   if (status.source === "user") {
-    const baseUrl = $('[name="baseUrl"]', card);
-    if (baseUrl) baseUrl.value = status.base_url ?? "";
+    const stored = storedDestination(status);
+    for (const name of Object.keys(DESTINATION_FIELDS)) {
+      const input = $(`[name="${name}"]`, card);
+      if (input) input.value = stored[name];
+    }
     const model = $('[name="defaultModel"]', card);
     if (model) model.value = status.default_model ?? "";
   }
@@ -207,9 +267,16 @@ function fillForm(status) {
 
 function render(statuses, { refill = [] } = {}) {
   const grid = $("#provider-grid");
+  let previous = null;
   statuses.forEach((status, index) => {
     const card = cardFor(status.provider);
-    if (card) grid.append(card); // in priority order
+    if (card) {
+      // In priority order, moving a card only when it is out of place: a moved card's input
+      // loses focus, and what someone was typing into it while a refresh landed would be lost.
+      const expected = previous ? previous.nextElementSibling : grid.firstElementChild;
+      if (card !== expected) grid.insertBefore(card, expected);
+      previous = card;
+    }
     renderStatus(status, index);
     if (refill === "all" || refill.includes(status.provider)) fillForm(status);
   });
@@ -276,6 +343,11 @@ function values(card) {
     secret: $("[data-secret]", card).value,
     baseUrl: read("baseUrl"),
     defaultModel: read("defaultModel"),
+    instanceId: read("instanceId"),
+    env: read("env"),
+    region: read("region"),
+    routeTemplate: read("routeTemplate"),
+    authMethod: read("authMethod"),
     verifyFirst: $('[name="verifyFirst"]', card).checked,
   };
 }
@@ -288,6 +360,11 @@ function verifyBody(provider, v) {
   if (provider === "ai_gateway") {
     body.client_secret = v.secret || null;
     if (v.baseUrl) body.base_url = v.baseUrl;
+    if (v.authMethod) body.auth_method = v.authMethod;
+    if (v.instanceId) body.instance_id = v.instanceId;
+    if (v.instanceId && v.env) body.env = v.env;
+    if (v.instanceId && v.region) body.region = v.region;
+    if (v.instanceId && v.routeTemplate) body.route_template = v.routeTemplate;
   }
   return body;
 }
@@ -296,12 +373,21 @@ function configureBody(provider, v) {
   const body = { verify: v.verifyFirst };
   if (provider === "ai_gateway") {
     if (destinationChanged(cardFor(provider)) && !(v.clientId && v.secret)) {
-      return [null, NEW_DESTINATION];
+      return [null, newDestination(cardFor(provider))];
     }
     if (v.clientId) body.aiGatewayClientId = v.clientId;
     if (v.secret) body.aiGatewayClientSecret = v.secret;
     if (v.baseUrl) body.aiGatewayBaseUrl = v.baseUrl;
     if (v.defaultModel) body.aiGatewayDefaultModel = v.defaultModel;
+    if (v.authMethod) body.aiGatewayAuthMethod = v.authMethod;
+    if (v.instanceId) {
+      body.aiGatewayInstanceId = v.instanceId;
+      if (v.env) body.aiGatewayEnv = v.env;
+      if (v.region) body.aiGatewayRegion = v.region;
+      if (v.routeTemplate) body.aiGatewayRouteTemplate = v.routeTemplate;
+    } else if (v.env || v.region || v.routeTemplate) {
+      return [null, "Enter the instance ID too: the environment, region and address pattern belong to an instance."];
+    }
     const stored = cardFor(provider).dataset.source === "user";
     if (!v.clientId && !stored) return [null, "Enter the client ID and client secret to save the AI Gateway."];
     return [body, null];
@@ -323,7 +409,7 @@ const actions = {
     const v = values(card);
     if (destinationChanged(card) && !(v.clientId && v.secret)) {
       // Verifying the saved credentials would ignore the new base URL: say what it needs instead.
-      show(message, NEW_DESTINATION, "error");
+      show(message, newDestination(card), "error");
       return;
     }
     const body = verifyBody(provider, v);
@@ -449,8 +535,10 @@ function start() {
       event.preventDefault();
       run(card, "save");
     });
-    const baseUrl = $('[name="baseUrl"]', card);
-    if (baseUrl) baseUrl.addEventListener("input", () => secretHints(card));
+    for (const name of Object.keys(DESTINATION_FIELDS)) {
+      const input = $(`[name="${name}"]`, card);
+      if (input) input.addEventListener(input.tagName === "SELECT" ? "change" : "input", () => secretHints(card));
+    }
     for (const button of card.querySelectorAll("button[data-action]:not([type=submit])")) {
       button.addEventListener("click", () => run(card, button.dataset.action));
     }
