@@ -109,6 +109,8 @@ class FallbackChain:
     - When every provider tried rate-limited the request, the error is a `RateLimitedError` with
       the soonest Retry-After: clients should slow down, not see an outage.
     - `telemetry` hears every attempt, fallover and answer (metrics, traces, logs, health).
+    - `gate` may refuse a step before any call (a model the AI Gateway's catalog does not list:
+      `model_availability.py`); the refusal is recorded as the attempt and the next provider asked.
     """
 
     def __init__(
@@ -121,8 +123,10 @@ class FallbackChain:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         telemetry: Telemetry = NO_TELEMETRY,
+        gate: Callable[[Step], GatewayError | None] = lambda step: None,
     ) -> None:
         self._registry = registry
+        self._gate = gate
         self._breakers = breakers
         self._policy = policy
         self._clock = clock
@@ -227,6 +231,13 @@ class FallbackChain:
         breakers = [self._breakers.for_step(step) for step in steps]
         handoff: list[tuple[ProviderName, str]] = []  # whom the chain left, and why: told with the next attempt
         for index, (step, breaker) in enumerate(zip(steps, breakers, strict=True)):
+            refused = self._gate(step)
+            if refused is not None:
+                attempts.append(self._attempt(step, self._clock(), refused.kind, refused.message))
+                self._tell(observer, handoff, step, breaker, refused.kind, refused, self._clock())
+                errors.append(refused)
+                handoff.append((step.resolved.provider, refused.kind))
+                continue
             try_number = 0
             while True:
                 if not breaker.allow():

@@ -96,6 +96,16 @@ class ModelNotFoundError(GatewayError):
     """The provider does not offer the requested model."""
 
 
+class ModelNotOfferedError(ModelNotFoundError):
+    """The AI Gateway instance's catalog does not list the requested model: the chain asks the
+    next provider without calling this one."""
+
+
+class PolicyRefusedError(GatewayError):
+    """An operator's policy forbids this model at this provider (AI_GATEWAY_MAX_CLASSIFICATION):
+    the chain asks the next provider without calling this one; alone, a 403 naming the policy."""
+
+
 class InvalidRequestError(GatewayError):
     """The request itself is wrong; every provider would refuse it, so nothing falls over.
 
@@ -154,6 +164,8 @@ _KINDS: dict[type[GatewayError], str] = {
     RateLimitedError: "rate_limited",
     ProviderUnavailableError: "unavailable",
     ModelNotFoundError: "model_not_found",
+    ModelNotOfferedError: "model_not_offered",
+    PolicyRefusedError: "policy_refused",
     InvalidRequestError: "invalid_request",
     ConfigurationError: "configuration",
     UnknownUserError: "unknown_user",

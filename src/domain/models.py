@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
+from decimal import Decimal
+from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
 from pydantic import SecretStr
@@ -187,13 +188,57 @@ class StreamDelta:
         )
 
 
+class Classification(IntEnum):
+    """How an AI Gateway instance's catalog classifies a model's provider: 0-3, shown to people
+    by name. A higher number is a stricter class (the catalog's own order)."""
+
+    GREEN = 0
+    YELLOW = 1
+    RED = 2
+    PURPLE = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+    @classmethod
+    def parse(cls, value: str | int) -> Classification:
+        """`0`-`3` or a name (`green`, `Red`, ...); a `ValueError` naming the choices otherwise."""
+        text = str(value).strip()
+        if text.isdigit() and int(text) in {c.value for c in cls}:
+            return cls(int(text))
+        if text.upper() in cls.__members__:
+            return cls[text.upper()]
+        raise ValueError(f"must be 0-3 or one of {', '.join(c.label for c in cls)}, not {text!r}")
+
+
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """What a model costs, in US dollars per million tokens, as the AI Gateway's catalog says:
+    `input` per million prompt tokens, `output` per million completion tokens. Decimal, so that
+    sums over many requests do not drift."""
+
+    input: Decimal
+    output: Decimal
+
+    def cost(self, usage: Usage) -> Decimal:
+        """US dollars for one request's `usage` at this price."""
+        return (self.input * usage.prompt_tokens + self.output * usage.completion_tokens) / MILLION
+
+
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """A model a provider offers."""
+    """A model a provider offers; `price` and `classification` when the AI Gateway's catalog
+    lists it (None otherwise: a vendor's own list says neither)."""
 
     id: str
     provider: ProviderName
     owned_by: str | None = None
+    price: ModelPrice | None = None
+    classification: Classification | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,8 @@ from ideaforge_gateway.adapters.sql.sqlmodel_user_store import SqlModelUserStore
 from ideaforge_gateway.application.authenticator import Authenticator
 from ideaforge_gateway.application.credential_writes import CredentialWrites
 from ideaforge_gateway.application.fallback_chain import Breakers, FallbackChain
+from ideaforge_gateway.application.model_availability import CatalogGate
+from ideaforge_gateway.application.model_catalog import CatalogView
 from ideaforge_gateway.application.provider_health import ProviderHealth
 from ideaforge_gateway.application.rate_limiter import WindowLimiter
 from ideaforge_gateway.application.registry import ProviderRegistry
@@ -66,10 +68,39 @@ def _provider_factory(
     ai_gateway: AIGatewayDefaults,
     vendors: VendorDefaults,
     user_url_transport: HttpTransport,
+    catalog: CatalogView | None = None,
 ) -> HttpProviderFactory:
     from ideaforge_gateway.adapters.http_provider_factory import HttpProviderFactory
 
-    return HttpProviderFactory(transport, ai_gateway=ai_gateway, vendors=vendors, user_url_transport=user_url_transport)
+    return HttpProviderFactory(
+        transport, ai_gateway=ai_gateway, vendors=vendors, user_url_transport=user_url_transport, catalog=catalog
+    )
+
+
+def _catalog_view(settings: Settings, transport: HttpTransport) -> CatalogView | None:
+    """The operator's AI Gateway instance's catalog, asked with the environment's service account:
+    None without AI_GATEWAY_INSTANCE_ID or without those credentials (`catalog_problem` says which)."""
+    if catalog_problem(settings) is not None:
+        return None
+    from ideaforge_gateway.adapters.ai_gateway.catalog_client import AIGatewayCatalogClient
+
+    instance_id, client_id, secret = (
+        settings.ai_gateway_instance_id, settings.ai_gateway_client_id, settings.ai_gateway_client_secret
+    )  # fmt: skip
+    assert instance_id is not None and client_id is not None and secret is not None  # catalog_problem checked
+    client = AIGatewayCatalogClient(
+        transport, url=settings.catalog_url, instance_id=instance_id, client_id=client_id, client_secret=secret
+    )
+    return CatalogView(client, instance_id=instance_id, max_classification=settings.ai_gateway_max_classification)
+
+
+def catalog_problem(settings: Settings) -> str | None:
+    """Why the environment has no AI Gateway catalog to ask, or None when it has one."""
+    if not settings.ai_gateway_instance_id:
+        return "the AI Gateway's catalog needs an instance: set AI_GATEWAY_INSTANCE_ID"
+    if settings.ai_gateway_client_id is None or settings.ai_gateway_client_secret is None:
+        return "the AI Gateway's catalog is asked with the service account: set AI_GATEWAY_CLIENT_ID and _SECRET"
+    return None
 
 
 def _ai_gateway_defaults(settings: Settings, telemetry: Telemetry) -> AIGatewayDefaults:
@@ -364,12 +395,14 @@ class Container(containers.DeclarativeContainer):
     user_url_transport = providers.Singleton(
         HttpTransport, user_url_http_client, max_response_bytes=max_response_bytes, bounds=user_url_bounds
     )
+    catalog_view = providers.Singleton(_catalog_view, settings, transport)
     provider_factory = providers.Singleton(
         _provider_factory,
         transport,
         ai_gateway=providers.Callable(_ai_gateway_defaults, settings, telemetry),
         vendors=providers.Callable(_vendor_defaults, settings),
         user_url_transport=user_url_transport,
+        catalog=catalog_view,
     )
     cipher = providers.Singleton(AesGcmCipher, keyring)
     engine = providers.Resource(
@@ -426,6 +459,7 @@ class Container(containers.DeclarativeContainer):
         credential_writes,
         allow_private_base_urls=allow_private_base_urls,
         deadline=deadline,
+        catalog=catalog_view,
     )
     list_models = providers.Factory(ListModels, registry, deadline=deadline)
     retry_policy = providers.Singleton(
@@ -437,7 +471,10 @@ class Container(containers.DeclarativeContainer):
         settings,
     )
     breakers = providers.Singleton(Breakers)
-    fallback_chain = providers.Singleton(FallbackChain, registry, breakers, retry_policy, telemetry=telemetry)
+    fallback_chain = providers.Singleton(
+        FallbackChain, registry, breakers, retry_policy, telemetry=telemetry,
+        gate=providers.Singleton(CatalogGate, catalog_view),
+    )  # fmt: skip
     generate_reply = providers.Factory(GenerateReply, registry, fallback_chain)
     configure_provider = providers.Factory(
         ConfigureProvider,

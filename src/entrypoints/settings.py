@@ -9,9 +9,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ideaforge_gateway.domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
-from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.domain.models import Classification, ProviderName
 from ideaforge_gateway.domain.policies.gateway_routes import DEFAULT_ENV, DEFAULT_ROUTE_TEMPLATE
 from ideaforge_gateway.entrypoints import gateway_settings
+
+CATALOG_URL_TEMPLATE = "https://api.{region}{env}.ai-gateway.quantumblack.com/v1/catalog/models"
 
 
 class Settings(BaseSettings):
@@ -43,6 +45,11 @@ class Settings(BaseSettings):
     ai_gateway_env: str = DEFAULT_ENV
     ai_gateway_region: str | None = None
     ai_gateway_route_template: str = DEFAULT_ROUTE_TEMPLATE
+    ai_gateway_catalog_url: str | None = None
+    """The model catalog's URL; derived from the environment and region when unset."""
+    ai_gateway_max_classification: Classification | None = None
+    """The highest catalog classification (0-3 or Green, Yellow, Red, Purple) the gateway lists
+    and uses; unset: no limit."""
 
     # The vendors, under their SDKs' usual names.
     openai_api_key: SecretStr | None = None
@@ -160,6 +167,8 @@ class Settings(BaseSettings):
         "ai_gateway_azure_base_url",
         "ai_gateway_instance_id",
         "ai_gateway_region",
+        "ai_gateway_catalog_url",
+        "ai_gateway_max_classification",
         "ideaforge_database_url",
         "ideaforge_operator_token",
         mode="before",
@@ -167,6 +176,21 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("ai_gateway_max_classification", mode="before")
+    @classmethod
+    def _classification(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # blank is unset, as for the other optional settings
+        return Classification.parse(value) if isinstance(value, str | int) else value
+
+    @property
+    def catalog_url(self) -> str:
+        """`AI_GATEWAY_CATALOG_URL`, else `https://api.{region.}{env}.ai-gateway.quantumblack.com/v1/catalog/models`."""
+        if self.ai_gateway_catalog_url:
+            return self.ai_gateway_catalog_url
+        region = f"{self.ai_gateway_region}." if self.ai_gateway_region else ""
+        return CATALOG_URL_TEMPLATE.format(region=region, env=self.ai_gateway_env)
 
     @field_validator(
         "ai_gateway_base_url",
@@ -178,6 +202,7 @@ class Settings(BaseSettings):
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
         "ai_gateway_azure_base_url",
+        "ai_gateway_catalog_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

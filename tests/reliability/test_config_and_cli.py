@@ -250,7 +250,7 @@ OPTIONS: dict[str, st.SearchStrategy[str]] = {
     "--port": st.sampled_from(["0", "70000", "x"]),
     "--nope": _junk,
 }
-FLAGS = ["--json", "--verify", "--stream", "--help", "-x"]
+FLAGS = ["--json", "--verify", "--stream", "--catalog", "--help", "-x"]
 OPTIONS |= {flag: st.just("") for flag in FLAGS}
 POSITIONAL: dict[tuple[str, ...], st.SearchStrategy[str]] = {
     ("users", "create"): _name,
@@ -306,7 +306,7 @@ ALLOWED: dict[tuple[str, ...], list[str]] = {
     ("providers", "remove"): ["--user"],
     ("providers", "disable"): ["--user"],
     ("providers", "enable"): ["--user"],
-    ("models",): ["--provider", "--user", "--json"],
+    ("models",): ["--provider", "--user", "--catalog", "--json"],
     ("generate",): ["--tier", "--model", "--system", "--user", "--stream", "--json"],
     ("keys", "generate"): ["--kid"],
     ("keys", "rotate"): ["--json"],

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 from ideaforge_gateway.application.credential_rules import validate_user_credentials
 from ideaforge_gateway.application.credential_writes import CredentialWrites
-from ideaforge_gateway.application.registry import ProviderRegistry
+from ideaforge_gateway.application.model_availability import gateway_model_warnings
+from ideaforge_gateway.application.model_catalog import CatalogView
+from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
 from ideaforge_gateway.domain.credentials import ProviderCredentials, Verification
 from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError, ProviderUnavailableError
 from ideaforge_gateway.domain.models import ModelInfo, ProviderName
@@ -31,6 +33,9 @@ class VerificationResult:
     error_kind: str | None = None
     note: str | None = None
     """Set when the credentials work but requests do not use them (say, `AI_GATEWAY_ENABLED` is off)."""
+    warnings: list[str] = field(default_factory=list)
+    """Models these credentials would be asked for that the AI Gateway does not offer, each
+    naming the setting to change (`model_availability.py`)."""
 
 
 class VerifyCredentials:
@@ -44,6 +49,9 @@ class VerifyCredentials:
       says); the outcome is recorded on a stored credential.
     - It ends within `deadline` seconds, like every other operation: a token endpoint or API
       that accepts the connection and never answers is a failure (`unavailable`) at the deadline.
+    - Valid AI Gateway credentials are also checked for the models they would be asked for (the
+      tier models, the default model, the user's own default): each one the instance's catalog
+      (or, without one, the model list) lacks is a warning naming the setting to change.
     - A failure is a result (`valid=False` and a message without secrets), not an exception;
       an unknown or revoked user is raised (`UnknownUserError`), as everywhere.
     """
@@ -56,7 +64,9 @@ class VerifyCredentials:
         *,
         allow_private_base_urls: bool = False,
         deadline: float = 60.0,
+        catalog: CatalogView | None = None,
     ) -> None:
+        self._catalog = catalog
         self._registry = registry
         self._factory = factory
         self._store = store
@@ -71,8 +81,8 @@ class VerifyCredentials:
         stored_for_user = False
         try:
             if request.credentials is not None:
-                given = validate_user_credentials(request.credentials, allow_private=self._allow_private)
-                client = self._factory.build(given)
+                credentials = validate_user_credentials(request.credentials, allow_private=self._allow_private)
+                client = self._factory.build(credentials)
             else:
                 await self._registry.load(request.user_id)  # off the event loop, if not cached
                 credentials, stored_for_user = self._credentials_to_verify(request)
@@ -80,6 +90,7 @@ class VerifyCredentials:
             async with asyncio.timeout(self._deadline):
                 with acting_for(request.user_id):
                     models = await client.list_models()
+                    warnings = await self._warnings(credentials, models)
         except TimeoutError:
             late = ProviderUnavailableError(
                 f"{provider.value} did not answer within the deadline of {self._deadline:g} s"
@@ -91,12 +102,20 @@ class VerifyCredentials:
             result = VerificationResult(False, provider, error=exc.message, error_kind=exc.kind)
         else:
             note = None if stored_for_user or request.credentials is not None else self._registry.idle_reason(provider)
-            result = VerificationResult(True, provider, models=models, note=note)
+            result = VerificationResult(True, provider, models=models, note=note, warnings=warnings)
         if stored_for_user and self._store is not None and request.user_id is not None:
             await self._store.record_verification(
                 request.user_id, provider, Verification(result.valid, datetime.now(UTC), result.error)
             )
         return result
+
+    async def _warnings(self, credentials: ProviderCredentials, models: list[ModelInfo]) -> list[str]:
+        defaults = self._registry.config.defaults(credentials.provider)
+        resolved = ResolvedProvider(
+            credentials.provider, credentials, "user", defaults.tier_models, defaults.default_model,
+            credentials.default_model,
+        )  # fmt: skip
+        return await gateway_model_warnings(resolved, {m.id for m in models}, self._catalog)
 
     def _credentials_to_verify(self, request: VerifyRequest) -> tuple[ProviderCredentials, bool]:
         if request.user_id is not None:

@@ -102,12 +102,31 @@ def providers_verify(provider: ProviderChoice, user: UserOpt = None, as_json: Js
 
 @app.command("models")
 def models(
-    provider: Annotated[ProviderChoice | None, typer.Option("--provider", help="Only this provider.")] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            help="Only this provider: ai_gateway, openai, gemini or anthropic; with --catalog, "
+            "the catalog's provider name (openai, anthropic, google-gemini, ...).",
+        ),
+    ] = None,
     user: UserOpt = None,
+    catalog: Annotated[
+        bool,
+        typer.Option("--catalog", help="The AI Gateway instance's catalog: prices and classification."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the models a provider (or every usable provider) offers."""
-    commands.models(provider.value if provider else None, user=user, as_json=as_json)
+    """List the models a provider (or every usable provider) offers, or the AI Gateway's catalog."""
+    from ideaforge_gateway.entrypoints.cli import models_commands
+
+    if catalog:
+        models_commands.catalog_models(provider, user=user, as_json=as_json)
+        return
+    if provider is not None and provider not in {p.value for p in ProviderChoice}:
+        choices = ", ".join(p.value for p in ProviderChoice)
+        commands.fail(f"--provider must be one of {choices} (without --catalog), not {provider!r}", code=2)
+    models_commands.models(provider, user=user, as_json=as_json)
 
 
 @app.command("generate")

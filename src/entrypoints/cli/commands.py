@@ -99,6 +99,7 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
                 "models": [m.id for m in result.models],
                 "error": result.error,
                 "note": result.note,
+                "warnings": result.warnings,
             }
         )
         if not result.valid:
@@ -108,42 +109,8 @@ def verify(provider: str, *, user: str | None, as_json: bool) -> None:
         fail(result.error or "verification failed")
     note = f" (but {result.note})" if result.note else ""
     typer.echo(f"OK: {provider} verified, {len(result.models)} models available{note}")
-
-
-def models(provider: str | None, *, user: str | None, as_json: bool) -> None:
-    from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
-    from ideaforge_gateway.domain.models import ModelInfo, ProviderName
-
-    async def work(container: Container) -> tuple[list[ModelInfo], str | None]:
-        """The models, and why there are none when no provider is usable at all."""
-        user_id = resolve_user(container, user)
-        request = ListModelsRequest(provider=ProviderName(provider) if provider else None, user_id=user_id)
-        found = await container.list_models().execute(request)
-        registry = container.registry()
-        if found or provider is not None:
-            return found, None
-        usable = [r.provider.value for r in registry.usable(user_id)]
-        if usable:
-            names = ", ".join(usable)
-            return found, f"no models: {names} listed none or failed; `ideaforge providers verify NAME` says why"
-        idle = registry.idle_environment_providers()
-        if idle:
-            return found, "no provider is usable: " + "; ".join(idle)
-        return found, (
-            "no provider is configured: set a vendor API key (OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY) "
-            "or the AI Gateway (AI_GATEWAY_CLIENT_ID, AI_GATEWAY_CLIENT_SECRET, AI_GATEWAY_ENABLED=true), "
-            "or configure one for a user and pass --user"
-        )
-
-    found, nothing = run(work)
-    if as_json:
-        print_json([{"id": m.id, "provider": m.provider.value, "owned_by": m.owned_by} for m in found])
-    if nothing:
-        fail(nothing)
-    if as_json:
-        return
-    for info in found:
-        typer.echo(f"{info.provider.value}\t{info.id}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def generate(
@@ -266,7 +233,7 @@ def serve(*, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from ideaforge_gateway.adapters.observability.log_format import JsonFormatter, logging_config
-    from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line
+    from ideaforge_gateway.entrypoints.cli.startup import announce_when_ready, startup_line, warn_about_models
     from ideaforge_gateway.entrypoints.http.start_proof import START_KEY_VARIABLE, new_start_key
 
     async def prepare(container: Container) -> str:
@@ -283,7 +250,7 @@ def serve(*, host: str, port: int, workers: int) -> None:
         gc.disable()
     start_key = new_start_key()
     os.environ[START_KEY_VARIABLE] = start_key  # for the app in this process or in each worker
-    announce_when_ready(host, port, line, start_key)
+    announce_when_ready(host, port, line, start_key, then=warn_about_models)
     root = logging.getLogger()
     level = logging.getLevelName(root.getEffectiveLevel()).lower()
     level = level if level in {"debug", "info", "warning", "error"} else "warning"

@@ -9,10 +9,12 @@ kind and place (never a password), the providers are names only.
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ideaforge_gateway.application.registry import ProviderRegistry
@@ -65,9 +67,12 @@ class _NoClients(ProviderFactory):
         raise AssertionError("the start-up line reads the configuration only")
 
 
-def announce_when_ready(host: str, port: int, line: str, start_key: str) -> None:
+def announce_when_ready(
+    host: str, port: int, line: str, start_key: str, *, then: Callable[[], None] | None = None
+) -> None:
     """Log `line` once `/healthz` answers with the proof for `start_key` (`answers_as`), from a
-    daemon thread (uvicorn owns the main thread)."""
+    daemon thread (uvicorn owns the main thread); then run `then` in that thread (the models
+    check: after ready, so start-up never waits on it)."""
     logger = logging.getLogger(LOGGER)
     if logging.getLogger().getEffectiveLevel() <= logging.WARNING:
         logger.setLevel(logging.INFO)  # the one line an operator needs, at the default level too
@@ -78,6 +83,8 @@ def announce_when_ready(host: str, port: int, line: str, start_key: str) -> None
         while time.monotonic() < deadline:
             if answers_as(probe_host, port, start_key):
                 logger.info("%s", line)
+                if then is not None:
+                    then()
                 return
             time.sleep(_POLL_SECONDS)
 
@@ -97,3 +104,30 @@ def answers_as(host: str, port: int, start_key: str) -> bool:
         return False
     finally:
         connection.close()
+
+
+def warn_about_models() -> None:
+    """Log a warning for each model the environment's AI Gateway (or a user's default) would be
+    asked for that the instance does not offer (`model_availability.startup_warnings`), once, in
+    the serving process, on a loop and a container of its own: every worker shares the verdict."""
+    from ideaforge_gateway.application.model_availability import startup_warnings
+    from ideaforge_gateway.entrypoints.container import Container, close
+
+    async def check() -> list[str]:
+        container = Container()
+        try:
+            deadline = container.settings().ideaforge_deadline_seconds
+            view = container.catalog_view()
+            users = container.user_store() if view is not None else None  # users are checked against it only
+            return await startup_warnings(container.registry(), view, users, deadline=deadline)
+        finally:
+            await close(container)
+
+    logger = logging.getLogger(LOGGER)
+    try:
+        warnings = asyncio.run(check())
+    except Exception as exc:  # noqa: BLE001 - a check that fails must not take the server down
+        logger.warning("the models could not be checked at start (%s)", type(exc).__name__)
+        return
+    for warning in warnings:
+        logger.warning("%s", warning)

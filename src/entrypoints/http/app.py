@@ -90,11 +90,15 @@ _WARM_UP = ("ideaforge_gateway.adapters.http_provider_factory",)
 
 def _settle(container: Container) -> None:
     """After start-up: load and make what the first request would otherwise wait for (the
-    provider adapters, the HTTP clients and their TLS contexts), then tune the collector."""
+    provider adapters, the HTTP clients and their TLS contexts, the AI Gateway's catalog), then
+    tune the collector."""
     for module in _WARM_UP:
         importlib.import_module(module)
     container.http_client()
     container.user_url_http_client()
+    catalog = container.catalog_view()
+    if catalog is not None:
+        catalog.cached()  # read it now, in the background: requests check models against it
     _tune_gc()
 
 

@@ -26,6 +26,7 @@ from ideaforge_gateway.domain.errors import (
     InvalidRequestError,
     ModelNotFoundError,
     PermissionDeniedError,
+    PolicyRefusedError,
     RateLimitedError,
 )
 
@@ -64,6 +65,8 @@ def status_for(error: GatewayError) -> int:
         return 400
     if isinstance(error, ModelNotFoundError):
         return 404
+    if isinstance(error, PolicyRefusedError):
+        return 403  # the operator's policy, not the upstream, refused it
     if isinstance(error, ConfigurationError | CredentialUnreadableError):
         return 409
     if isinstance(error, RateLimitedError):

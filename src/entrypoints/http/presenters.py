@@ -7,12 +7,35 @@ from typing import Any
 from urllib.parse import quote
 
 from ideaforge_gateway.application.use_cases.list_providers import ProviderStatus
-from ideaforge_gateway.domain.models import Attempt, Usage
-from ideaforge_gateway.entrypoints.http.schemas import AttemptAnswer, ProviderStatusAnswer, UsageAnswer
+from ideaforge_gateway.domain.catalog import CatalogModel
+from ideaforge_gateway.domain.models import Attempt, ModelInfo, ModelPrice, ProviderName, Usage
+from ideaforge_gateway.entrypoints.http.schemas import (
+    AttemptAnswer,
+    ModelAnswer,
+    PriceAnswer,
+    ProviderStatusAnswer,
+    UsageAnswer,
+)
 
 
 def status_answer(s: ProviderStatus) -> ProviderStatusAnswer:
     return ProviderStatusAnswer.model_validate(s, from_attributes=True)
+
+
+def model_answer(m: ModelInfo) -> ModelAnswer:
+    classification = m.classification.label if m.classification is not None else None
+    return ModelAnswer(id=m.id, provider=m.provider, price=price_answer(m.price), classification=classification)
+
+
+def catalog_model_answer(m: CatalogModel) -> ModelAnswer:
+    return ModelAnswer(
+        id=m.model, provider=ProviderName.AI_GATEWAY, price=price_answer(m.price),
+        classification=m.classification.label, family=m.family, endpoint=m.endpoint,
+    )  # fmt: skip
+
+
+def price_answer(price: ModelPrice | None) -> PriceAnswer | None:
+    return None if price is None else PriceAnswer(input=float(price.input), output=float(price.output))
 
 
 def usage_answer(usage: Usage | None) -> UsageAnswer | None:

@@ -37,6 +37,9 @@ class VerifyAnswer(BaseModel):
     error: str | None = None
     note: str | None = None
     """Set when the credentials work but requests do not use them (the environment's switch is off)."""
+    warnings: list[str] = []
+    """Models these credentials would be asked for that the AI Gateway does not offer, each naming
+    the setting to change."""
 
 
 class ConfigureBody(BaseModel):
@@ -101,9 +104,24 @@ class EnableBody(BaseModel):
     enabled: bool
 
 
+class PriceAnswer(BaseModel):
+    """US dollars per million tokens, as the AI Gateway's catalog lists them."""
+
+    input: float
+    output: float
+    unit: Literal["USD per million tokens"] = "USD per million tokens"
+
+
 class ModelAnswer(BaseModel):
+    """A model; `price` and `classification` (Green, Yellow, Red, Purple) when the AI Gateway's
+    catalog lists it, and, in the catalog's own listing, its `family` and `endpoint`."""
+
     id: str
     provider: ProviderName
+    price: PriceAnswer | None = None
+    classification: str | None = None
+    family: str | None = None
+    endpoint: str | None = None
 
 
 class ModelsAnswer(BaseModel):

@@ -67,7 +67,9 @@ def test_verify_with_the_seeds_body_stores_nothing(
     }
     ok = client.post("/api/providers/verify", json=body, headers=bearer(token))
     assert ok.status_code == 200
-    assert ok.json() == {"valid": True, "provider": "ai_gateway", "models": MODELS, "error": None, "note": None}
+    assert ok.json() == {
+        "valid": True, "provider": "ai_gateway", "models": MODELS, "error": None, "note": None, "warnings": []
+    }  # fmt: skip
     wrong = client.post("/api/providers/verify", json={**body, "client_secret": "wrong-secret"}, headers=bearer(token))
     assert wrong.status_code == 200 and wrong.json()["valid"] is False
     assert "invalid_client" in wrong.json()["error"]

@@ -14,11 +14,20 @@ from ideaforge_gateway.application.use_cases.remove_provider import EnableReques
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyRequest
 from ideaforge_gateway.domain.agents import AgentRunRequest
 from ideaforge_gateway.domain.credentials import ProviderCredentials
-from ideaforge_gateway.domain.errors import GatewayError, InvalidRequestError
+from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError, InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
+from ideaforge_gateway.entrypoints.container import catalog_problem
 from ideaforge_gateway.entrypoints.http.deps import ContainerDep, CurrentUser, authorization_check, client_address
 from ideaforge_gateway.entrypoints.http.errors import ApiError
-from ideaforge_gateway.entrypoints.http.presenters import attempt_answers, sse, status_answer, usage_answer, usage_dict
+from ideaforge_gateway.entrypoints.http.presenters import (
+    attempt_answers,
+    catalog_model_answer,
+    model_answer,
+    sse,
+    status_answer,
+    usage_answer,
+    usage_dict,
+)
 from ideaforge_gateway.entrypoints.http.schemas import (
     API_CHAT_ERRORS,
     API_ERRORS,
@@ -28,7 +37,6 @@ from ideaforge_gateway.entrypoints.http.schemas import (
     ErrorAnswer,
     GenerateAnswer,
     GenerateBody,
-    ModelAnswer,
     ModelsAnswer,
     ProviderStatusAnswer,
     VerifyAnswer,
@@ -76,6 +84,7 @@ async def verify(body: VerifyBody, user: CurrentUser, container: ContainerDep, r
         models=[m.id for m in result.models],
         error=result.error,
         note=result.note,
+        warnings=result.warnings,
     )
 
 
@@ -178,11 +187,27 @@ async def enable_provider(
     return next(status_answer(s) for s in statuses if s.provider is provider)
 
 
-@router.get("/models", response_model=ModelsAnswer)
-async def list_models(user: CurrentUser, container: ContainerDep) -> ModelsAnswer:
-    """The models of every provider this user can use; a failing provider is left out."""
+@router.get("/models", response_model=ModelsAnswer, responses=error_responses(ErrorAnswer, 400, 409, 502, 503))
+async def list_models(
+    user: CurrentUser, container: ContainerDep, catalog: bool = False, provider: str | None = None
+) -> ModelsAnswer:
+    """The models of every provider this user can use (a failing provider is left out), with the
+    AI Gateway catalog's price and classification where it lists them. With `catalog=true`, the
+    AI Gateway instance's catalog itself (only `provider`'s models when given), within
+    AI_GATEWAY_MAX_CLASSIFICATION; a catalog that does not answer is a 502 (it refused the
+    credentials) or 503, one not configured a 409."""
+    if catalog:
+        view = container.catalog_view()
+        if view is None:
+            raise ConfigurationError(catalog_problem(container.settings()) or "no AI Gateway catalog")
+        listed = await view.listing(provider)
+        return ModelsAnswer(models=[catalog_model_answer(m) for m in listed.models])
+    if provider is not None:
+        raise ApiError(
+            400, "provider filters the catalog: use it with catalog=true", "invalid_request", param="provider"
+        )
     found = await container.list_models().execute(ListModelsRequest(user_id=user.id))
-    return ModelsAnswer(models=[ModelAnswer(id=m.id, provider=m.provider) for m in found])
+    return ModelsAnswer(models=[model_answer(m) for m in found])
 
 
 @router.post("/generate", response_model=GenerateAnswer, responses=API_CHAT_ERRORS)
