@@ -108,6 +108,8 @@ class ToolSpec:
     name: str
     description: str = ""
     parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+    """OpenAI's `strict`: the call's arguments must follow `parameters` exactly (None: not said)."""
 
 
 @dataclass(frozen=True, slots=True)

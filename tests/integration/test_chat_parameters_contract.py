@@ -6,6 +6,7 @@ reasoning rows are in `test_reasoning_contract.py`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,20 @@ def generation(key: str) -> Callable[[dict[str, Any]], object]:
 
 JSON_SCHEMA = {"type": "json_schema", "json_schema": {"name": "city", "schema": {"type": "object"}, "strict": True}}
 
+
+def JSON_TOOL(body: dict[str, Any]) -> object:  # a row's check, named like the others
+    """Anthropic's forced-tool technique for JSON mode (more in test_structured_outputs.py)."""
+    forced = body["tool_choice"] == {"type": "tool", "name": "json_output"}
+    return forced and body["tools"][0]["input_schema"] == {"type": "object"} and "application/json"
+
+
+def OUTPUT_FORMAT(body: dict[str, Any]) -> object:
+    """Anthropic's structured outputs, the schema in its dialect (objects closed)."""
+    output_format = body["output_config"]["format"]
+    assert output_format["type"] == "json_schema"
+    return {k: v for k, v in output_format["schema"].items() if k != "additionalProperties"}
+
+
 # (parameter, value, what Anthropic's body holds, what Gemini's body holds, the value expected there)
 ROWS: list[tuple[str, Any, Check, Check, Any]] = [
     ("max_completion_tokens", 50, lambda b: b["max_tokens"], generation("maxOutputTokens"), 50),
@@ -39,8 +54,8 @@ ROWS: list[tuple[str, Any, Check, Check, Any]] = [
     ("presence_penalty", 0.5, REFUSED, generation("presencePenalty"), 0.5),
     ("frequency_penalty", 0.5, REFUSED, generation("frequencyPenalty"), 0.5),
     ("user", "user-1", lambda b: b["metadata"]["user_id"], REFUSED, "user-1"),
-    ("response_format", {"type": "json_object"}, REFUSED, generation("responseMimeType"), "application/json"),
-    ("response_format", JSON_SCHEMA, REFUSED, REFUSED, None),
+    ("response_format", {"type": "json_object"}, JSON_TOOL, generation("responseMimeType"), "application/json"),
+    ("response_format", JSON_SCHEMA, OUTPUT_FORMAT, generation("responseJsonSchema"), {"type": "object"}),
     ("logprobs", True, REFUSED, REFUSED, None),
     ("top_logprobs", 2, REFUSED, REFUSED, None),
     ("logit_bias", {"50256": -100}, REFUSED, REFUSED, None),
@@ -78,7 +93,10 @@ async def test_each_parameter_is_forwarded_translated_or_refused_by_name(
         assert case.chat_requests(fake) == 0
         return
     response = await provider(case, fake, http).chat(request)
-    assert response.content == "echo: hello there"
+    if name == "response_format":
+        assert isinstance(json.loads(response.content or ""), dict) and response.finish_reason == "stop"
+    else:
+        assert response.content == "echo: hello there"
     received = case.received(fake)
     assert check(received) == expected
     if case.name == "openai_compat":

@@ -25,6 +25,7 @@ from urllib.parse import unquote_plus
 from aiohttp import web
 
 from tests.support.loopback_server import LoopbackServer
+from tests.support.schema_sample import sample
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "gpt-4-turbo", "gpt-4.1", "claude-sonnet-4-5-20250929", "gemini-2.5-pro"]
 
@@ -342,6 +343,11 @@ def reply_for(body: dict[str, Any], calls: int = 1) -> tuple[str | None, list[di
     content = last.get("content")
     if isinstance(content, list):  # content parts: the text ones are what is echoed
         content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+    answer_format = body.get("response_format") or {}
+    if answer_format.get("type") == "json_schema":
+        return json.dumps(sample(answer_format["json_schema"]["schema"])), []
+    if answer_format.get("type") == "json_object":
+        return json.dumps({"echo": content}), []
     return f"echo: {content}", []
 
 

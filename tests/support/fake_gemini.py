@@ -30,6 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.support.loopback_server import LoopbackServer
+from tests.support.schema_sample import sample
 
 CHAT_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.0-flash"]
 _ALL_MODELS = [*CHAT_MODELS, "text-embedding-004"]
@@ -44,6 +45,9 @@ _STATUSES = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+_JSON_SCHEMA_KEYS = {"$id", "$defs", "$ref", "$anchor", "type", "format", "title", "description", "enum", "items"}
+_JSON_SCHEMA_KEYS |= {"prefixItems", "minItems", "maxItems", "minimum", "maximum", "anyOf", "properties"}
+_JSON_SCHEMA_KEYS |= {"additionalProperties", "required", "propertyOrdering"}
 _SCHEMA_KEYS = {"type", "format", "description", "nullable", "enum", "items", "properties", "required", "anyOf"}
 _SCHEMA_KEYS |= {"title", "minItems", "maxItems", "minimum", "maximum", "pattern", "default", "example"}
 _SCHEMA_KEYS |= {"minProperties", "maxProperties", "minLength", "maxLength", "propertyOrdering"}
@@ -166,7 +170,7 @@ class FakeGemini:
             return self._failure(failure)
         if broken:
             return web.Response(status=200, text='{"candidates": [{"content": ', content_type="application/json")
-        if (problem := _invalid(body) or self._invalid_thinking(model, body)) is not None:
+        if (problem := _invalid(body, model) or self._invalid_thinking(model, body)) is not None:
             with self.lock:
                 self.state.refusals.append(problem)
             return _error(400, problem)
@@ -278,18 +282,23 @@ def reply_for(body: dict[str, Any]) -> list[dict[str, Any]]:
     """Echo the last user message; ask for the first tool once, then report what it returned."""
     parts = body["contents"][-1]["parts"]
     responses = [p["functionResponse"] for p in parts if "functionResponse" in p]
+    declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
+    if declarations and not responses:
+        return [{"functionCall": {"name": declarations[0]["name"], "args": {"city": "Paris"}}}]
+    text = " ".join(p["text"] for p in parts if "text" in p)
+    generation = body.get("generationConfig") or {}
+    if generation.get("responseMimeType") == "application/json":  # JSON mode, constrained by a schema if given
+        schema = generation.get("responseJsonSchema")
+        return [{"text": json.dumps(sample(schema) if schema is not None else {"echo": text})}]
     if responses:
         return [{"text": f"The tool said: {responses[-1]['response'].get('content')}"}]
-    declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
-    if declarations:
-        return [{"functionCall": {"name": declarations[0]["name"], "args": {"city": "Paris"}}}]
-    return [{"text": "echo: " + " ".join(p["text"] for p in parts if "text" in p)}]
+    return [{"text": "echo: " + text}]
 
 
 _RESOLUTIONS = ("MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH")
 
 
-def _invalid(body: dict[str, Any]) -> str | None:
+def _invalid(body: dict[str, Any], model: str = "gemini-2.5-pro") -> str | None:
     """What Gemini would refuse in `body`, or None."""
     contents = body.get("contents") or []
     if not contents:
@@ -307,10 +316,25 @@ def _invalid(body: dict[str, Any]) -> str | None:
         if answered and sorted(answered) != sorted(called):
             return f"contents[{i}]: function responses must answer the function calls of the previous turn"
         called = [p["functionCall"]["name"] for p in parts if "functionCall" in p]
-    for tool in body.get("tools", []):
-        for declaration in tool.get("functionDeclarations", []):
-            if "parameters" in declaration and (problem := _invalid_schema(declaration["parameters"])):
-                return f"function_declarations[{declaration.get('name')}].parameters{problem}"
+    generation = body.get("generationConfig") or {}
+    declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
+    for declaration in declarations:
+        if "parameters" in declaration and (problem := _invalid_schema(declaration["parameters"])):
+            return f"function_declarations[{declaration.get('name')}].parameters{problem}"
+        if "parametersJsonSchema" in declaration:
+            if "parameters" in declaration:
+                return "parameters and parametersJsonSchema are mutually exclusive"
+            if problem := _invalid_json_schema(declaration["parametersJsonSchema"]):
+                return f"function_declarations[{declaration.get('name')}].parameters_json_schema: {problem}"
+    if "responseJsonSchema" in generation:
+        if "responseSchema" in generation:
+            return "responseSchema and responseJsonSchema are mutually exclusive"
+        if generation.get("responseMimeType") != "application/json":
+            return "responseJsonSchema needs responseMimeType application/json"
+        if problem := _invalid_json_schema(generation["responseJsonSchema"]):
+            return f"generation_config.response_json_schema: {problem}"
+    if generation.get("responseMimeType") == "application/json" and declarations and model_version(model) < 3:
+        return "Function calling with a response mime type: 'application/json' is unsupported"
     return None
 
 
@@ -330,6 +354,27 @@ def _invalid_media(parts: list[dict[str, Any]]) -> str | None:
         if "mediaResolution" in part and part["mediaResolution"].get("level") not in _RESOLUTIONS:
             return ".media_resolution.level: Invalid value"
     return None
+
+
+def model_version(model: str) -> int:
+    """3 for `gemini-3-pro-preview`, 2 for `gemini-2.5-flash`."""
+    return int(model.split("-")[1].split(".")[0])
+
+
+def _invalid_json_schema(schema: Any) -> str | None:
+    """What `responseJsonSchema` / `parametersJsonSchema` refuse: keywords outside Gemini's list,
+    and a `$ref` node with other than `$` keys (GT GenerateContentConfig.response_json_schema)."""
+    if not isinstance(schema, dict):
+        return "must be an object"
+    unknown = set(schema) - _JSON_SCHEMA_KEYS
+    if unknown:
+        return f'Unknown name "{sorted(unknown)[0]}"'
+    if "$ref" in schema and any(not k.startswith("$") for k in schema):
+        return "a $ref node may only carry $ keywords"
+    subs = [*schema.get("properties", {}).values(), *schema.get("$defs", {}).values()]
+    subs += [*schema.get("anyOf", []), *schema.get("prefixItems", [])]
+    subs += [schema[k] for k in ("items", "additionalProperties") if isinstance(schema.get(k), dict)]
+    return next((p for sub in subs if (p := _invalid_json_schema(sub)) is not None), None)
 
 
 def _invalid_schema(schema: dict[str, Any]) -> str | None:

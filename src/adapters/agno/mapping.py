@@ -90,7 +90,15 @@ def tools_to_domain(tools: Sequence[Mapping[str, Any]] | None) -> list[ToolSpec]
         if tool.get("type", "function") != "function" or not isinstance(function, Mapping):
             raise InvalidRequestError(f"only function tools can be used, not {tool.get('type')!r}")
         parameters = function.get("parameters") or {"type": "object", "properties": {}}
-        specs.append(ToolSpec(str(function["name"]), str(function.get("description") or ""), dict(parameters)))
+        strict = function.get("strict")
+        specs.append(
+            ToolSpec(
+                str(function["name"]),
+                str(function.get("description") or ""),
+                dict(parameters),
+                strict=strict if isinstance(strict, bool) else None,
+            )
+        )
     return specs
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ideaforge_gateway.adapters.anthropic import structured_outputs
 from ideaforge_gateway.adapters.anthropic.content import user_blocks
 from ideaforge_gateway.adapters.anthropic.thinking import history_blocks, thinking_to_wire
 from ideaforge_gateway.adapters.content_parts import outside_user_message
@@ -137,7 +138,9 @@ def finish_reason(stop_reason: str | None) -> str | None:
 
 
 # Requests.
-TRANSLATED = frozenset({"max_completion_tokens", "top_p", "top_k", "user", "parallel_tool_calls", "reasoning_effort"})
+TRANSLATED = frozenset(
+    {"max_completion_tokens", "top_p", "top_k", "user", "parallel_tool_calls", "reasoning_effort", "response_format"}
+)
 """OpenAI parameters (besides the typed ones) this format translates; others are refused by name."""
 
 
@@ -155,6 +158,7 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body["tools"] = [
             {"name": t.name, "input_schema": dict(t.parameters)}
             | ({"description": t.description} if t.description else {})
+            | structured_outputs.strict_tool(t, request.model)
             for t in options.tools
         ]
         choice = tool_choice_to_wire(options.tool_choice, parallel=extra.get("parallel_tool_calls"))
@@ -172,6 +176,7 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     if isinstance(extra.get("user"), str):
         body["metadata"] = {"user_id": extra["user"]}
     thinking_to_wire(request, body, default_max_tokens=DEFAULT_MAX_TOKENS)
+    structured_outputs.apply(body, request)
     if stream:
         body["stream"] = True
     return body

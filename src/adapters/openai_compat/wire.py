@@ -192,7 +192,8 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body["tools"] = [
             {
                 "type": "function",
-                "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)},
+                "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)}
+                | ({"strict": t.strict} if t.strict is not None else {}),
             }
             for t in options.tools
         ]

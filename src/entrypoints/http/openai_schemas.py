@@ -93,6 +93,7 @@ class FunctionSpec(_Open):
     name: str = Field(min_length=1, max_length=128)
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
 
 
 class ToolIn(_Open):
@@ -143,7 +144,10 @@ class ChatCompletionBody(_Open):
         return [m.to_domain() for m in self.messages]
 
     def tools_domain(self) -> list[ToolSpec]:
-        return [ToolSpec(t.function.name, t.function.description, t.function.parameters) for t in self.tools or ()]
+        return [
+            ToolSpec(t.function.name, t.function.description, t.function.parameters, strict=t.function.strict)
+            for t in self.tools or ()
+        ]
 
     def stop_list(self) -> list[str] | None:
         return [self.stop] if isinstance(self.stop, str) else self.stop
