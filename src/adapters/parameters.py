@@ -44,6 +44,16 @@ def refuse_reasoning_in_history(messages: Sequence[ChatMessage]) -> None:
         raise UnsupportedParameter("reasoning_content")
 
 
+def refuse_message_extras(messages: Sequence[ChatMessage]) -> None:
+    """Raise `UnsupportedParameter` naming `messages[i].FIELD` for the first field a message
+    carries beyond the ones the domain types (`ChatMessage.extra`) whose value asks something:
+    a format without a place for it could take it only by dropping it."""
+    for i, message in enumerate(messages):
+        for name, value in sorted((message.extra or {}).items()):
+            if value not in (None, [], {}):
+                raise UnsupportedParameter(f"messages[{i}].{name}")
+
+
 def refuse_untranslated(extra: Mapping[str, Any], translated: Collection[str]) -> None:
     """Raise `UnsupportedParameter` for the first parameter in `extra` (sorted by name, so the
     answer is the same every time) that is neither in `translated`, nor None, nor a no-op value."""

@@ -99,6 +99,10 @@ class ChatMessage:
     extra_content: Mapping[str, Any] | None = None
     """Vendor state of an assistant turn besides its tool calls (Gemini's text-part signature,
     `{"google": {"thought_signature": ...}}`), to come back unchanged."""
+    extra: Mapping[str, Any] | None = None
+    """Every other field the caller set on the message (OpenAI's `refusal`, `audio`, a vendor's
+    own), under its name, as given: forwarded by OpenAI-compatible formats, refused by name by a
+    format with no place for it unless its value asks nothing (null, empty)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import pytest
 
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.domain.errors import UnsupportedParameterError
+from ideaforge_gateway.domain.models import ChatMessage, ChatRequest
 from tests.integration.test_wire_format_contract import CASES, WEATHER, Case, ask, case, fake, provider
 
 __all__ = ["case", "fake"]  # the fixtures, shared with the contract suite
@@ -156,4 +157,29 @@ async def test_n_streamed_from_gemini_comes_back_as_one_choice_per_candidate(htt
 async def test_no_op_values_are_taken_by_every_format(case: Case, fake: Any, http: HttpTransport) -> None:
     options = {"n": 1, "logprobs": False, "store": False, "response_format": {"type": "text"}, "seed": None}
     response = await provider(case, fake, http).chat(ask(case, "hello there", extra=options))
+    assert response.content == "echo: hello there"
+
+
+async def test_a_messages_other_fields_are_forwarded_or_refused_by_name(
+    case: Case, fake: Any, http: HttpTransport
+) -> None:
+    """A field of a message the domain does not type (OpenAI's `audio` of an assistant turn, a
+    vendor's own) goes to OpenAI-compatible upstreams as given; elsewhere a 400 names it, unless
+    its value asks nothing (null), which every format takes."""
+    asked = ChatMessage("user", "hello there", extra={"x_vendor_hint": {"a": 1}})
+    request = ChatRequest(case.model, [asked])
+    if case.name != "openai_compat":
+        with pytest.raises(UnsupportedParameterError) as refused:
+            await provider(case, fake, http).chat(request)
+        assert refused.value.param == "messages[0].x_vendor_hint"
+        assert case.chat_requests(fake) == 0
+    else:
+        await provider(case, fake, http).chat(request)
+        assert case.received(fake)["messages"][0] == {
+            "role": "user",
+            "content": "hello there",
+            "x_vendor_hint": {"a": 1},
+        }
+    taken = ChatMessage("user", "hello there", extra={"refusal": None, "annotations": []})
+    response = await provider(case, fake, http).chat(ChatRequest(case.model, [taken]))
     assert response.content == "echo: hello there"

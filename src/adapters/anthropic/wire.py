@@ -16,7 +16,7 @@ from ideaforge_gateway.adapters.anthropic.content import user_blocks
 from ideaforge_gateway.adapters.anthropic.thinking import history_blocks, thinking_to_wire
 from ideaforge_gateway.adapters.content_parts import outside_user_message
 from ideaforge_gateway.adapters.http.errors import vendor_code
-from ideaforge_gateway.adapters.parameters import refuse_untranslated
+from ideaforge_gateway.adapters.parameters import refuse_message_extras, refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
 from ideaforge_gateway.adapters.tool_ids import mint_tool_call_id
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ToolCall, Usage
@@ -149,6 +149,7 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     options = request.options
     extra = options.extra
     refuse_untranslated(extra, TRANSLATED)
+    refuse_message_extras(request.messages)
     system, messages = messages_to_wire(request.messages)
     max_tokens = options.max_tokens or extra.get("max_completion_tokens") or DEFAULT_MAX_TOKENS
     body: dict[str, Any] = {"model": request.model, "max_tokens": max_tokens, "messages": messages}

@@ -25,7 +25,7 @@ from ideaforge_gateway.adapters.gemini.schema_dialect import (
 )
 from ideaforge_gateway.adapters.gemini.thinking import model_parts, signed, thinking_config
 from ideaforge_gateway.adapters.http.errors import vendor_code
-from ideaforge_gateway.adapters.parameters import refuse_untranslated
+from ideaforge_gateway.adapters.parameters import refuse_message_extras, refuse_untranslated
 from ideaforge_gateway.adapters.structured_output import response_format
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
 from ideaforge_gateway.adapters.tool_ids import mint_tool_call_id
@@ -205,6 +205,7 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
     """
     options = request.options
     refuse_untranslated(options.extra, TRANSLATED)
+    refuse_message_extras(request.messages)
     system, contents = contents_to_wire(request.messages, model=request.model)
     body: dict[str, Any] = {"contents": contents}
     if system:

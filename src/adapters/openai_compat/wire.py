@@ -180,6 +180,8 @@ def message_to_wire(message: ChatMessage) -> dict[str, Any]:
         wire["name"] = message.name
     if message.reasoning_content is not None:
         wire["reasoning_content"] = message.reasoning_content
+    if message.extra:
+        wire.update(message.extra)  # every other field, as the caller sent it
     return wire
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from ideaforge_gateway.domain.content import check_parts
 from ideaforge_gateway.domain.errors import InvalidRequestError
 from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ToolCall, ToolSpec
 from ideaforge_gateway.domain.models import ContentPart as Part
+from ideaforge_gateway.domain.policies.model_selection import MAX_MODEL_ID_LENGTH
 
 MAX_MESSAGES = 2_000
 
@@ -67,6 +68,13 @@ class MessageIn(_Open):
     """Anthropic's signed thinking blocks of an assistant turn, as the gateway answered them."""
     extra_content: dict[str, Any] | None = None
 
+    @model_validator(mode="after")
+    def _answers_a_call(self) -> MessageIn:
+        """OpenAI's rule: a `tool` message names the call it answers."""
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a message with role 'tool' needs the tool_call_id of the call it answers")
+        return self
+
     def to_domain(self) -> ChatMessage:
         role = "system" if self.role == "developer" else self.role
         calls = tuple(
@@ -86,6 +94,7 @@ class MessageIn(_Open):
             parts=parts,
             thinking_blocks=tuple(self.thinking_blocks or ()),
             extra_content=self.extra_content,
+            extra=self.model_extra or None,
         )
 
 
@@ -106,7 +115,7 @@ class StreamOptions(_Open):
 
 
 class ChatCompletionBody(_Open):
-    model: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1, max_length=MAX_MODEL_ID_LENGTH)
     messages: list[MessageIn] = Field(min_length=1, max_length=MAX_MESSAGES)
     tools: list[ToolIn] | None = Field(default=None, max_length=256)
     tool_choice: str | dict[str, Any] | None = None
@@ -114,7 +123,8 @@ class ChatCompletionBody(_Open):
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     stop: str | list[str] | None = None
-    stream: bool = False
+    stream: StrictBool = False
+    n: int | None = Field(default=None, ge=1, le=128)
     stream_options: StreamOptions | None = None
 
     @model_validator(mode="after")
@@ -137,7 +147,8 @@ class ChatCompletionBody(_Open):
             stop=self.stop_list(),
             # `max_completion_tokens` is its own parameter: reasoning models refuse `max_tokens`.
             extra=dict(self.model_extra or {})
-            | ({"max_completion_tokens": self.max_completion_tokens} if self.max_completion_tokens else {}),
+            | ({"max_completion_tokens": self.max_completion_tokens} if self.max_completion_tokens else {})
+            | ({"n": self.n} if "n" in self.model_fields_set else {}),
         )
 
     def messages_domain(self) -> list[ChatMessage]:
