@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
+from dataclasses import replace
 
 from yarl import URL
 
@@ -124,25 +125,22 @@ class HttpLLMProvider(LLMProvider):
 
 
 def joined(deltas: list[StreamDelta]) -> list[StreamDelta]:
-    """`deltas` with each run of text-only deltas of one model joined into one."""
+    """`deltas` with each run of deltas that `StreamDelta.joins` allows joined into one."""
     if len(deltas) < 2:
         return deltas
-    out = [deltas[0]]
+    out: list[StreamDelta] = []
+    run: list[StreamDelta] = [deltas[0]]
     for delta in deltas[1:]:
-        last = out[-1]
-        if _text_only(last) and _text_only(delta) and last.model == delta.model:
-            out[-1] = StreamDelta(content=(last.content or "") + (delta.content or ""), model=last.model)
-        else:
-            out.append(delta)
+        if run[0].joins(delta):
+            run.append(delta)
+            continue
+        out.append(_join(run))
+        run = [delta]
+    out.append(_join(run))
     return out
 
 
-def _text_only(delta: StreamDelta) -> bool:
-    return (
-        not delta.tool_calls
-        and delta.finish_reason is None
-        and delta.usage is None
-        and delta.reasoning_content is None
-        and not delta.thinking_blocks
-        and delta.extra_content is None
-    )
+def _join(run: list[StreamDelta]) -> StreamDelta:
+    if len(run) == 1:
+        return run[0]
+    return replace(run[0], content="".join(d.content or "" for d in run))

@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from ideaforge_gateway.application.breakers import Breakers, StepBreaker
 from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
 from ideaforge_gateway.application.telemetry import NO_TELEMETRY, finish, report_attempt
 from ideaforge_gateway.domain.errors import (
@@ -24,13 +24,14 @@ from ideaforge_gateway.domain.errors import (
     UnsupportedParameterError,
 )
 from ideaforge_gateway.domain.models import Attempt, ChatRequest, ChatResponse, Generation, ProviderName, StreamDelta
-from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
+from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState
 from ideaforge_gateway.domain.policies.fallback import Next, RetryPolicy, attempt_budget, decide
 from ideaforge_gateway.domain.ports.telemetry import GenerationObserver, Telemetry
 from ideaforge_gateway.domain.tenancy import acting_for
 
 CIRCUIT_OPEN = "circuit_open"
 T = TypeVar("T")
+__all__ = ["CIRCUIT_OPEN", "Breakers", "ChainStream", "FallbackChain", "ProvidersExhaustedError", "Step"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,36 +50,6 @@ class ProvidersExhaustedError(ProviderUnavailableError):
     def __init__(self, message: str, *, deadline_passed: bool = False) -> None:
         super().__init__(message)
         self.deadline_passed = deadline_passed
-
-
-class Breakers:
-    """One circuit breaker per provider credential and, for the environment's shared credentials,
-    per user: shared by every request in the process that has that scope.
-
-    A user's own credential is theirs alone, so its breaker is the credential's. The environment's
-    credential serves every user; were its breaker shared, one user sending requests that fail
-    upstream (or that get rate-limited) could open it for everyone (issue 18, case 3). So its
-    failures are counted per user: a provider that is really down opens each user's breaker
-    after `threshold` of that user's own failures, and nobody can open another user's.
-    """
-
-    def __init__(self, *, threshold: int = 5, cooldown: float = 30.0, clock: Callable[[], float] = time.monotonic):
-        self._threshold = threshold
-        self._cooldown = cooldown
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._breakers: dict[str, CircuitBreaker] = {}
-
-    def for_step(self, step: Step) -> CircuitBreaker:
-        key = step.resolved.credentials.fingerprint()
-        if step.resolved.source == "environment":
-            key = f"{key}/{step.user_id or ''}"
-        with self._lock:
-            breaker = self._breakers.get(key)
-            if breaker is None:
-                breaker = CircuitBreaker(threshold=self._threshold, cooldown=self._cooldown, clock=self._clock)
-                self._breakers[key] = breaker
-            return breaker
 
 
 @dataclass(slots=True)
@@ -296,7 +267,7 @@ class FallbackChain:
         observer: GenerationObserver,
         handoff: list[tuple[ProviderName, str]],
         step: Step,
-        breaker: CircuitBreaker,
+        breaker: StepBreaker,
         outcome: str,
         error: GatewayError | None,
         started: float,
@@ -309,11 +280,8 @@ class FallbackChain:
         credentials, model = step.resolved.credentials, step.request.model
         report_attempt(observer, credentials, model, breaker, outcome, error, started, duration)
 
-    def _record(self, breaker: CircuitBreaker, error: GatewayError) -> None:
-        if error.counts_against_provider:
-            breaker.record_failure()
-        else:
-            breaker.record_neutral()
+    def _record(self, breaker: StepBreaker, error: GatewayError) -> None:
+        breaker.record(error)  # against the credential or the model (`breakers`)
 
     def _attempt(self, step: Step, started: float, outcome: str, error: str | None = None) -> Attempt:
         return Attempt(step.resolved.provider, step.request.model, outcome, (self._clock() - started) * 1000, error)
@@ -386,7 +354,7 @@ async def _empty() -> AsyncGenerator[StreamDelta, None]:
     yield  # pragma: no cover
 
 
-def _circuit_open(breaker: CircuitBreaker) -> str:
+def _circuit_open(breaker: StepBreaker) -> str:
     """Why a provider was skipped, and when it will be tried again (a probe is already under way
     when the cool-down has passed)."""
     wait = breaker.retry_in()

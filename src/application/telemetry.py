@@ -7,12 +7,16 @@ observer is one shared object, so an unobserved request allocates nothing for it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ProviderName, Usage
-from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState, CircuitBreaker
+from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState
 from ideaforge_gateway.domain.ports.telemetry import AttemptReport, GenerationObserver, Telemetry
+
+if TYPE_CHECKING:
+    from ideaforge_gateway.application.breakers import StepBreaker
 
 
 class NullObserver(GenerationObserver):
@@ -114,13 +118,14 @@ def report_attempt(
     observer: GenerationObserver,
     credentials: ProviderCredentials,
     model: str,
-    breaker: CircuitBreaker,
+    breaker: StepBreaker,
     outcome: str,
     error: GatewayError | None,
     started: float,
     duration: float,
 ) -> None:
-    """Tell `observer` how one attempt ended, with its credential's circuit as it now stands."""
+    """Tell `observer` how one attempt ended, with its circuit (the credential's and the
+    model's) as it now stands."""
     state = breaker.state
     observer.attempt(
         AttemptReport(
@@ -133,6 +138,7 @@ def report_attempt(
             duration=duration,
             breaker=state,
             retry_at=breaker.retry_at if state is not BreakerState.CLOSED else None,
+            credential_breaker=breaker.credential_state,
         )
     )
 

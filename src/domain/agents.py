@@ -29,6 +29,8 @@ class AgentRunRequest:
     """The system prompt, sent as it is; None leaves the agent's default."""
     tools: Sequence[Callable[..., Any]] = ()
     """Python functions the agent may call; their signatures and docstrings describe them."""
+    images: Sequence[str] = ()
+    """Images to show the model with the prompt: https URLs or base64 `data:` URIs, in order."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,11 @@ class GatewayError(Exception):
 
     may_fall_over: bool = True
     counts_against_provider: bool = False
+    model_scoped: bool = False
+    """Whether it is evidence against the model asked for rather than the provider credential:
+    the upstream answered that model's request with a failure (5xx, an in-band error event, a
+    per-model rate limit), or does not offer the model. The chain's breakers count it against
+    that model only (issue 13, case 9)."""
     vendor_code: str | None = None
     """The vendor's own error code (`context_length_exceeded`), set by `with_vendor_code`."""
 
@@ -86,14 +91,18 @@ class ProviderUnavailableError(GatewayError):
         provider: ProviderName | None = None,
         retry_after: float | None = None,
         looks_down: bool = False,
+        model_scoped: bool = False,
     ) -> None:
         super().__init__(message, provider=provider)
         self.retry_after = retry_after
         self.looks_down = looks_down
+        self.model_scoped = model_scoped
 
 
 class ModelNotFoundError(GatewayError):
     """The provider does not offer the requested model."""
+
+    model_scoped = True
 
 
 class ModelNotOfferedError(ModelNotFoundError):

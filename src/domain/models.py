@@ -49,6 +49,32 @@ class ToolCall:
     extra_content: Mapping[str, Any] | None = None
 
 
+PartType = Literal["text", "image_url", "input_audio", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class ContentPart:
+    """One part of a message's content, under OpenAI's part types and field names.
+
+    - `text`: `text`.
+    - `image_url`: `url` (an http(s) URL or a base64 `data:` URI), `detail` (`auto`, `low`, `high`).
+    - `input_audio`: `data` (base64), `format` (`wav`, `mp3`).
+    - `file`: `data` (OpenAI's `file_data`: a base64 `data:` URI, or bare base64), `file_id`,
+      `filename`.
+    Validated where it enters (`/v1`, `/api/generate`, the Agno models): `data:` URIs are base64
+    with a media type. Each wire format forwards, translates or refuses each part by name.
+    """
+
+    type: PartType
+    text: str | None = None
+    url: str | None = None
+    detail: str | None = None
+    data: str | None = None
+    format: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
     """One message of a conversation, in the shape every vendor can be mapped to.
@@ -64,6 +90,9 @@ class ChatMessage:
     name: str | None = None
     reasoning_content: str | None = None
     """An assistant message's reasoning text, as a reasoning model wrote it, sent back in history."""
+    parts: tuple[ContentPart, ...] = ()
+    """A user message's content, in order, when it holds more than text (images, audio, files);
+    `content` is then None. Text-only content is always `content`, so text paths stay as cheap."""
     thinking_blocks: tuple[Mapping[str, Any], ...] = ()
     """Anthropic's signed `thinking` / `redacted_thinking` blocks of an assistant turn, as the
     vendor wrote them (LiteLLM's `thinking_blocks` convention): they must come back unchanged."""
@@ -79,6 +108,8 @@ class ToolSpec:
     name: str
     description: str = ""
     parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+    """OpenAI's `strict`: the call's arguments must follow `parameters` exactly (None: not said)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +149,36 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    details: Mapping[str, Any] | None = None
+    """Usage fields beyond the three counts, as an OpenAI-compatible upstream sent them
+    (`prompt_tokens_details`, `completion_tokens_details`, ...); passed on to `/v1` clients."""
 
     def __add__(self, other: Usage) -> Usage:
+        """The counts summed; `details` (per-answer breakdowns, not summable in general) are left out."""
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
             self.total_tokens + other.total_tokens,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One answer of several (OpenAI's `n`), numbered by `index` as the upstream numbered it."""
+
+    index: int
+    content: str | None
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    reasoning_content: str | None = None
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+    """As `ChatMessage.thinking_blocks`."""
+    extra_content: Mapping[str, Any] | None = None
+    """As `ChatMessage.extra_content`."""
+    extra: Mapping[str, Any] | None = None
+    """The choice's fields the gateway does not interpret (`logprobs`), exactly as sent."""
+    message_extra: Mapping[str, Any] | None = None
+    """The message's fields the gateway does not interpret (`refusal`, `annotations`, `audio`), as sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +198,28 @@ class ChatResponse:
     """As `ChatMessage.thinking_blocks`: what the next turn must send back."""
     extra_content: Mapping[str, Any] | None = None
     """As `ChatMessage.extra_content`."""
+    choices: tuple[Choice, ...] = ()
+    """Every choice of the answer, when a format gives them (several, or with fields the gateway
+    does not interpret); the first is the one the fields above describe. Empty: just that one."""
+    extra: Mapping[str, Any] | None = None
+    """The answer's top-level fields the gateway does not interpret (`system_fingerprint`,
+    `service_tier`, ...), exactly as an OpenAI-compatible upstream sent them."""
+
+    def all_choices(self) -> tuple[Choice, ...]:
+        """Every choice, the first built from this answer's own fields when no format gave more."""
+        if self.choices:
+            return self.choices
+        return (
+            Choice(
+                0,
+                self.content,
+                self.tool_calls,
+                self.finish_reason,
+                self.reasoning_content,
+                thinking_blocks=self.thinking_blocks,
+                extra_content=self.extra_content,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +236,10 @@ class ToolCallDelta:
 
 @dataclass(frozen=True, slots=True)
 class StreamDelta:
-    """One piece of a streamed answer: text, tool-call fragments, a finish reason or usage."""
+    """One piece of a streamed answer: text, tool-call fragments, a finish reason or usage, of
+    the choice numbered `index` (0 unless several were asked for). The `*_extra` mappings hold,
+    exactly as an OpenAI-compatible upstream sent them, the fields the gateway does not interpret:
+    of the chunk (`system_fingerprint`), of its choice (`logprobs`), of the delta (`refusal`)."""
 
     content: str | None = None
     tool_calls: tuple[ToolCallDelta, ...] = ()
@@ -173,17 +252,54 @@ class StreamDelta:
     `reasoning_content`); a client appends them in order."""
     extra_content: Mapping[str, Any] | None = None
     """Message-level vendor state (as `ChatMessage.extra_content`); a later one replaces it."""
+    index: int = 0
+    chunk_extra: Mapping[str, Any] | None = None
+    choice_extra: Mapping[str, Any] | None = None
+    delta_extra: Mapping[str, Any] | None = None
 
     @property
     def has_content(self) -> bool:
-        """Whether this delta carries something the caller will show or act on."""
+        """Whether this delta carries something the caller will show or act on (a `refusal`, say;
+        not the `null`s an upstream may send for fields it leaves empty)."""
         return (
             bool(self.content)
             or bool(self.tool_calls)
             or bool(self.reasoning_content)
             or bool(self.thinking_blocks)
             or self.extra_content is not None
+            or _any_value(self.delta_extra)
+            or _any_value(self.choice_extra)
         )
+
+    def joins(self, other: StreamDelta) -> bool:
+        """Whether `other` may be joined onto this delta as one: both are text of the same choice
+        and model, with the same fields beyond text (`null`s only, in choice and delta), so the
+        joined delta loses nothing but the split."""
+        return (
+            self.index == other.index
+            and self.model == other.model
+            and self._text_only()
+            and other._text_only()
+            and self.chunk_extra == other.chunk_extra
+            and self.choice_extra == other.choice_extra
+            and self.delta_extra == other.delta_extra
+        )
+
+    def _text_only(self) -> bool:
+        return (
+            not self.tool_calls
+            and self.finish_reason is None
+            and self.usage is None
+            and self.reasoning_content is None
+            and not self.thinking_blocks
+            and self.extra_content is None
+            and not _any_value(self.choice_extra)
+            and not _any_value(self.delta_extra)
+        )
+
+
+def _any_value(extra: Mapping[str, Any] | None) -> bool:
+    return extra is not None and any(v is not None for v in extra.values())
 
 
 class Classification(IntEnum):

@@ -6,6 +6,7 @@ reasoning rows are in `test_reasoning_contract.py`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 from ideaforge_gateway.adapters.http.transport import HttpTransport
 from ideaforge_gateway.domain.errors import UnsupportedParameterError
-from tests.integration.test_wire_format_contract import WEATHER, Case, ask, case, fake, provider
+from tests.integration.test_wire_format_contract import CASES, WEATHER, Case, ask, case, fake, provider
 
 __all__ = ["case", "fake"]  # the fixtures, shared with the contract suite
 
@@ -31,6 +32,20 @@ def generation(key: str) -> Callable[[dict[str, Any]], object]:
 
 JSON_SCHEMA = {"type": "json_schema", "json_schema": {"name": "city", "schema": {"type": "object"}, "strict": True}}
 
+
+def JSON_TOOL(body: dict[str, Any]) -> object:  # a row's check, named like the others
+    """Anthropic's forced-tool technique for JSON mode (more in test_structured_outputs.py)."""
+    forced = body["tool_choice"] == {"type": "tool", "name": "json_output"}
+    return forced and body["tools"][0]["input_schema"] == {"type": "object"} and "application/json"
+
+
+def OUTPUT_FORMAT(body: dict[str, Any]) -> object:
+    """Anthropic's structured outputs, the schema in its dialect (objects closed)."""
+    output_format = body["output_config"]["format"]
+    assert output_format["type"] == "json_schema"
+    return {k: v for k, v in output_format["schema"].items() if k != "additionalProperties"}
+
+
 # (parameter, value, what Anthropic's body holds, what Gemini's body holds, the value expected there)
 ROWS: list[tuple[str, Any, Check, Check, Any]] = [
     ("max_completion_tokens", 50, lambda b: b["max_tokens"], generation("maxOutputTokens"), 50),
@@ -39,8 +54,8 @@ ROWS: list[tuple[str, Any, Check, Check, Any]] = [
     ("presence_penalty", 0.5, REFUSED, generation("presencePenalty"), 0.5),
     ("frequency_penalty", 0.5, REFUSED, generation("frequencyPenalty"), 0.5),
     ("user", "user-1", lambda b: b["metadata"]["user_id"], REFUSED, "user-1"),
-    ("response_format", {"type": "json_object"}, REFUSED, generation("responseMimeType"), "application/json"),
-    ("response_format", JSON_SCHEMA, REFUSED, REFUSED, None),
+    ("response_format", {"type": "json_object"}, JSON_TOOL, generation("responseMimeType"), "application/json"),
+    ("response_format", JSON_SCHEMA, OUTPUT_FORMAT, generation("responseJsonSchema"), {"type": "object"}),
     ("logprobs", True, REFUSED, REFUSED, None),
     ("top_logprobs", 2, REFUSED, REFUSED, None),
     ("logit_bias", {"50256": -100}, REFUSED, REFUSED, None),
@@ -78,7 +93,10 @@ async def test_each_parameter_is_forwarded_translated_or_refused_by_name(
         assert case.chat_requests(fake) == 0
         return
     response = await provider(case, fake, http).chat(request)
-    assert response.content == "echo: hello there"
+    if name == "response_format":
+        assert isinstance(json.loads(response.content or ""), dict) and response.finish_reason == "stop"
+    else:
+        assert response.content == "echo: hello there"
     received = case.received(fake)
     assert check(received) == expected
     if case.name == "openai_compat":
@@ -102,13 +120,37 @@ async def test_parallel_tool_calls_false_is_forwarded_translated_or_refused(
         assert body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
 
 
-async def test_n_above_one_is_refused_by_every_format_until_all_choices_are_returned(
+async def test_n_is_forwarded_or_translated_with_every_choice_returned_or_refused_by_name(
     case: Case, fake: Any, http: HttpTransport
 ) -> None:
-    with pytest.raises(UnsupportedParameterError) as refused:
-        await provider(case, fake, http).chat(ask(case, "hi", extra={"n": 2}))
-    assert refused.value.param == "n"
-    assert case.chat_requests(fake) == 0
+    request = ask(case, "hello there", extra={"n": 2})
+    if case.name == "anthropic":  # Messages answers one message per request
+        with pytest.raises(UnsupportedParameterError) as refused:
+            await provider(case, fake, http).chat(request)
+        assert refused.value.param == "n"
+        assert case.chat_requests(fake) == 0
+        return
+    response = await provider(case, fake, http).chat(request)
+    body = case.received(fake)
+    assert (body["n"] if case.name == "openai_compat" else body["generationConfig"]["candidateCount"]) == 2
+    assert [(c.index, c.content, c.finish_reason) for c in response.all_choices()] == [
+        (0, "echo: hello there", "stop"),
+        (1, "echo: hello there", "stop"),
+    ]
+
+
+async def test_n_streamed_from_gemini_comes_back_as_one_choice_per_candidate(http: HttpTransport) -> None:
+    gemini = next(c for c in CASES if c.name == "gemini")
+    with gemini.fake() as server:
+        gemini.accept_bearer(server, "fresh")
+        async with provider(gemini, server, http).stream(ask(gemini, "hello there", extra={"n": 2})) as deltas:
+            received = [d async for d in deltas]
+        assert server.state.last_body["generationConfig"]["candidateCount"] == 2
+    texts = {i: "".join(d.content or "" for d in received if d.index == i) for i in (0, 1)}
+    assert texts == {0: "echo: hello there", 1: "echo: hello there"}
+    finishes = sorted((d.index, d.finish_reason) for d in received if d.finish_reason)
+    assert finishes == [(0, "stop"), (1, "stop")]
+    assert sum(1 for d in received if d.usage is not None) == 1
 
 
 async def test_no_op_values_are_taken_by_every_format(case: Case, fake: Any, http: HttpTransport) -> None:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devkit.report import Report, Section
-from ideaforge_gateway.entrypoints.http.app import MAX_BODY_BYTES
+from ideaforge_gateway.entrypoints.http.app import CHAT_BODY_BYTES, MAX_BODY_BYTES
 from ideaforge_gateway.entrypoints.http.openai_schemas import MAX_MESSAGES
 from tests.support.app import container_for
 from tests.support.fake_ai_gateway import FakeAIGateway
@@ -71,13 +71,21 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], range]] = [
         "body over the limit, Content-Length",
         "/api/generate",
         "POST",
-        b"x" * (MAX_BODY_BYTES + 1),
+        b"x" * (CHAT_BODY_BYTES + 1),
         _json(),
         range(413, 414),
     ),
     (
         "body over the limit, Content-Length, /v1",
         "/v1/chat/completions",
+        "POST",
+        b"x" * (CHAT_BODY_BYTES + 1),
+        _json(),
+        range(413, 414),
+    ),
+    (
+        "body over the smaller limit of a route that takes no images",
+        "/api/providers/verify",
         "POST",
         b"x" * (MAX_BODY_BYTES + 1),
         _json(),
@@ -162,7 +170,7 @@ def test_a_bad_request_is_a_clear_4xx(
     headers: dict[str, str],
     expected: range,
 ) -> None:
-    content = _chunks(MAX_BODY_BYTES + (1 << 20)) if body == "chunked" else body
+    content = _chunks(CHAT_BODY_BYTES + (1 << 20)) if body == "chunked" else body
     encoded = {k: v.encode("latin-1") if k == "Authorization" else v for k, v in headers.items()}
     request = client.build_request(method, path, content=content, headers=encoded)
     try:
@@ -252,7 +260,7 @@ def test_random_json_is_never_a_server_error(client: httpx.Client, table: Sectio
 
 
 def test_a_chunked_body_over_the_limit_is_a_413(client: httpx.Client) -> None:
-    response = client.post("/v1/chat/completions", content=_chunks(MAX_BODY_BYTES + (1 << 20)), headers=_json())
+    response = client.post("/v1/chat/completions", content=_chunks(CHAT_BODY_BYTES + (1 << 20)), headers=_json())
     assert response.status_code == 413, response.text
     assert response.json()["error"]["code"] == "body_too_large"
 

@@ -25,6 +25,7 @@ from urllib.parse import unquote_plus
 from aiohttp import web
 
 from tests.support.loopback_server import LoopbackServer
+from tests.support.schema_sample import sample
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "gpt-4-turbo", "gpt-4.1", "claude-sonnet-4-5-20250929", "gemini-2.5-pro"]
 
@@ -83,7 +84,7 @@ class FakeAIGateway:
         """`tls`: serve https with this server context (the URL's scheme follows)."""
         self.state = GatewayState(**state)
         self.lock = threading.Lock()
-        app = web.Application()
+        app = web.Application(client_max_size=32 * 1024 * 1024)  # as vendors take (Anthropic: 32 MB)
         app.router.add_get("/.well-known/openid-configuration", self._openid)
         app.router.add_get("/.well-known/oauth-authorization-server", self._oauth_metadata)
         app.router.add_post("/oauth/token", self._token)
@@ -242,7 +243,10 @@ class FakeAIGateway:
                 "id": "chatcmpl-fake",
                 "object": "chat.completion",
                 "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
+                "choices": [  # `n` of them, as OpenAI answers
+                    {"index": i, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}
+                    for i in range(body.get("n") or 1)
+                ],
                 "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
             }
         )
@@ -336,7 +340,15 @@ def reply_for(body: dict[str, Any], calls: int = 1) -> tuple[str | None, list[di
             {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps({"city": c})}}
             for i, c in enumerate(cities, start=1)
         ]
-    return f"echo: {last.get('content')}", []
+    content = last.get("content")
+    if isinstance(content, list):  # content parts: the text ones are what is echoed
+        content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+    answer_format = body.get("response_format") or {}
+    if answer_format.get("type") == "json_schema":
+        return json.dumps(sample(answer_format["json_schema"]["schema"])), []
+    if answer_format.get("type") == "json_object":
+        return json.dumps({"echo": content}), []
+    return f"echo: {content}", []
 
 
 def _words(text: str) -> list[str]:

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 from dataclasses import dataclass, field
@@ -26,8 +27,16 @@ from typing import Any
 from aiohttp import web
 
 from tests.support.loopback_server import LoopbackServer
+from tests.support.schema_sample import sample
 
 MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "claude-3-5-haiku-20241022"]
+STRUCTURED_OUTPUT_MODELS: tuple[str, ...] = ("claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5")
+STRUCTURED_OUTPUT_MODELS += ("claude-opus-4-6", "claude-sonnet-4-6")
+"""The models with structured outputs (cd:build-with-claude/structured-outputs)."""
+_OUTPUT_SCHEMA_KEYS = {"type", "enum", "const", "anyOf", "allOf", "$ref", "$defs", "definitions", "default"}
+_OUTPUT_SCHEMA_KEYS |= {"required", "additionalProperties", "properties", "items", "description", "format", "minItems"}
+_OUTPUT_SCHEMA_KEYS |= {"pattern"}
+_FORMATS = {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -76,7 +85,7 @@ class FakeAnthropic:
         self.state = AnthropicState(**state)
         self.lock = threading.Lock()
         self.prefix = prefix
-        app = web.Application()
+        app = web.Application(client_max_size=32 * 1024 * 1024)  # as vendors take (Anthropic: 32 MB)
         app.router.add_post(f"{prefix}/v1/messages", self._messages)
         app.router.add_get(f"{prefix}/v1/models", self._models)
         self.server = LoopbackServer(app)
@@ -288,6 +297,13 @@ def reply_for(body: dict[str, Any], text_before_tool: str | None = None) -> list
             return [{"type": "text", "text": f"The tool said: {results[-1].get('content')}"}]
         content = " ".join(b.get("text", "") for b in content if b.get("type") == "text")
     tools = body.get("tools") or []
+    answer_format = (body.get("output_config") or {}).get("format")
+    if answer_format is not None:  # structured outputs: the JSON is the text
+        return [{"type": "text", "text": json.dumps(sample(answer_format["schema"]))}]
+    forced = body.get("tool_choice") or {}
+    if forced.get("type") == "tool":
+        tool = next(t for t in tools if t["name"] == forced["name"])
+        return [{"type": "tool_use", "id": "toolu_01J", "name": tool["name"], "input": sample(tool["input_schema"])}]
     if tools:
         blocks = [{"type": "text", "text": text_before_tool}] if text_before_tool else []
         return [*blocks, {"type": "tool_use", "id": "toolu_01A", "name": tools[0]["name"], "input": {"city": "Paris"}}]
@@ -301,6 +317,18 @@ def _invalid(body: dict[str, Any]) -> str | None:
     messages = body.get("messages") or []
     if not messages:
         return "messages: at least one message is required"
+    answer_format = (body.get("output_config") or {}).get("format")
+    if answer_format is not None:
+        if not body["model"].startswith(STRUCTURED_OUTPUT_MODELS):
+            return f"output_config.format: not supported by {body['model']}"
+        if (problem := invalid_output_schema(answer_format.get("schema"))) is not None:
+            return f"output_config.format.schema: {problem}"
+    for tool in body.get("tools") or []:
+        if tool.get("strict") is True:
+            if not body["model"].startswith(STRUCTURED_OUTPUT_MODELS):
+                return f"tools.{tool['name']}.strict: not supported by {body['model']}"
+            if (problem := invalid_output_schema(tool.get("input_schema"))) is not None:
+                return f"tools.{tool['name']}.input_schema: {problem}"
     previous_tool_ids: set[str] = set()
     for i, message in enumerate(messages):
         if message.get("role") not in ("user", "assistant"):
@@ -308,12 +336,40 @@ def _invalid(body: dict[str, Any]) -> str | None:
         blocks = message["content"] if isinstance(message["content"], list) else []
         if message["content"] in ("", []):
             return f"messages.{i}: content must be non-empty"
+        if problem := _invalid_media(blocks):
+            return f"messages.{i}.content{problem}"
         answered = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
         if not answered <= previous_tool_ids:
             return f"messages.{i}: tool_result without a matching tool_use in the previous message"
         if previous_tool_ids - answered:
             return f"messages.{i}: tool_use ids were found without tool_result blocks immediately after"
         previous_tool_ids = {b["id"] for b in blocks if b.get("type") == "tool_use"}
+    return None
+
+
+_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+
+
+def _invalid_media(blocks: list[dict[str, Any]]) -> str | None:
+    """What Anthropic would refuse in image and document blocks (ImageBlockParam, DocumentBlockParam)."""
+    for block in blocks:
+        if block.get("type") not in ("image", "document"):
+            continue
+        source = block.get("source") or {}
+        kind = source.get("type")
+        if kind == "url":
+            if not str(source.get("url", "")).startswith("https://"):
+                return ".source.url: Only HTTPS URLs are supported"
+        elif kind == "base64":
+            allowed = _IMAGE_TYPES if block["type"] == "image" else ("application/pdf",)
+            if source.get("media_type") not in allowed:
+                return f".source.media_type: Input should be one of {allowed}"
+            try:
+                base64.b64decode(source.get("data", ""), validate=True)
+            except ValueError:
+                return ".source.data: invalid base64 data"
+        elif not (kind == "text" and block["type"] == "document" and source.get("media_type") == "text/plain"):
+            return ".source.type: Input tag does not match any of the expected tags"
     return None
 
 
@@ -327,3 +383,40 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return web.json_response(
         {"type": "error", "error": {"type": kind, "message": message}}, status=status, headers=headers
     )
+
+
+def invalid_output_schema(schema: Any) -> str | None:
+    """What Anthropic's structured outputs would refuse in `schema` (its documented limits), or None."""
+    if not isinstance(schema, dict):
+        return "must be an object"
+
+    def check(node: dict[str, Any], refs: tuple[str, ...]) -> str | None:
+        unknown = set(node) - _OUTPUT_SCHEMA_KEYS
+        if unknown:
+            return f"unsupported keyword {sorted(unknown)[0]!r}"
+        if (node.get("type") == "object" or "properties" in node) and node.get("additionalProperties") is not False:
+            return "additionalProperties must be set to false for objects"
+        if "format" in node and node["format"] not in _FORMATS:
+            return f"unsupported format {node['format']!r}"
+        if node.get("minItems", 0) not in (0, 1):
+            return "minItems above 1 is not supported"
+        if any(isinstance(v, dict | list) for v in node.get("enum", [])):
+            return "enums of complex types are not supported"
+        if "$ref" in node:
+            ref = node["$ref"]
+            if ref in refs:
+                return "Too many recursive definitions in schema"
+            target: Any = schema
+            for token in (t for t in ref.removeprefix("#").split("/") if t):
+                target = target.get(token) if isinstance(target, dict) else None
+            if not isinstance(target, dict):
+                return f"unresolvable $ref {ref!r}"
+            if (problem := check(target, (*refs, ref))) is not None:
+                return problem
+        subs = [*node.get("properties", {}).values(), *node.get("anyOf", []), *node.get("allOf", [])]
+        subs += [node["items"]] if isinstance(node.get("items"), dict) else []
+        if any("$ref" in part for part in node.get("allOf", [])):
+            return "allOf with $ref is not supported"
+        return next((p for sub in subs if (p := check(sub, refs)) is not None), None)
+
+    return check(schema, ())

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.support.loopback_server import LoopbackServer
+from tests.support.schema_sample import sample
 
 CHAT_MODELS = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.0-flash"]
 _ALL_MODELS = [*CHAT_MODELS, "text-embedding-004"]
@@ -43,6 +45,9 @@ _STATUSES = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+_JSON_SCHEMA_KEYS = {"$id", "$defs", "$ref", "$anchor", "type", "format", "title", "description", "enum", "items"}
+_JSON_SCHEMA_KEYS |= {"prefixItems", "minItems", "maxItems", "minimum", "maximum", "anyOf", "properties"}
+_JSON_SCHEMA_KEYS |= {"additionalProperties", "required", "propertyOrdering"}
 _SCHEMA_KEYS = {"type", "format", "description", "nullable", "enum", "items", "properties", "required", "anyOf"}
 _SCHEMA_KEYS |= {"title", "minItems", "maxItems", "minimum", "maximum", "pattern", "default", "example"}
 _SCHEMA_KEYS |= {"minProperties", "maxProperties", "minLength", "maxLength", "propertyOrdering"}
@@ -87,7 +92,7 @@ class FakeGemini:
         self.state = GeminiState(**state)
         self.lock = threading.Lock()
         self.prefix = prefix
-        app = web.Application()
+        app = web.Application(client_max_size=32 * 1024 * 1024)  # as vendors take (Anthropic: 32 MB)
         app.router.add_get(f"{prefix}/v1beta/models", self._models)
         app.router.add_post(prefix + "/v1beta/models/{action}", self._generate)
         self.server = LoopbackServer(app)
@@ -165,7 +170,7 @@ class FakeGemini:
             return self._failure(failure)
         if broken:
             return web.Response(status=200, text='{"candidates": [{"content": ', content_type="application/json")
-        if (problem := _invalid(body) or self._invalid_thinking(model, body)) is not None:
+        if (problem := _invalid(body, model) or self._invalid_thinking(model, body)) is not None:
             with self.lock:
                 self.state.refusals.append(problem)
             return _error(400, problem)
@@ -180,8 +185,8 @@ class FakeGemini:
         if method == "streamGenerateContent":
             if request.query.get("alt") != "sse":
                 return _error(400, "this fake streams server-sent events only (alt=sse)")
-            return await self._stream(request, model, parts)
-        return web.json_response(_chunk(model, parts, "STOP", _USAGE))
+            return await self._stream(request, model, parts, _count(body))
+        return web.json_response(_chunk(model, parts, "STOP", _USAGE, _count(body)))
 
     def _signed(self, parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """`parts` with the first function call, or else the last part, signed (gd:thought-signatures)."""
@@ -226,7 +231,9 @@ class FakeGemini:
             details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": self.state.retry_delay})
         return _error(status, "fake failure", headers=headers, details=details)
 
-    async def _stream(self, request: web.Request, model: str, parts: list[dict[str, Any]]) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, model: str, parts: list[dict[str, Any]], count: int = 1
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         pieces: list[dict[str, Any]] = []
@@ -237,8 +244,8 @@ class FakeGemini:
                 pieces += words
             else:
                 pieces.append(part)
-        chunks = [_chunk(model, [piece], None, {"promptTokenCount": 9}) for piece in pieces[:-1]]
-        chunks.append(_chunk(model, pieces[-1:], "STOP", _USAGE))
+        chunks = [_chunk(model, [piece], None, {"promptTokenCount": 9}, count) for piece in pieces[:-1]]
+        chunks.append(_chunk(model, pieces[-1:], "STOP", _USAGE, count))
         for sent, chunk in enumerate(chunks):
             if self.state.stream_error_after is not None and sent >= self.state.stream_error_after:
                 error = {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
@@ -254,26 +261,44 @@ class FakeGemini:
 _USAGE = {"promptTokenCount": 9, "candidatesTokenCount": 6, "thoughtsTokenCount": 2, "totalTokenCount": 17}
 
 
-def _chunk(model: str, parts: list[dict[str, Any]], finish: str | None, usage: dict[str, int]) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
-    if finish is not None:
-        candidate["finishReason"] = finish
-    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": "resp-fake"}
+def _chunk(
+    model: str, parts: list[dict[str, Any]], finish: str | None, usage: dict[str, int], count: int = 1
+) -> dict[str, Any]:
+    """`count` candidates (`candidateCount`), each with the same parts."""
+    candidates: list[dict[str, Any]] = []
+    for index in range(count):
+        candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": index}
+        if finish is not None:
+            candidate["finishReason"] = finish
+        candidates.append(candidate)
+    return {"candidates": candidates, "usageMetadata": usage, "modelVersion": model, "responseId": "resp-fake"}
+
+
+def _count(body: dict[str, Any]) -> int:
+    return int(body.get("generationConfig", {}).get("candidateCount") or 1)
 
 
 def reply_for(body: dict[str, Any]) -> list[dict[str, Any]]:
     """Echo the last user message; ask for the first tool once, then report what it returned."""
     parts = body["contents"][-1]["parts"]
     responses = [p["functionResponse"] for p in parts if "functionResponse" in p]
+    declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
+    if declarations and not responses:
+        return [{"functionCall": {"name": declarations[0]["name"], "args": {"city": "Paris"}}}]
+    text = " ".join(p["text"] for p in parts if "text" in p)
+    generation = body.get("generationConfig") or {}
+    if generation.get("responseMimeType") == "application/json":  # JSON mode, constrained by a schema if given
+        schema = generation.get("responseJsonSchema")
+        return [{"text": json.dumps(sample(schema) if schema is not None else {"echo": text})}]
     if responses:
         return [{"text": f"The tool said: {responses[-1]['response'].get('content')}"}]
-    declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
-    if declarations:
-        return [{"functionCall": {"name": declarations[0]["name"], "args": {"city": "Paris"}}}]
-    return [{"text": "echo: " + " ".join(p["text"] for p in parts if "text" in p)}]
+    return [{"text": "echo: " + text}]
 
 
-def _invalid(body: dict[str, Any]) -> str | None:
+_RESOLUTIONS = ("MEDIA_RESOLUTION_LOW", "MEDIA_RESOLUTION_MEDIUM", "MEDIA_RESOLUTION_HIGH")
+
+
+def _invalid(body: dict[str, Any], model: str = "gemini-2.5-pro") -> str | None:
     """What Gemini would refuse in `body`, or None."""
     contents = body.get("contents") or []
     if not contents:
@@ -285,15 +310,71 @@ def _invalid(body: dict[str, Any]) -> str | None:
         parts = content.get("parts") or []
         if not parts:
             return f"contents[{i}].parts: must not be empty"
+        if problem := _invalid_media(parts):
+            return f"contents[{i}].parts{problem}"
         answered = [p["functionResponse"]["name"] for p in parts if "functionResponse" in p]
         if answered and sorted(answered) != sorted(called):
             return f"contents[{i}]: function responses must answer the function calls of the previous turn"
         called = [p["functionCall"]["name"] for p in parts if "functionCall" in p]
-    for tool in body.get("tools", []):
-        for declaration in tool.get("functionDeclarations", []):
-            if "parameters" in declaration and (problem := _invalid_schema(declaration["parameters"])):
-                return f"function_declarations[{declaration.get('name')}].parameters{problem}"
+    generation = body.get("generationConfig") or {}
+    declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
+    for declaration in declarations:
+        if "parameters" in declaration and (problem := _invalid_schema(declaration["parameters"])):
+            return f"function_declarations[{declaration.get('name')}].parameters{problem}"
+        if "parametersJsonSchema" in declaration:
+            if "parameters" in declaration:
+                return "parameters and parametersJsonSchema are mutually exclusive"
+            if problem := _invalid_json_schema(declaration["parametersJsonSchema"]):
+                return f"function_declarations[{declaration.get('name')}].parameters_json_schema: {problem}"
+    if "responseJsonSchema" in generation:
+        if "responseSchema" in generation:
+            return "responseSchema and responseJsonSchema are mutually exclusive"
+        if generation.get("responseMimeType") != "application/json":
+            return "responseJsonSchema needs responseMimeType application/json"
+        if problem := _invalid_json_schema(generation["responseJsonSchema"]):
+            return f"generation_config.response_json_schema: {problem}"
+    if generation.get("responseMimeType") == "application/json" and declarations and model_version(model) < 3:
+        return "Function calling with a response mime type: 'application/json' is unsupported"
     return None
+
+
+def _invalid_media(parts: list[dict[str, Any]]) -> str | None:
+    """What Gemini would refuse in inline data or file data parts (Blob, FileData, Part)."""
+    for part in parts:
+        if "inlineData" in part:
+            blob = part["inlineData"]
+            if not blob.get("mimeType") or not blob.get("data"):
+                return ".inline_data: mime_type and data are required"
+            try:
+                base64.b64decode(blob["data"], validate=True)
+            except ValueError:
+                return ".inline_data.data: Invalid value (bytes)"
+        if "fileData" in part and not str(part["fileData"].get("fileUri", "")).startswith("https://"):
+            return ".file_data.file_uri: Invalid or unsupported file uri"
+        if "mediaResolution" in part and part["mediaResolution"].get("level") not in _RESOLUTIONS:
+            return ".media_resolution.level: Invalid value"
+    return None
+
+
+def model_version(model: str) -> int:
+    """3 for `gemini-3-pro-preview`, 2 for `gemini-2.5-flash`."""
+    return int(model.split("-")[1].split(".")[0])
+
+
+def _invalid_json_schema(schema: Any) -> str | None:
+    """What `responseJsonSchema` / `parametersJsonSchema` refuse: keywords outside Gemini's list,
+    and a `$ref` node with other than `$` keys (GT GenerateContentConfig.response_json_schema)."""
+    if not isinstance(schema, dict):
+        return "must be an object"
+    unknown = set(schema) - _JSON_SCHEMA_KEYS
+    if unknown:
+        return f'Unknown name "{sorted(unknown)[0]}"'
+    if "$ref" in schema and any(not k.startswith("$") for k in schema):
+        return "a $ref node may only carry $ keywords"
+    subs = [*schema.get("properties", {}).values(), *schema.get("$defs", {}).values()]
+    subs += [*schema.get("anyOf", []), *schema.get("prefixItems", [])]
+    subs += [schema[k] for k in ("items", "additionalProperties") if isinstance(schema.get(k), dict)]
+    return next((p for sub in subs if (p := _invalid_json_schema(sub)) is not None), None)
 
 
 def _invalid_schema(schema: dict[str, Any]) -> str | None:

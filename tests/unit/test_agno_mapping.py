@@ -6,7 +6,7 @@ import json
 
 import pytest
 from agno.exceptions import ModelAuthenticationError, ModelProviderError, ModelRateLimitError
-from agno.media import Image
+from agno.media import Video
 from agno.models.fallback import FallbackConfig, get_fallback_models
 from agno.models.message import Message
 from hypothesis import given
@@ -63,9 +63,9 @@ def test_a_conversation_with_a_tool_round_trip() -> None:
     assert messages_to_domain(messages[3:4], compressed=True)[0].content == "4"
 
 
-def test_media_is_refused_not_dropped() -> None:
-    with pytest.raises(InvalidRequestError, match="text only"):
-        messages_to_domain([Message(role="user", content="look", images=[Image(url="https://example.com/a.png")])])
+def test_video_is_refused_not_dropped() -> None:
+    with pytest.raises(InvalidRequestError, match="videos cannot be sent"):
+        messages_to_domain([Message(role="user", content="look", videos=[Video(url="https://example.com/a.mp4")])])
 
 
 def test_function_tools_become_tool_specs_and_builtins_are_refused() -> None:

@@ -9,6 +9,7 @@ from contextlib import aclosing
 from typing import cast
 
 from agno.agent import Agent
+from agno.media import Image
 from agno.run.agent import RunContentEvent, RunErrorEvent, RunOutput
 from agno.run.base import RunStatus
 
@@ -47,7 +48,7 @@ class AgnoAgentRunner(AgentRunner):
 
     async def run(self, request: AgentRunRequest) -> AgentRunResult:
         ledger = RunLedger()
-        output = await self._agent(request, ledger).arun(request.prompt)
+        output = await self._agent(request, ledger).arun(request.prompt, images=_images(request))
         if output.status is not RunStatus.completed:
             raise _failure(ledger, output.status, output.content)
         if ledger.provider is None or ledger.model is None:
@@ -72,7 +73,9 @@ class AgnoAgentRunner(AgentRunner):
         # `arun(stream=True)` is an async generator; Agno annotates it as an AsyncIterator only.
         events = cast(
             "AsyncGenerator[object, None]",
-            self._agent(request, ledger).arun(request.prompt, stream=True, yield_run_output=True),
+            self._agent(request, ledger).arun(
+                request.prompt, images=_images(request), stream=True, yield_run_output=True
+            ),
         )
         output: RunOutput | None = None
         async with aclosing(events):
@@ -104,6 +107,12 @@ class AgnoAgentRunner(AgentRunner):
             system_message=request.system,
             telemetry=self._telemetry,
         )
+
+
+def _images(request: AgentRunRequest) -> list[Image] | None:
+    """The request's image URLs and data URIs as Agno images (`agno.media` maps them back to
+    `image_url` parts unchanged)."""
+    return [Image(url=url) for url in request.images] or None
 
 
 def _failure(ledger: RunLedger, status: RunStatus, content: object) -> GatewayError:

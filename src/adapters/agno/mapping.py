@@ -16,6 +16,7 @@ from agno.metrics import MessageMetrics
 from agno.models.message import Message
 from agno.models.response import ModelResponse
 
+from ideaforge_gateway.adapters.agno.media import has_media, media_parts
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -54,8 +55,8 @@ _UNAVAILABLE = 503
 
 # Requests.
 def messages_to_domain(messages: Sequence[Message], *, compressed: bool = False) -> list[ChatMessage]:
-    """The conversation as the domain's messages. Text only: raises `InvalidRequestError` for
-    images, audio, video or files, rather than dropping them silently."""
+    """The conversation as the domain's messages; images, audio and files become content parts
+    (`agno.media`), and what cannot be sent raises `InvalidRequestError` naming it."""
     return [message_to_domain(m, compressed=compressed) for m in messages]
 
 
@@ -63,11 +64,12 @@ def message_to_domain(message: Message, *, compressed: bool = False) -> ChatMess
     role = _ROLES.get(message.role)
     if role is None:
         raise InvalidRequestError(f"messages with role {message.role!r} cannot be sent to a model")
-    if message.images or message.audio or message.videos or message.files:
-        raise InvalidRequestError("this model takes text only: images, audio, video and files cannot be sent")
+    text = _text(message.get_content(use_compressed_content=compressed))
+    parts = media_parts(message, role, text) if has_media(message) else ()
     return ChatMessage(
         role=role,
-        content=_text(message.get_content(use_compressed_content=compressed)),
+        content=None if parts else text,
+        parts=parts,
         tool_calls=tuple(_tool_call_to_domain(c, i) for i, c in enumerate(message.tool_calls or ())),
         tool_call_id=message.tool_call_id if role == "tool" else None,
         name=message.name,
@@ -88,7 +90,15 @@ def tools_to_domain(tools: Sequence[Mapping[str, Any]] | None) -> list[ToolSpec]
         if tool.get("type", "function") != "function" or not isinstance(function, Mapping):
             raise InvalidRequestError(f"only function tools can be used, not {tool.get('type')!r}")
         parameters = function.get("parameters") or {"type": "object", "properties": {}}
-        specs.append(ToolSpec(str(function["name"]), str(function.get("description") or ""), dict(parameters)))
+        strict = function.get("strict")
+        specs.append(
+            ToolSpec(
+                str(function["name"]),
+                str(function.get("description") or ""),
+                dict(parameters),
+                strict=strict if isinstance(strict, bool) else None,
+            )
+        )
     return specs
 
 

@@ -27,6 +27,7 @@ from ideaforge_gateway.adapters.agno.mapping import (
     tool_choice_to_domain,
     tools_to_domain,
 )
+from ideaforge_gateway.adapters.agno.response_format import response_format_to_openai
 from ideaforge_gateway.adapters.http.loop_bridge import LoopBridge, default_bridge
 from ideaforge_gateway.domain.errors import GatewayError
 from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ChatResponse, StreamDelta
@@ -52,7 +53,10 @@ class PortBackedModel(Model):
     - `copy.deepcopy` (which Agno applies, e.g. to fallback models) shares the fields named in
       `_shared_fields` with the copy instead of copying them: providers, token caches, locks and
       the bridge must stay one per process, and Agno's own copy would drop or duplicate them.
-    - `response_format` is not forwarded: Agno's JSON-mode instructions in the prompt apply.
+    - Structured outputs are native (`supports_native_structured_outputs`): Agno's
+      `response_format` (an output schema class, or a `json_object`/`json_schema` dict) goes to
+      the provider as OpenAI's `response_format` (`response_format.py`), `strict` per
+      `strict_output` as in Agno's `OpenAIChat`; each wire format honours it or refuses it.
     - `temperature`, `max_tokens` and `stop` are typed options; `request_params` (as Agno's
       `OpenAIChat` takes them) go as given in the options' `extra`.
     """
@@ -61,6 +65,8 @@ class PortBackedModel(Model):
     max_tokens: int | None = None
     stop: list[str] | None = None
     request_params: dict[str, Any] | None = None
+    supports_native_structured_outputs: bool = True
+    strict_output: bool = True
     bridge: LoopBridge | None = field(default=None, repr=False, compare=False)
 
     _shared_fields: ClassVar[tuple[str, ...]] = ("bridge",)
@@ -86,9 +92,10 @@ class PortBackedModel(Model):
         tools: list[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
         compress_tool_results: bool = False,
+        response_format: object = None,
         **_: Any,
     ) -> ModelResponse:
-        call = self._call(messages, tools, tool_choice, compress_tool_results)
+        call = self._call(messages, tools, tool_choice, compress_tool_results, response_format)
         _timer(assistant_message, start=True)
         response = self._loop_bridge.call(lambda: self._answer(call))
         _timer(assistant_message, start=False)
@@ -102,9 +109,10 @@ class PortBackedModel(Model):
         tools: list[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
         compress_tool_results: bool = False,
+        response_format: object = None,
         **_: Any,
     ) -> ModelResponse:
-        call = self._call(messages, tools, tool_choice, compress_tool_results)
+        call = self._call(messages, tools, tool_choice, compress_tool_results, response_format)
         _timer(assistant_message, start=True)
         response = await self._loop_bridge.acall(lambda: self._answer(call))
         _timer(assistant_message, start=False)
@@ -118,9 +126,10 @@ class PortBackedModel(Model):
         tools: list[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
         compress_tool_results: bool = False,
+        response_format: object = None,
         **_: Any,
     ) -> Iterator[ModelResponse]:
-        call = self._call(messages, tools, tool_choice, compress_tool_results)
+        call = self._call(messages, tools, tool_choice, compress_tool_results, response_format)
         _timer(assistant_message, start=True)
         for delta in self._loop_bridge.iterate(lambda: self._deltas(call)):
             yield self._parse_provider_response_delta(delta)
@@ -134,9 +143,10 @@ class PortBackedModel(Model):
         tools: list[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
         compress_tool_results: bool = False,
+        response_format: object = None,
         **_: Any,
     ) -> AsyncIterator[ModelResponse]:
-        call = self._call(messages, tools, tool_choice, compress_tool_results)
+        call = self._call(messages, tools, tool_choice, compress_tool_results, response_format)
         _timer(assistant_message, start=True)
         async for delta in self._loop_bridge.aiterate(lambda: self._deltas(call)):
             yield self._parse_provider_response_delta(delta)
@@ -171,7 +181,9 @@ class PortBackedModel(Model):
         tools: Sequence[Mapping[str, Any]] | None,
         tool_choice: str | Mapping[str, Any] | None,
         compressed: bool,
+        response_format: object = None,
     ) -> ModelCall:
+        answer_format = response_format_to_openai(response_format, strict=self.strict_output)
         try:
             options = ChatOptions(
                 tools=tools_to_domain(tools),
@@ -179,7 +191,8 @@ class PortBackedModel(Model):
                 temperature=self.temperature,
                 max_tokens=self.max_tokens,
                 stop=self.stop,
-                extra=dict(self.request_params or {}),
+                extra=dict(self.request_params or {})
+                | ({"response_format": answer_format} if answer_format is not None else {}),
             )
             return ModelCall(messages_to_domain(messages, compressed=compressed), options)
         except GatewayError as exc:

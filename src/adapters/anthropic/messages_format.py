@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from pydantic import ValidationError
 
+from ideaforge_gateway.adapters.anthropic import structured_outputs
 from ideaforge_gateway.adapters.anthropic.thinking import ThinkingStream, answer_thinking
 from ideaforge_gateway.adapters.anthropic.wire import (
     ANTHROPIC_VERSION,
@@ -35,6 +36,7 @@ from ideaforge_gateway.adapters.http.errors import (
 from ideaforge_gateway.adapters.tool_arguments import refused_as_invalid
 from ideaforge_gateway.adapters.tool_ids import mint_tool_call_id
 from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
+from ideaforge_gateway.adapters.wire_format import StreamAssembler as WireStreamAssembler
 from ideaforge_gateway.domain.errors import (
     AuthenticationError,
     GatewayError,
@@ -76,7 +78,7 @@ class AnthropicMessagesFormat(WireFormat):
             raise malformed(self.provider, what="message") from None
         content, tool_calls = content_to_domain(message.content)
         reasoning, thinking_blocks = answer_thinking(message.content)
-        return ChatResponse(
+        response = ChatResponse(
             provider=self.provider,
             model=message.model or request.model,
             content=content,
@@ -87,9 +89,10 @@ class AnthropicMessagesFormat(WireFormat):
             reasoning_content=reasoning,
             thinking_blocks=thinking_blocks,
         )
+        return structured_outputs.answer(response, request)
 
-    def stream_assembler(self, request: ChatRequest) -> StreamAssembler:
-        return StreamAssembler(self.provider, request.model)
+    def stream_assembler(self, request: ChatRequest) -> WireStreamAssembler:
+        return structured_outputs.wrap_stream(StreamAssembler(self.provider, request.model), request)
 
     def models_call(self) -> WireCall:
         """Every page of `/v1/models`; a 401 here is how a bad key shows."""

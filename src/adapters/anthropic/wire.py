@@ -11,7 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ideaforge_gateway.adapters.anthropic import structured_outputs
+from ideaforge_gateway.adapters.anthropic.content import user_blocks
 from ideaforge_gateway.adapters.anthropic.thinking import history_blocks, thinking_to_wire
+from ideaforge_gateway.adapters.content_parts import outside_user_message
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_untranslated
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError, tool_arguments
@@ -135,7 +138,9 @@ def finish_reason(stop_reason: str | None) -> str | None:
 
 
 # Requests.
-TRANSLATED = frozenset({"max_completion_tokens", "top_p", "top_k", "user", "parallel_tool_calls", "reasoning_effort"})
+TRANSLATED = frozenset(
+    {"max_completion_tokens", "top_p", "top_k", "user", "parallel_tool_calls", "reasoning_effort", "response_format"}
+)
 """OpenAI parameters (besides the typed ones) this format translates; others are refused by name."""
 
 
@@ -153,6 +158,7 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body["tools"] = [
             {"name": t.name, "input_schema": dict(t.parameters)}
             | ({"description": t.description} if t.description else {})
+            | structured_outputs.strict_tool(t, request.model)
             for t in options.tools
         ]
         choice = tool_choice_to_wire(options.tool_choice, parallel=extra.get("parallel_tool_calls"))
@@ -170,6 +176,7 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     if isinstance(extra.get("user"), str):
         body["metadata"] = {"user_id": extra["user"]}
     thinking_to_wire(request, body, default_max_tokens=DEFAULT_MAX_TOKENS)
+    structured_outputs.apply(body, request)
     if stream:
         body["stream"] = True
     return body
@@ -206,6 +213,8 @@ def messages_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
     system: list[str] = []
     wire: list[dict[str, Any]] = []
     for message in messages:
+        if message.parts and message.role != "user":
+            raise outside_user_message(message)
         if message.role == "system":
             if message.content:
                 system.append(message.content)
@@ -220,6 +229,8 @@ def messages_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
             blocks = _assistant_blocks(message)
             if blocks:
                 wire.append({"role": "assistant", "content": blocks})
+        elif message.parts:
+            wire.append({"role": "user", "content": user_blocks(message.parts)})
         elif message.content:
             wire.append({"role": "user", "content": message.content})
     return ("\n\n".join(system) or None), wire

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ideaforge_gateway.adapters.gemini.wire import (
     VendorError,
+    WireCandidate,
     WireModelList,
     WireResponse,
     error_to_vendor,
@@ -44,6 +45,7 @@ from ideaforge_gateway.domain.errors import (
 from ideaforge_gateway.domain.models import (
     ChatRequest,
     ChatResponse,
+    Choice,
     ModelInfo,
     ProviderName,
     StreamDelta,
@@ -90,20 +92,20 @@ class GeminiGenerateContentFormat(WireFormat):
             return ChatResponse(
                 self.provider, model, None, finish_reason="content_filter", usage=usage, response_id=answer.response_id
             )
-        candidate = answer.candidates[0]
-        parts = candidate.content.parts if candidate.content else []
-        content, tool_calls = parts_to_domain(parts)
-        reasoning, extra_content = thoughts(parts)
+        # Several candidates when `n` (candidateCount) asked for them: each is a choice.
+        choices = tuple(_choice(i, c) for i, c in enumerate(answer.candidates))
+        first = choices[0]
         return ChatResponse(
             provider=self.provider,
             model=model,
-            content=content,
-            tool_calls=tool_calls,
-            finish_reason=finish_reason(candidate.finish_reason, called_tools=bool(tool_calls)),
+            content=first.content,
+            tool_calls=first.tool_calls,
+            finish_reason=first.finish_reason,
             usage=usage,
             response_id=answer.response_id,
-            reasoning_content=reasoning,
-            extra_content=extra_content,
+            reasoning_content=first.reasoning_content,
+            extra_content=first.extra_content,
+            choices=choices if len(choices) > 1 else (),
         )
 
     def stream_assembler(self, request: ChatRequest) -> StreamAssembler:
@@ -143,11 +145,13 @@ class GeminiGenerateContentFormat(WireFormat):
             )
         if status == 429 and "retry-after" not in headers and vendor.retry_delay is not None:
             # Gemini says how long to wait in the body's RetryInfo rather than in a header.
-            return RateLimitedError(
+            limited = RateLimitedError(
                 f"{label} rate-limited {what} (HTTP 429, {vendor.status}), retry after {vendor.retry_delay:g} s",
                 provider=self.provider,
                 retry_after=vendor.retry_delay,
             )
+            limited.model_scoped = True  # Gemini's limits are per model and project
+            return limited
         if vendor.status == "FAILED_PRECONDITION":
             # e.g. the free tier in an unsupported region: this account may not, another provider may.
             return PermissionDeniedError(
@@ -175,10 +179,11 @@ class StreamAssembler:
     """Turns Gemini's stream of whole-response chunks into domain deltas.
 
     Gemini sends no end marker, so `done` stays false and every chunk is read: the answer is
-    complete when a chunk carried a `finishReason` (or the prompt was blocked) and the body then
-    ended cleanly; `at_end()` then gives the last delta, with the finish reason and the usage of
-    the whole answer. An error chunk raises its domain error. A function call arrives whole in
-    one chunk, so each is one `ToolCallDelta`.
+    complete when a chunk carried a `finishReason` for every candidate (or the prompt was
+    blocked) and the body then ended cleanly; `at_end()` then gives the last delta of each
+    candidate (a choice, by its `index`, when `n` asked for several), with its finish reason,
+    the first with the usage of the whole answer. An error chunk raises its domain error. A
+    function call arrives whole in one chunk, so each is one `ToolCallDelta`.
     """
 
     done = False
@@ -186,14 +191,15 @@ class StreamAssembler:
     def __init__(self, provider: ProviderName, model: str) -> None:
         self.provider = provider
         self._model = model
-        self._calls = 0
-        self._reason: str | None = None
+        self._calls: dict[int, int] = {0: 0}  # per candidate
+        self._reasons: dict[int, str] = {}
+        self._reason: str | None = None  # the blocked prompt's
         self._usage: Usage | None = None
 
     @property
     def finished(self) -> bool:
-        """Whether a chunk said the answer is complete."""
-        return self._reason is not None
+        """Whether chunks said the answer is complete: every candidate finished, or none came."""
+        return self._reason is not None or (bool(self._reasons) and self._reasons.keys() >= self._calls.keys())
 
     def feed(self, data: str) -> list[StreamDelta]:
         try:
@@ -209,32 +215,56 @@ class StreamAssembler:
             if chunk.prompt_feedback is not None and chunk.prompt_feedback.block_reason:
                 self._reason = "content_filter"
             return []
-        candidate = chunk.candidates[0]
-        parts = candidate.content.parts if candidate.content else []
-        content, calls = parts_to_domain(parts)
-        reasoning, extra_content = thoughts(parts)
-        deltas = tuple(
-            ToolCallDelta(
-                index=self._calls + i, id=c.id, name=c.name, arguments=c.arguments, extra_content=c.extra_content
+        out: list[StreamDelta] = []
+        for position, candidate in enumerate(chunk.candidates):  # several when `n` asked for them
+            index = candidate.index if candidate.index is not None else position
+            before = self._calls.get(index, 0)
+            parts = candidate.content.parts if candidate.content else []
+            content, calls = parts_to_domain(parts)
+            reasoning, extra_content = thoughts(parts)
+            deltas = tuple(
+                ToolCallDelta(
+                    index=before + i, id=c.id, name=c.name, arguments=c.arguments, extra_content=c.extra_content
+                )
+                for i, c in enumerate(calls)
             )
-            for i, c in enumerate(calls)
-        )
-        self._calls += len(calls)
-        if candidate.finish_reason is not None:
-            self._reason = finish_reason(candidate.finish_reason, called_tools=self._calls > 0) or "stop"
-        if not content and not deltas and reasoning is None and extra_content is None:
-            return []
-        return [
-            StreamDelta(
-                content=content or None,
-                tool_calls=deltas,
-                model=self._model,
-                reasoning_content=reasoning,
-                extra_content=extra_content,
-            )
-        ]
+            self._calls[index] = before + len(calls)
+            if candidate.finish_reason is not None:
+                reason = finish_reason(candidate.finish_reason, called_tools=self._calls[index] > 0)
+                self._reasons[index] = reason or "stop"
+            if content or deltas or reasoning is not None or extra_content is not None:
+                out.append(
+                    StreamDelta(
+                        content=content or None,
+                        tool_calls=deltas,
+                        model=self._model,
+                        reasoning_content=reasoning,
+                        extra_content=extra_content,
+                        index=index,
+                    )
+                )
+        return out
 
     def at_end(self) -> list[StreamDelta]:
         if not self.finished:
             raise incomplete_stream(self.provider)
-        return [StreamDelta(finish_reason=self._reason, usage=self._usage, model=self._model)]
+        if self._reason is not None:
+            return [StreamDelta(finish_reason=self._reason, usage=self._usage, model=self._model)]
+        return [
+            StreamDelta(finish_reason=reason, usage=self._usage if n == 0 else None, model=self._model, index=index)
+            for n, (index, reason) in enumerate(sorted(self._reasons.items()))
+        ]
+
+
+def _choice(position: int, candidate: WireCandidate) -> Choice:
+    parts = candidate.content.parts if candidate.content else []
+    content, tool_calls = parts_to_domain(parts)
+    reasoning, extra_content = thoughts(parts)
+    return Choice(
+        index=candidate.index if candidate.index is not None else position,
+        content=content,
+        tool_calls=tool_calls,
+        finish_reason=finish_reason(candidate.finish_reason, called_tools=bool(tool_calls)),
+        reasoning_content=reasoning,
+        extra_content=extra_content,
+    )

@@ -15,9 +15,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from ideaforge_gateway.adapters.content_parts import outside_user_message
+from ideaforge_gateway.adapters.gemini.content import user_parts
+from ideaforge_gateway.adapters.gemini.schema_dialect import (
+    generation_config,
+    json_schema,
+    needs_json_schema,
+    refuse_strict_tools,
+)
 from ideaforge_gateway.adapters.gemini.thinking import model_parts, signed, thinking_config
 from ideaforge_gateway.adapters.http.errors import vendor_code
 from ideaforge_gateway.adapters.parameters import refuse_untranslated
+from ideaforge_gateway.adapters.structured_output import response_format
 from ideaforge_gateway.adapters.tool_arguments import UnmappableRequestError
 from ideaforge_gateway.adapters.tool_ids import mint_tool_call_id
 from ideaforge_gateway.domain.models import ChatMessage, ChatRequest, ToolCall, Usage
@@ -40,6 +49,7 @@ _GENERATION_EXTRAS = {
     "seed": "seed",
     "presence_penalty": "presencePenalty",
     "frequency_penalty": "frequencyPenalty",
+    "n": "candidateCount",  # each candidate comes back as a choice (NOTES-vendors: model-dependent)
 }
 
 
@@ -67,6 +77,7 @@ class WireContent(_Wire):
 class WireCandidate(_Wire):
     content: WireContent | None = None
     finish_reason: str | None = None
+    index: int | None = None
 
 
 class WireUsage(_Wire):
@@ -183,10 +194,8 @@ def finish_reason(reason: str | None, *, called_tools: bool) -> str | None:
 
 
 # Requests.
-TRANSLATED = frozenset({"max_completion_tokens", "reasoning_effort", *_GENERATION_EXTRAS})
-"""OpenAI parameters (besides the typed ones) this format translates; others are refused by name.
-`response_format` `json_object` is translated too (to `responseMimeType`), checked apart."""
-_JSON_OBJECT = {"type": "json_object"}
+TRANSLATED = frozenset({"max_completion_tokens", "reasoning_effort", "response_format", *_GENERATION_EXTRAS})
+"""OpenAI parameters (besides the typed ones) this format translates; others are refused by name."""
 
 
 def request_to_wire(request: ChatRequest) -> dict[str, Any]:
@@ -195,15 +204,13 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
     Raises `UnmappableRequestError` for what Gemini cannot express.
     """
     options = request.options
-    json_mode = options.extra.get("response_format") == _JSON_OBJECT
-    refuse_untranslated(
-        {k: v for k, v in options.extra.items() if not (json_mode and k == "response_format")}, TRANSLATED
-    )
-    system, contents = contents_to_wire(request.messages)
+    refuse_untranslated(options.extra, TRANSLATED)
+    system, contents = contents_to_wire(request.messages, model=request.model)
     body: dict[str, Any] = {"contents": contents}
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     if options.tools:
+        refuse_strict_tools(options.tools)
         body["tools"] = [
             {"functionDeclarations": [_declaration(t.name, t.description, t.parameters) for t in options.tools]}
         ]
@@ -221,8 +228,7 @@ def request_to_wire(request: ChatRequest) -> dict[str, Any]:
     for key, wire_key in _GENERATION_EXTRAS.items():
         if options.extra.get(key) is not None:
             generation[wire_key] = options.extra[key]
-    if json_mode:
-        generation["responseMimeType"] = "application/json"
+    generation |= generation_config(response_format(options.extra), model=request.model, has_tools=bool(options.tools))
     if (thinking := thinking_config(request.model, options.extra)) is not None:
         generation["thinkingConfig"] = thinking
     if generation:
@@ -252,7 +258,10 @@ def _declaration(name: str, description: str, parameters: Mapping[str, Any]) -> 
         declaration["description"] = description
     # Gemini refuses an OBJECT schema without properties; a function without parameters says so
     # by having no `parameters` at all.
-    if parameters.get("properties") or parameters.get("type") not in (None, "object"):
+    if needs_json_schema(parameters):
+        # References, maps, unions of consts...: only the JSON Schema field keeps their shape.
+        declaration["parametersJsonSchema"] = json_schema(parameters, param="tools")
+    elif parameters.get("properties") or parameters.get("type") not in (None, "object"):
         declaration["parameters"] = schema_to_wire(parameters)
     return declaration
 
@@ -280,7 +289,7 @@ def schema_to_wire(schema: Mapping[str, Any]) -> dict[str, Any]:
     return wire
 
 
-def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]:
+def contents_to_wire(messages: Sequence[ChatMessage], *, model: str = "") -> tuple[str | None, list[dict[str, Any]]]:
     """The `systemInstruction` text and the `contents` list.
 
     System messages join the system instruction. A run of `tool` messages becomes one `user`
@@ -299,6 +308,8 @@ def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
     run: list[int] = []
     previous_was_tool = False
     for message in messages:
+        if message.parts and message.role != "user":
+            raise outside_user_message(message)
         if message.role == "system":
             if message.content:
                 system.append(message.content)
@@ -316,6 +327,8 @@ def contents_to_wire(messages: Sequence[ChatMessage]) -> tuple[str | None, list[
             continue
         previous_was_tool = False
         parts: list[dict[str, Any]] = [{"text": message.content}] if message.content else []
+        if message.parts:
+            parts = user_parts(message.parts, model=model)
         if message.role == "assistant":
             parts = model_parts(message)
             names |= {call.id: call.name for call in message.tool_calls}

@@ -113,11 +113,13 @@ def _error_for_status(
         return ModelNotFoundError(f"{label} does not offer model {model!r} (HTTP 404){code}", provider=provider)
     if status == 429:
         wait = f", retry after {retry_after:g} s" if retry_after is not None else ""
-        return RateLimitedError(
+        limited = RateLimitedError(
             f"{label} rate-limited {what} (HTTP 429){code}{wait}",
             provider=provider,
             retry_after=retry_after,
         )
+        limited.model_scoped = rate_limit_per_model(vendor_code)
+        return limited
     if 300 <= status < 400:
         return ProviderUnavailableError(
             f"{label} answered {what} with a redirect (HTTP {status}), which is never followed with "
@@ -125,12 +127,24 @@ def _error_for_status(
             provider=provider,
         )
     if status >= 500 or status in (404, 408, 409, 425):
+        # The upstream answered this request (for this model): the model's failure, not the credential's.
         return ProviderUnavailableError(
             f"{label} could not answer {what} (HTTP {status}){code}",
             provider=provider,
             retry_after=retry_after,
+            model_scoped=True,
         )
     return InvalidRequestError(f"{label} refused {what} as invalid (HTTP {status}){code}", provider=provider)
+
+
+_ACCOUNT_WIDE_LIMITS = frozenset({"insufficient_quota"})
+
+
+def rate_limit_per_model(code: str | None) -> bool:
+    """Whether a rate limit is the model's: OpenAI, Anthropic and Gemini set limits per model
+    (their rate-limit guides), so a 429 says nothing of the credential's other models; an
+    exhausted quota (OpenAI's `insufficient_quota`, billing) is the whole account's."""
+    return code not in _ACCOUNT_WIDE_LIMITS
 
 
 def malformed(provider: ProviderName, *, what: str) -> ProviderUnavailableError:
@@ -159,5 +173,9 @@ def stream_failure(
     message = f"{provider_label(provider)} stream failed mid-way ({named})"
     kind = kinds.get(named, ProviderUnavailableError)
     if kind is RateLimitedError:
-        return RateLimitedError(message, provider=provider, retry_after=retry_after).with_vendor_code(named)
+        limited = RateLimitedError(message, provider=provider, retry_after=retry_after)
+        limited.model_scoped = rate_limit_per_model(named)
+        return limited.with_vendor_code(named)
+    if kind is ProviderUnavailableError:  # the model's answer failed: its breaker, not the credential's
+        return ProviderUnavailableError(message, provider=provider, model_scoped=True).with_vendor_code(named)
     return kind(message, provider=provider).with_vendor_code(named)

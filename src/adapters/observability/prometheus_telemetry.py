@@ -12,7 +12,9 @@
 - `ideaforge_fallbacks_total` (counter; `from_provider`, `to_provider`, `reason`): the chain
   moved on to the next provider, because of `reason` (an error kind, or `circuit_open`).
 - `ideaforge_circuit_breaker_state` (gauge; `gen_ai_provider_name`, `credential`): 0 closed,
-  1 half-open, 2 open, as of the credential's last attempt; the worst over live workers.
+  1 half-open, 2 open, as of the credential's last attempt; the worst over live workers. A
+  model's own circuit on the credential is not in it (model names are unbounded): see
+  `/ops/providers/health`.
 - `ideaforge_circuit_breaker_opened_total` (counter; provider, `credential`): circuits opened.
 - `ideaforge_token_refreshes_total` (counter; provider, `outcome` = `ok` | `failed` | `stale`):
   requests to a token endpoint.
@@ -170,7 +172,8 @@ class PrometheusTelemetry(Telemetry, GenerationObserver):
             self._operation(_CHAT, report.provider.value, self._model(report.model), error_type).observe(
                 report.duration
             )
-        self._breaker_seen(report.provider, report.credentials, report.breaker)
+        # Per credential: a model's own circuit (issue 13, case 9) shows in /ops/providers/health.
+        self._breaker_seen(report.provider, report.credentials, report.credential_breaker or report.breaker)
 
     def fell_over(self, from_provider: ProviderName, to_provider: ProviderName, reason: str) -> None:
         self._fallbacks(from_provider.value, to_provider.value, reason).inc()

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ideaforge_gateway.adapters.content_parts import openai_part
 from ideaforge_gateway.adapters.http.errors import (
     error_for_status,
     incomplete_stream,
@@ -18,8 +19,6 @@ from ideaforge_gateway.adapters.http.errors import (
     stream_failure,
     vendor_code,
 )
-from ideaforge_gateway.adapters.parameters import UnsupportedParameter
-from ideaforge_gateway.adapters.tool_arguments import refused_as_invalid
 from ideaforge_gateway.adapters.tool_ids import mint_tool_call_id
 from ideaforge_gateway.adapters.wire_format import ModelPage, WireCall, WireFormat, json_body
 from ideaforge_gateway.domain.errors import (
@@ -33,6 +32,7 @@ from ideaforge_gateway.domain.models import (
     ChatMessage,
     ChatRequest,
     ChatResponse,
+    Choice,
     ModelInfo,
     ProviderName,
     StreamDelta,
@@ -46,6 +46,19 @@ _MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "NotFoundError"})
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class _Answer(BaseModel):
+    """A part of the upstream's answer: the fields the gateway does not interpret are kept
+    (`model_extra`) and passed on to the client as they came (issue 13: what the provider
+    answered is what the client gets)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def extras(part: BaseModel) -> dict[str, Any] | None:
+    """`part`'s fields the gateway does not interpret, or None when there are none."""
+    return part.model_extra or None
 
 
 class WireFunction(_Wire):
@@ -62,30 +75,33 @@ class WireToolCall(_Wire):
     """Gemini's OpenAI-compatible endpoint puts a call's thought signature here."""
 
 
-class WireMessage(_Wire):
+class WireMessage(_Answer):
     role: str | None = None
     content: str | None = None
     reasoning_content: str | None = None
     tool_calls: list[WireToolCall] | None = None
 
 
-class WireChoice(_Wire):
+class WireChoice(_Answer):
     index: int = 0
     message: WireMessage = WireMessage()
     finish_reason: str | None = None
 
 
-class WireUsage(_Wire):
+class WireUsage(_Answer):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
 
     def to_domain(self) -> Usage:
-        return Usage(self.prompt_tokens, self.completion_tokens, self.total_tokens)
+        return Usage(self.prompt_tokens, self.completion_tokens, self.total_tokens, extras(self))
 
 
-class WireCompletion(_Wire):
+class WireCompletion(_Answer):
     id: str | None = None
+    object: str | None = None
+    """The gateway's own (`chat.completion`), as are `id` and `created`: not passed on."""
+    created: int | None = None
     model: str | None = None
     choices: list[WireChoice]
     usage: WireUsage | None = None
@@ -97,16 +113,18 @@ class WireErrorDetail(_Wire):
     param: str | None = None
 
 
-class WireDeltaChoice(_Wire):
+class WireDeltaChoice(_Answer):
     index: int = 0
     delta: WireMessage = WireMessage()
     finish_reason: str | None = None
 
 
-class WireChunk(_Wire):
+class WireChunk(_Answer):
     error: WireErrorDetail | None = None
     """An in-band error event (`data: {"error": {...}}`): the stream failed."""
     id: str | None = None
+    object: str | None = None
+    created: int | None = None
     model: str | None = None
     choices: list[WireDeltaChoice] = []
     usage: WireUsage | None = None
@@ -148,6 +166,8 @@ def error_param(body: bytes) -> str | None:
 
 def message_to_wire(message: ChatMessage) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.parts:
+        wire["content"] = [openai_part(p) for p in message.parts]
     if message.tool_calls:
         wire["tool_calls"] = [
             {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
@@ -172,7 +192,8 @@ def request_to_wire(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body["tools"] = [
             {
                 "type": "function",
-                "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)},
+                "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)}
+                | ({"strict": t.strict} if t.strict is not None else {}),
             }
             for t in options.tools
         ]
@@ -267,10 +288,6 @@ class OpenAIChatCompletionsFormat(WireFormat):
     joins_text: ClassVar[bool] = True
 
     def chat_call(self, request: ChatRequest, *, stream: bool) -> WireCall:
-        if request.options.extra.get("n") not in (None, 1):
-            # Forwarded, the answer's other choices would be dropped: refused until they are returned.
-            with refused_as_invalid(self.provider):
-                raise UnsupportedParameter("n")
         return WireCall("/chat/completions", json_body(request_to_wire(request, stream=stream)))
 
     def chat_response(self, body: bytes, request: ChatRequest) -> ChatResponse:
@@ -280,16 +297,30 @@ class OpenAIChatCompletionsFormat(WireFormat):
             raise malformed(self.provider, what="chat completion") from None
         if not completion.choices:
             raise malformed(self.provider, what="chat completion (no choices)")
-        choice = completion.choices[0]
+        choices = tuple(
+            Choice(
+                index=c.index,
+                content=c.message.content,
+                tool_calls=tool_calls_to_domain(c.message.tool_calls),
+                finish_reason=c.finish_reason,
+                reasoning_content=c.message.reasoning_content,
+                extra=extras(c),
+                message_extra=extras(c.message),
+            )
+            for c in completion.choices
+        )
+        first = choices[0]
         return ChatResponse(
             provider=self.provider,
             model=completion.model or request.model,
-            content=choice.message.content,
-            tool_calls=tool_calls_to_domain(choice.message.tool_calls),
-            finish_reason=choice.finish_reason,
+            content=first.content,
+            tool_calls=first.tool_calls,
+            finish_reason=first.finish_reason,
             usage=completion.usage.to_domain() if completion.usage else None,
             response_id=completion.id,
-            reasoning_content=choice.message.reasoning_content,
+            reasoning_content=first.reasoning_content,
+            choices=choices,
+            extra=extras(completion),
         )
 
     def stream_assembler(self, request: ChatRequest) -> StreamAssembler:
@@ -325,7 +356,7 @@ class StreamAssembler:
     def __init__(self, provider: ProviderName) -> None:
         self.provider = provider
         self.done = False
-        self._tool_calls = ToolCallNumbering()
+        self._tool_calls: dict[int, ToolCallNumbering] = {}  # per choice
 
     def feed(self, data: str) -> list[StreamDelta]:
         if data == "[DONE]":
@@ -339,19 +370,30 @@ class StreamAssembler:
             code = vendor_code(chunk.error.code) or vendor_code(chunk.error.type)
             raise stream_failure(self.provider, code, _STREAM_ERRORS)
         usage = chunk.usage.to_domain() if chunk.usage else None
+        chunk_extra = extras(chunk)
         if not chunk.choices:
-            return [StreamDelta(usage=usage, model=chunk.model)] if usage else []
-        choice = chunk.choices[0]
-        return [
-            StreamDelta(
-                content=choice.delta.content,
-                tool_calls=self._tool_calls.deltas(choice.delta.tool_calls),
-                finish_reason=choice.finish_reason,
-                usage=usage,
-                model=chunk.model,
-                reasoning_content=choice.delta.reasoning_content,
+            return [StreamDelta(usage=usage, model=chunk.model, chunk_extra=chunk_extra)] if usage else []
+        deltas = []
+        for choice in chunk.choices:  # one each when `n` asked for several
+            numbering = self._tool_calls.get(choice.index)
+            if numbering is None:
+                numbering = self._tool_calls[choice.index] = ToolCallNumbering()
+            deltas.append(
+                StreamDelta(
+                    content=choice.delta.content,
+                    tool_calls=numbering.deltas(choice.delta.tool_calls),
+                    finish_reason=choice.finish_reason,
+                    usage=usage,
+                    model=chunk.model,
+                    reasoning_content=choice.delta.reasoning_content,
+                    index=choice.index,
+                    chunk_extra=chunk_extra,
+                    choice_extra=extras(choice),
+                    delta_extra=extras(choice.delta),
+                )
             )
-        ]
+            usage = None  # carried once, by the chunk's first choice
+        return deltas
 
     def at_end(self) -> list[StreamDelta]:
         raise incomplete_stream(self.provider)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateReply, GenerateRequest
 from ideaforge_gateway.domain.agents import AgentRunRequest, AgentRunResult, AgentRunStream
+from ideaforge_gateway.domain.content import check_parts
 from ideaforge_gateway.domain.errors import InvalidRequestError
-from ideaforge_gateway.domain.models import ChatMessage
+from ideaforge_gateway.domain.models import ChatMessage, ContentPart
 from ideaforge_gateway.domain.ports.agent_runner import AgentRunner
 
 
@@ -44,6 +45,8 @@ class GenerateWithAgent:
     def _plan_request(self, request: AgentRunRequest) -> GenerateRequest:
         if not request.prompt.strip():
             raise InvalidRequestError("the prompt is empty")
+        images = tuple(ContentPart("image_url", url=url) for url in request.images)
+        check_parts("user", images)  # a bad data: URI is a 400 before any agent runs
         return GenerateRequest(
             messages=[ChatMessage("user", request.prompt)],
             tier=request.tier,

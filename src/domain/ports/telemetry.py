@@ -18,8 +18,10 @@ class AttemptReport:
 
     `outcome` is `ok`, an error kind (`unavailable`, `rate_limited`, `authentication`, ...),
     `circuit_open` (skipped without a call) or `deadline`. Times are `time.monotonic()` seconds.
-    `breaker` is the credential's circuit after this attempt was counted; `retry_at` is when an
-    open circuit lets its next probe through (None while it is not open).
+    `breaker` is the circuit this attempt went through after it was counted: the credential's
+    and the model's on it, the worse of the two; `credential_breaker` is the credential's own
+    (for per-credential views such as metrics; None: the same as `breaker`). `retry_at` is
+    when an open circuit lets its next probe through (None while it is not open).
     """
 
     provider: ProviderName
@@ -31,6 +33,7 @@ class AttemptReport:
     duration: float
     breaker: BreakerState
     retry_at: float | None = None
+    credential_breaker: BreakerState | None = None
 
 
 class GenerationObserver(Protocol):

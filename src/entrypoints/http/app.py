@@ -21,6 +21,10 @@ from ideaforge_gateway.entrypoints.http.routes import api, docs, openai_compat, 
 from ideaforge_gateway.entrypoints.http.start_proof import START_KEY_VARIABLE
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
+CHAT_BODY_BYTES = 20 * 1024 * 1024
+"""The cap on the chat routes' bodies, which carry images, audio and files inline as base64: a
+few photos as data URIs (Anthropic's own cap is 10 MB per image, 32 MB per request)."""
+CHAT_PATHS = ("/v1/chat/completions", "/api/generate")
 
 
 def create_app(
@@ -71,7 +75,7 @@ def create_app(
     app.include_router(settings_page.router)
     app.include_router(docs.router)
     app.include_router(operators.router)
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger=dict.fromkeys(CHAT_PATHS, CHAT_BODY_BYTES))
     app.add_middleware(RequestObservation, metrics=container.metrics)  # outermost: it sees the 413s too
     document_bodies(app)
     return app

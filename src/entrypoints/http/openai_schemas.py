@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ideaforge_gateway.domain.content import check_parts
 from ideaforge_gateway.domain.errors import InvalidRequestError
 from ideaforge_gateway.domain.models import ChatMessage, ChatOptions, ToolCall, ToolSpec
+from ideaforge_gateway.domain.models import ContentPart as Part
 
 MAX_MESSAGES = 2_000
 
@@ -30,9 +32,28 @@ class ToolCallIn(_Open):
     """Vendor state the call carries back (Gemini's `{"google": {"thought_signature": ...}}`)."""
 
 
+class ImageUrlIn(_Open):
+    url: str
+    detail: str | None = None
+
+
+class InputAudioIn(_Open):
+    data: str
+    format: str
+
+
+class FileIn(_Open):
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
 class ContentPart(_Open):
     type: str
     text: str | None = None
+    image_url: ImageUrlIn | str | None = None
+    input_audio: InputAudioIn | None = None
+    file: FileIn | None = None
 
 
 class MessageIn(_Open):
@@ -52,13 +73,17 @@ class MessageIn(_Open):
             ToolCall(c.id, c.function.name, c.function.arguments, extra_content=c.extra_content)
             for c in self.tool_calls or ()
         )
+        content, parts = self.content, cast("tuple[Part, ...]", ())
+        if content is not None and not isinstance(content, str):
+            content, parts = _content(role, content)
         return ChatMessage(
             role=role,
-            content=_text(self.content),
+            content=content,
             tool_calls=calls,
             tool_call_id=self.tool_call_id,
             name=self.name,
             reasoning_content=self.reasoning_content,
+            parts=parts,
             thinking_blocks=tuple(self.thinking_blocks or ()),
             extra_content=self.extra_content,
         )
@@ -68,6 +93,7 @@ class FunctionSpec(_Open):
     name: str = Field(min_length=1, max_length=128)
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
 
 
 class ToolIn(_Open):
@@ -118,18 +144,61 @@ class ChatCompletionBody(_Open):
         return [m.to_domain() for m in self.messages]
 
     def tools_domain(self) -> list[ToolSpec]:
-        return [ToolSpec(t.function.name, t.function.description, t.function.parameters) for t in self.tools or ()]
+        return [
+            ToolSpec(t.function.name, t.function.description, t.function.parameters, strict=t.function.strict)
+            for t in self.tools or ()
+        ]
 
     def stop_list(self) -> list[str] | None:
         return [self.stop] if isinstance(self.stop, str) else self.stop
 
 
-def _text(content: str | list[ContentPart] | None) -> str | None:
-    if content is None or isinstance(content, str):
-        return content
-    parts = []
-    for part in content:
-        if part.type != "text" or part.text is None:
-            raise InvalidRequestError(f"content parts of type {part.type!r} are not supported; send text")
-        parts.append(part.text)
-    return "".join(parts)
+def _content(role: str, content: list[ContentPart]) -> tuple[str | None, tuple[Part, ...]]:
+    """A list of parts as the message's text, or, when it holds more than text, as its parts in
+    order (checked by `check_parts`). Text-only part lists are joined, as before."""
+    if all(part.type == "text" for part in content):
+        return "".join(_part_text(part) for part in content), ()
+    parts = tuple(_part(part) for part in content)
+    check_parts(role, parts)
+    return None, parts
+
+
+def _refuse_unknown_fields(part: ContentPart) -> None:
+    inner = getattr(part, part.type, None)
+    for model, where in ((part, ""), (inner, f"{part.type}.")):
+        extra = model.model_extra if isinstance(model, _Open) else None
+        if extra:
+            field = f"{where}{sorted(extra)[0]}"
+            raise InvalidRequestError(f"a content part of type {part.type!r} has the unknown field {field!r}")
+
+
+def _part_text(part: ContentPart) -> str:
+    if part.text is None:
+        raise InvalidRequestError("a content part of type 'text' has no text")
+    return part.text
+
+
+def _part(part: ContentPart) -> Part:
+    """One OpenAI content part as the domain's; an unknown type, a part without its object, or
+    a field the domain has no place for (never dropped in silence), is a 400 naming it."""
+    if part.type not in ("text", "image_url", "input_audio", "file"):
+        raise InvalidRequestError(
+            f"content parts of type {part.type!r} are not supported; send text, image_url, input_audio or file"
+        )
+    _refuse_unknown_fields(part)
+    if part.type == "text":
+        return Part("text", text=_part_text(part))
+    if part.type == "image_url" and part.image_url is not None:
+        image = part.image_url
+        # Some clients still send the older `"image_url": "<url>"`; it means the same.
+        return (
+            Part("image_url", url=image)
+            if isinstance(image, str)
+            else Part("image_url", url=image.url, detail=image.detail)
+        )
+    if part.type == "input_audio" and part.input_audio is not None:
+        return Part("input_audio", data=part.input_audio.data, format=part.input_audio.format)
+    if part.type == "file" and part.file is not None:
+        f = part.file
+        return Part("file", data=f.file_data, file_id=f.file_id, filename=f.filename)
+    raise InvalidRequestError(f"a content part of type {part.type!r} has no {part.type!r} object")

@@ -128,6 +128,10 @@ class ModelsAnswer(BaseModel):
     models: list[ModelAnswer]
 
 
+MAX_IMAGES = 20
+"""Images per `/api/generate` request: Anthropic caps stricter per image above 20."""
+
+
 class GenerateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -135,6 +139,12 @@ class GenerateBody(BaseModel):
     tier: Tier | None = None
     model: str | None = Field(default=None, max_length=200)
     system: str | None = Field(default=None, max_length=200_000)
+    images: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_IMAGES,
+        description="Images shown with the prompt, in order: https URLs or base64 data: URIs (image/png, "
+        "jpeg, gif, webp, heic or heif). Each provider takes them or is skipped, saying why.",
+    )
     stream: bool = False
 
 

@@ -176,7 +176,7 @@ def test_bad_input_is_a_clear_4xx(server: LiveServer, client: httpx.Client) -> N
             "/api/generate", content=b'{"prompt": "\xff\xfe"}', headers={**h, "content-type": "application/json"}
         ),
         client.post(
-            "/api/generate", content=b"x" * (5 * 1024 * 1024), headers={**h, "content-type": "application/json"}
+            "/api/generate", content=b"x" * (21 * 1024 * 1024), headers={**h, "content-type": "application/json"}
         ),
         client.post("/v1/chat/completions", json={"model": "fast", "messages": []}, headers=h),
         client.post("/v1/chat/completions", json={"model": "fast", "messages": [{"role": "user"}] * 3000}, headers=h),

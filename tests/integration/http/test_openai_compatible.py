@@ -81,19 +81,6 @@ def test_sdk_sees_errors_in_openais_shape(server: LiveServer, alice: str) -> Non
         sdk(server, "ifg_wrong").models.list()
 
 
-def test_sdk_sees_a_parameter_no_provider_can_honour_refused_by_name(
-    server: LiveServer, alice: str, user_gateway: FakeAIGateway
-) -> None:
-    # Issue 13: refused with a 400 in OpenAI's shape naming the parameter and the provider,
-    # never answered with a different question (`n: 2` until every choice is returned).
-    with pytest.raises(openai.BadRequestError) as caught:
-        sdk(server, alice).chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}], n=2)
-    body = caught.value.body
-    assert isinstance(body, dict) and body["param"] == "n"
-    assert "'n'" in body["message"] and "AI Gateway" in body["message"]
-    assert user_gateway.state.chat_requests == 0
-
-
 def test_a_stream_broken_after_content_ends_with_an_error_not_done(
     server: LiveServer, client: httpx.Client, alice: str, user_gateway: FakeAIGateway
 ) -> None:

@@ -75,9 +75,11 @@ def test_a_scripted_run_shows_in_the_counters_and_histograms(
     assert value(text, fallbacks, from_provider="ai_gateway", to_provider="openai", reason="rate_limited") == 1
     assert value(text, fallbacks, from_provider="ai_gateway", to_provider="openai", reason="circuit_open") == 1
 
-    assert value(text, "ideaforge_circuit_breaker_state", gen_ai_provider_name="ai_gateway") == 2  # open
+    # The failures were gpt-4o's own (5xx, a rate limit): its circuit opened, not the credential's,
+    # whose gauge stays closed (a model's circuit is in /ops/providers/health; issue 13, case 9).
+    assert value(text, "ideaforge_circuit_breaker_state", gen_ai_provider_name="ai_gateway") == 0
     assert value(text, "ideaforge_circuit_breaker_state", gen_ai_provider_name="openai") == 0
-    assert value(text, "ideaforge_circuit_breaker_opened_total", gen_ai_provider_name="ai_gateway") == 1
+    assert value(text, "ideaforge_circuit_breaker_opened_total", gen_ai_provider_name="ai_gateway") == 0
     credentials = {
         labels["credential"] for name, labels, _ in samples(text) if name == "ideaforge_circuit_breaker_state"
     }

@@ -217,7 +217,14 @@ async def generate(
     """Run an agent for this user: its model is the user's provider chain (AI Gateway first), with
     the tier's model or the user's default. With `stream`, server-sent events: `delta`s, then
     `done` (who answered, usage, attempts) or `error`."""
-    request = AgentRunRequest(prompt=body.prompt, user_id=user.id, tier=body.tier, model=body.model, system=body.system)
+    request = AgentRunRequest(
+        prompt=body.prompt,
+        user_id=user.id,
+        tier=body.tier,
+        model=body.model,
+        system=body.system,
+        images=tuple(body.images),
+    )
     use_case = container.generate_with_agent()
     if not body.stream:
         result = await use_case.execute(request)

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from ideaforge_gateway.application.use_cases.generate_reply import GenerateRequest
 from ideaforge_gateway.application.use_cases.list_models import ListModelsRequest
 from ideaforge_gateway.domain.errors import GatewayError
-from ideaforge_gateway.domain.models import ChatResponse, StreamDelta, Tier
+from ideaforge_gateway.domain.models import StreamDelta, Tier
 from ideaforge_gateway.entrypoints.container import Container
 from ideaforge_gateway.entrypoints.http.body import documented_body, parse_body
 from ideaforge_gateway.entrypoints.http.deps import (
@@ -31,8 +31,9 @@ from ideaforge_gateway.entrypoints.http.deps import (
     user_for_authorization,
 )
 from ideaforge_gateway.entrypoints.http.errors import status_for
+from ideaforge_gateway.entrypoints.http.openai_answers import chunk, completion, usage_chunk
 from ideaforge_gateway.entrypoints.http.openai_schemas import ChatCompletionBody
-from ideaforge_gateway.entrypoints.http.presenters import header_value, sse, usage_dict
+from ideaforge_gateway.entrypoints.http.presenters import header_value, sse
 from ideaforge_gateway.entrypoints.http.schemas import V1_CHAT, V1_ERRORS
 from ideaforge_gateway.entrypoints.http.streaming import ClosingStreamingResponse, aclose, bounded
 
@@ -73,7 +74,7 @@ async def chat_completions(raw: Request) -> Response:
     if not body.stream:
         generation = await use_case.execute(request)
         headers = _who(generation.response.provider.value, generation.response.model, len(generation.attempts))
-        return JSONResponse(_completion(completion_id, created, generation.response), headers=headers)
+        return JSONResponse(completion(completion_id, created, generation.response), headers=headers)
 
     await use_case.prepare(request)
     stream = use_case.stream(request)
@@ -83,15 +84,17 @@ async def chat_completions(raw: Request) -> Response:
     model = stream.model or body.model
 
     async def events() -> AsyncIterator[bytes]:
-        usage = None
+        usage: StreamDelta | None = None  # the last delta that carried usage
         delta: StreamDelta | None = first
-        role_sent = False
+        roles_sent: set[int] = set()  # the choices whose first chunk (with the role) is sent
         try:
             while delta is not None:
-                usage = delta.usage or usage
-                if delta.has_content or delta.finish_reason or not role_sent:
-                    yield sse(_chunk(completion_id, created, model, delta, with_role=not role_sent))
-                    role_sent = True
+                if delta.usage is not None:
+                    usage = delta
+                if delta.has_content or delta.finish_reason or delta.index not in roles_sent:
+                    with_role = delta.index not in roles_sent
+                    yield sse(chunk(completion_id, created, model, delta, with_role=with_role))
+                    roles_sent.add(delta.index)
                 delta = await anext(deltas, None)
         except GatewayError as exc:
             error = {"message": exc.message, "type": "api_error", "code": exc.kind}
@@ -101,8 +104,7 @@ async def chat_completions(raw: Request) -> Response:
             await aclose(deltas)
         done = b"data: [DONE]\n\n"
         if include_usage:  # sent with [DONE]: one write for both
-            done = sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                        "choices": [], "usage": usage_dict(usage)}) + done  # fmt: skip
+            done = sse(usage_chunk(completion_id, created, model, usage)) + done
         yield done
 
     provider = stream.provider.value if stream.provider else ""
@@ -125,63 +127,4 @@ def _who(provider: str, model: str, attempts: int) -> dict[str, str]:
         "X-IdeaForge-Provider": header_value(provider),
         "X-IdeaForge-Model": header_value(model),
         "X-IdeaForge-Attempts": str(attempts),
-    }
-
-
-def _tool_calls(response: ChatResponse) -> list[dict[str, Any]]:
-    return [
-        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-        | ({"extra_content": c.extra_content} if c.extra_content else {})
-        for c in response.tool_calls
-    ]
-
-
-def _completion(completion_id: str, created: int, response: ChatResponse) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": response.content}
-    if response.reasoning_content is not None:
-        message["reasoning_content"] = response.reasoning_content
-    if response.thinking_blocks:
-        message["thinking_blocks"] = list(response.thinking_blocks)
-    if response.extra_content:
-        message["extra_content"] = response.extra_content
-    if response.tool_calls:
-        message["tool_calls"] = _tool_calls(response)
-    return {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": response.model,
-        "choices": [{"index": 0, "message": message, "finish_reason": response.finish_reason or "stop"}],
-        "usage": usage_dict(response.usage) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-    }
-
-
-def _chunk(completion_id: str, created: int, model: str, delta: StreamDelta, *, with_role: bool) -> dict[str, Any]:
-    wire: dict[str, Any] = {}
-    if with_role:
-        wire["role"] = "assistant"
-    if delta.reasoning_content:
-        wire["reasoning_content"] = delta.reasoning_content
-    if delta.thinking_blocks:
-        wire["thinking_blocks"] = list(delta.thinking_blocks)
-    if delta.extra_content:
-        wire["extra_content"] = delta.extra_content
-    if delta.content:
-        wire["content"] = delta.content
-    if delta.tool_calls:
-        wire["tool_calls"] = [
-            {
-                "index": t.index,
-                **({"id": t.id, "type": "function"} if t.id else {}),
-                "function": {k: v for k, v in (("name", t.name), ("arguments", t.arguments)) if v is not None},
-                **({"extra_content": t.extra_content} if t.extra_content else {}),
-            }
-            for t in delta.tool_calls
-        ]
-    return {
-        "id": completion_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "delta": wire, "finish_reason": delta.finish_reason}],
     }
