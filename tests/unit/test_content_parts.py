@@ -106,6 +106,10 @@ def test_v1_bodies_keep_text_only_content_as_text_and_multimodal_content_as_part
             "unknown field 'cache_control'",
         ),
         ([{"type": "image_url", "image_url": {"url": URL, "quality": 9}}], "unknown field 'image_url.quality'"),
+        (  # a text-only list is joined into one text, which would drop the field
+            [{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": {"type": "ephemeral"}}],
+            "unknown field 'cache_control'",
+        ),
     ],
 )
 def test_v1_bodies_with_bad_parts_are_a_400(content: list[dict[str, object]], message: str) -> None:

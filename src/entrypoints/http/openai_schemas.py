@@ -155,8 +155,9 @@ class ChatCompletionBody(_Open):
 
 def _content(role: str, content: list[ContentPart]) -> tuple[str | None, tuple[Part, ...]]:
     """A list of parts as the message's text, or, when it holds more than text, as its parts in
-    order (checked by `check_parts`). Text-only part lists are joined, as before."""
-    if all(part.type == "text" for part in content):
+    order (checked by `check_parts`). Text-only part lists are joined, as before, unless a part
+    carries a field besides its text (`cache_control`, say): the parts path refuses it by name."""
+    if all(part.type == "text" and not part.model_extra for part in content):
         return "".join(_part_text(part) for part in content), ()
     parts = tuple(_part(part) for part in content)
     check_parts(role, parts)
