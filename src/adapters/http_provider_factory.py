@@ -19,8 +19,8 @@ from ideaforge_gateway.adapters.http_llm_provider import HttpLLMProvider
 from ideaforge_gateway.adapters.openai_compat.azure_deployments import DEFAULT_API_VERSION, AzureDeploymentsFormat
 from ideaforge_gateway.adapters.openai_compat.wire import OpenAIChatCompletionsFormat
 from ideaforge_gateway.adapters.wire_format import WireFormat
-from ideaforge_gateway.application.model_availability import on_operators_gateway
 from ideaforge_gateway.application.model_catalog import CatalogView
+from ideaforge_gateway.application.user_catalogs import CatalogViews
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import ProviderName
@@ -91,10 +91,10 @@ class HttpProviderFactory(ProviderFactory):
         ai_gateway: AIGatewayDefaults,
         vendors: VendorDefaults = VendorDefaults(),
         user_url_transport: HttpTransport | None = None,
-        catalog: CatalogView | None = None,
+        catalog: CatalogViews | CatalogView | None = None,
     ) -> None:
-        self._catalog = catalog
-        """The operator's instance's catalog: for AI Gateway credentials without a base URL or instance of their own."""
+        self._catalogs = catalog if isinstance(catalog, CatalogViews) else CatalogViews(catalog)
+        """The catalog that answers for each credentials: the operator's, or a user's own instance's."""
         self._trusted = transport
         self._user_urls = user_url_transport or transport
         self._gateway = ai_gateway
@@ -160,7 +160,7 @@ class HttpProviderFactory(ProviderFactory):
             azure_route=route(
                 GatewayFamily.AZURE, AzureDeploymentsFormat(gateway, defaults.azure_api_version), azure_auth
             ),
-            catalog=self._catalog if on_operators_gateway(credentials) else None,
+            catalog=self._catalogs.for_credentials(credentials),
         )
 
     def _routes(self, credentials: ProviderCredentials, base_url: str, own_gateway: bool) -> dict[GatewayFamily, str]:

@@ -7,8 +7,9 @@ instance's catalog or, without one, the gateway's model list.
   without calling this one. It reads the cached catalog only (`CatalogView.cached`): no catalog
   yet, or a catalog that does not answer, lets every request through, so the chat path never
   waits on the catalog nor fails because of it.
-- The gate applies to credentials on the operator's gateway (no base URL or instance id of their
-  own), whose instance is the catalog's; a user's own gateway or instance answers for itself.
+- The gate reads the catalog that answers for the step's credentials (`user_catalogs.py`): the
+  operator's for credentials on the operator's gateway, a user's own instance's (asked with their
+  credentials) for theirs; a user's own base URL without an instance id is not checked.
 - `availability_warnings` names, for the tier models and default models a provider would use,
   each one the instance does not offer, with the setting to change: run when credentials are
   verified and when `serve` starts.
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from ideaforge_gateway.application.fallback_chain import Step
 from ideaforge_gateway.application.model_catalog import CatalogView
 from ideaforge_gateway.application.registry import ProviderRegistry, ResolvedProvider
+from ideaforge_gateway.application.user_catalogs import CatalogViews, on_operators_gateway
 from ideaforge_gateway.domain.catalog import policy_refusal
-from ideaforge_gateway.domain.credentials import ProviderCredentials
 from ideaforge_gateway.domain.errors import GatewayError, ModelNotOfferedError, PolicyRefusedError
 from ideaforge_gateway.domain.models import ProviderName, Tier
 from ideaforge_gateway.domain.ports.user_store import UserStore
@@ -32,21 +33,15 @@ from ideaforge_gateway.domain.ports.user_store import UserStore
 _GATEWAY = ProviderName.AI_GATEWAY
 
 
-def on_operators_gateway(credentials: ProviderCredentials) -> bool:
-    """Whether these AI Gateway credentials reach the operator's gateway and instance, whose catalog
-    the gateway reads (a user's own base URL or instance id is another's)."""
-    return credentials.provider is _GATEWAY and credentials.base_url is None and not credentials.instance_id
-
-
 class CatalogGate:
     """The chain's check of a step against the catalog; None lets the step be tried."""
 
-    def __init__(self, view: CatalogView | None) -> None:
-        self._view = view
+    def __init__(self, views: CatalogViews | CatalogView | None) -> None:
+        self._views = CatalogViews(views) if isinstance(views, CatalogView) or views is None else views
 
     def __call__(self, step: Step) -> GatewayError | None:
-        view = self._view
-        if view is None or not on_operators_gateway(step.resolved.credentials):
+        view = self._views.for_credentials(step.resolved.credentials)
+        if view is None:
             return None
         catalog = view.cached()
         if catalog is None:

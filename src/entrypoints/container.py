@@ -43,10 +43,12 @@ from ideaforge_gateway.application.use_cases.list_models import ListModels
 from ideaforge_gateway.application.use_cases.list_providers import ListProviders
 from ideaforge_gateway.application.use_cases.remove_provider import RemoveProvider, SetProviderEnabled
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyCredentials
+from ideaforge_gateway.application.user_catalogs import CatalogViews
 from ideaforge_gateway.domain.config import StreamBounds
 from ideaforge_gateway.domain.errors import ConfigurationError
 from ideaforge_gateway.domain.models import ProviderName, Tier
 from ideaforge_gateway.domain.policies.fallback import RetryPolicy
+from ideaforge_gateway.domain.ports.model_catalog import ModelCatalog
 from ideaforge_gateway.domain.ports.telemetry import Telemetry
 from ideaforge_gateway.entrypoints.settings import Settings
 
@@ -68,7 +70,7 @@ def _provider_factory(
     ai_gateway: AIGatewayDefaults,
     vendors: VendorDefaults,
     user_url_transport: HttpTransport,
-    catalog: CatalogView | None = None,
+    catalog: CatalogViews | None = None,
 ) -> HttpProviderFactory:
     from ideaforge_gateway.adapters.http_provider_factory import HttpProviderFactory
 
@@ -92,6 +94,26 @@ def _catalog_view(settings: Settings, transport: HttpTransport) -> CatalogView |
         transport, url=settings.catalog_url, instance_id=instance_id, client_id=client_id, client_secret=secret
     )
     return CatalogView(client, instance_id=instance_id, max_classification=settings.ai_gateway_max_classification)
+
+
+def _catalog_views(settings: Settings, operator: CatalogView | None, user_transport: HttpTransport) -> CatalogViews:
+    """The operator's catalog and users' own instances' catalogs, those asked on the public-only
+    transport of users' URLs (a user's env and region are in the host)."""
+
+    def make(url: str, instance_id: str, client_id: SecretStr, client_secret: SecretStr) -> ModelCatalog:
+        from ideaforge_gateway.adapters.ai_gateway.catalog_client import AIGatewayCatalogClient
+
+        return AIGatewayCatalogClient(
+            user_transport, url=url, instance_id=instance_id, client_id=client_id, client_secret=client_secret
+        )
+
+    return CatalogViews(
+        operator,
+        make,
+        template=settings.catalog_template,
+        max_classification=settings.ai_gateway_max_classification,
+        operator_problem=catalog_problem(settings),
+    )
 
 
 def catalog_problem(settings: Settings) -> str | None:
@@ -396,13 +418,14 @@ class Container(containers.DeclarativeContainer):
         HttpTransport, user_url_http_client, max_response_bytes=max_response_bytes, bounds=user_url_bounds
     )
     catalog_view = providers.Singleton(_catalog_view, settings, transport)
+    catalog_views = providers.Singleton(_catalog_views, settings, catalog_view, user_url_transport)
     provider_factory = providers.Singleton(
         _provider_factory,
         transport,
         ai_gateway=providers.Callable(_ai_gateway_defaults, settings, telemetry),
         vendors=providers.Callable(_vendor_defaults, settings),
         user_url_transport=user_url_transport,
-        catalog=catalog_view,
+        catalog=catalog_views,
     )
     cipher = providers.Singleton(AesGcmCipher, keyring)
     engine = providers.Resource(
@@ -473,7 +496,7 @@ class Container(containers.DeclarativeContainer):
     breakers = providers.Singleton(Breakers)
     fallback_chain = providers.Singleton(
         FallbackChain, registry, breakers, retry_policy, telemetry=telemetry,
-        gate=providers.Singleton(CatalogGate, catalog_view),
+        gate=providers.Singleton(CatalogGate, catalog_views),
     )  # fmt: skip
     generate_reply = providers.Factory(GenerateReply, registry, fallback_chain)
     configure_provider = providers.Factory(

@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 
 from ideaforge_gateway.domain.errors import InvalidRequestError
 from ideaforge_gateway.domain.policies.gateway_routes import (
+    CATALOG_PLACEHOLDERS,
+    catalog_placeholders,
+    catalog_url,
     check_env,
     check_instance_id,
     check_region,
@@ -60,6 +63,17 @@ def route_template(value: str) -> str:
         except ValueError as exc:
             raise ValueError(f"the URL it gives for {family.value} {exc}") from None
     return template
+
+
+def catalog_template(value: str) -> str:
+    """An http(s) URL that may hold `{env}` and `{region.}` (filled with a deployment's values:
+    the environment's, or a user's instance's), no other placeholder."""
+    template = _domain(check_template, value, "the catalog URL")
+    if not catalog_placeholders(template) <= set(CATALOG_PLACEHOLDERS):
+        raise ValueError("may hold only the placeholders {env} and {region.}")
+    for region_value in (None, "eu"):
+        http_url(catalog_url(template, env="prod", region=region_value))
+    return template.rstrip("/")
 
 
 def azure_api_version(value: str) -> str:

@@ -10,10 +10,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ideaforge_gateway.domain.config import DEFAULT_PROVIDER_ORDER, GatewayConfig, ProviderDefaults, TierModels
 from ideaforge_gateway.domain.credentials import AuthMethod, ProviderCredentials
 from ideaforge_gateway.domain.models import Classification, ProviderName
-from ideaforge_gateway.domain.policies.gateway_routes import DEFAULT_ENV, DEFAULT_ROUTE_TEMPLATE
+from ideaforge_gateway.domain.policies.gateway_routes import (
+    DEFAULT_CATALOG_TEMPLATE,
+    DEFAULT_ENV,
+    DEFAULT_ROUTE_TEMPLATE,
+    catalog_url,
+)
 from ideaforge_gateway.entrypoints import gateway_settings
-
-CATALOG_URL_TEMPLATE = "https://api.{region}{env}.ai-gateway.quantumblack.com/v1/catalog/models"
 
 
 class Settings(BaseSettings):
@@ -46,7 +49,9 @@ class Settings(BaseSettings):
     ai_gateway_region: str | None = None
     ai_gateway_route_template: str = DEFAULT_ROUTE_TEMPLATE
     ai_gateway_catalog_url: str | None = None
-    """The model catalog's URL; derived from the environment and region when unset."""
+    """The model catalog's URL; derived from the environment and region when unset. It may hold
+    `{env}` and `{region.}`, filled with the environment's values, and for a user's own instance
+    with the user's (`application/user_catalogs.py`)."""
     ai_gateway_max_classification: Classification | None = None
     """The highest catalog classification (0-3 or Green, Yellow, Red, Purple) the gateway lists
     and uses; unset: no limit."""
@@ -186,11 +191,13 @@ class Settings(BaseSettings):
 
     @property
     def catalog_url(self) -> str:
+        """`catalog_template` filled with AI_GATEWAY_ENV and AI_GATEWAY_REGION."""
+        return catalog_url(self.catalog_template, env=self.ai_gateway_env, region=self.ai_gateway_region)
+
+    @property
+    def catalog_template(self) -> str:
         """`AI_GATEWAY_CATALOG_URL`, else `https://api.{region.}{env}.ai-gateway.quantumblack.com/v1/catalog/models`."""
-        if self.ai_gateway_catalog_url:
-            return self.ai_gateway_catalog_url
-        region = f"{self.ai_gateway_region}." if self.ai_gateway_region else ""
-        return CATALOG_URL_TEMPLATE.format(region=region, env=self.ai_gateway_env)
+        return self.ai_gateway_catalog_url or DEFAULT_CATALOG_TEMPLATE
 
     @field_validator(
         "ai_gateway_base_url",
@@ -202,11 +209,15 @@ class Settings(BaseSettings):
         "ai_gateway_anthropic_base_url",
         "ai_gateway_gemini_base_url",
         "ai_gateway_azure_base_url",
-        "ai_gateway_catalog_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return None if value is None else gateway_settings.http_url(value)
+
+    @field_validator("ai_gateway_catalog_url")
+    @classmethod
+    def _catalog_template(cls, value: str | None) -> str | None:
+        return None if value is None else gateway_settings.catalog_template(value)
 
     @field_validator(
         "ai_gateway_instance_id",

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.cli import run_cli
 from tests.support.fake_ai_gateway import FakeAIGateway
-from tests.support.fake_catalog import INSTANCE, FakeCatalog
+from tests.support.fake_catalog import CATALOG, INSTANCE, FakeCatalog, Instance
 from tests.support.serve_process import ServeProcess
 
 SECRET = "catalog-canary-Secr3t"
@@ -110,13 +110,13 @@ def test_a_catalog_that_does_not_answer_is_one_line_and_exit_1(
             assert result.stderr.startswith(words) and SECRET not in result.output
 
 
-def test_without_an_instance_or_with_a_user_the_catalog_says_what_to_do(gateway: FakeAIGateway, tmp_path: Path) -> None:
+def test_without_an_instance_the_catalog_says_what_to_do(gateway: FakeAIGateway, tmp_path: Path) -> None:
     unset = run_cli("models", "--catalog", env=env_for(gateway, None, tmp_path), cwd=tmp_path)
     assert unset.code == 1 and unset.stderr.strip() == (
         "error: the AI Gateway's catalog needs an instance: set AI_GATEWAY_INSTANCE_ID"
     )
-    with_user = run_cli("models", "--catalog", "--user", "alice", env=env_for(gateway, None, tmp_path), cwd=tmp_path)
-    assert with_user.code == 2 and "leave out --user" in with_user.stderr
+    nobody = run_cli("models", "--catalog", "--user", "alice", env=env_for(gateway, None, tmp_path), cwd=tmp_path)
+    assert nobody.code == 1 and "no user named 'alice'" in nobody.stderr
     wrong = run_cli("models", "--provider", "google-gemini", env=env_for(gateway, None, tmp_path), cwd=tmp_path)
     assert wrong.code == 2 and "--provider must be one of ai_gateway" in wrong.stderr
 
@@ -179,3 +179,43 @@ def test_the_plain_model_list_shows_the_catalogs_prices_and_classification(
     assert listed["gpt-4o-mini"]["price"] == {"input": 0.15, "output": 0.6, "unit": "USD per million tokens"}
     assert listed["claude-sonnet-4-5-20250929"]["classification"] == "Red"
     assert listed["gpt-4-turbo"]["price"] is None and listed["gpt-4-turbo"]["classification"] is None
+
+
+def configure_user(env: dict[str, str], tmp_path: Path, name: str, *options: str, secret: str) -> None:
+    assert run_cli("users", "create", name, env=env, cwd=tmp_path).code == 0
+    configured = run_cli(
+        "providers", "configure", "ai_gateway", "--user", name, *options, env=env, cwd=tmp_path, stdin=f"{secret}\n"
+    )
+    assert configured.code == 0, configured.output
+
+
+def test_a_users_own_instance_lists_its_own_catalog(gateway: FakeAIGateway, tmp_path: Path) -> None:
+    own = Instance("alice-client", "alice-Secr3t", [CATALOG[2]])  # only the anthropic family
+    with FakeCatalog(client_secret=SECRET, instances={"alice-inst": own}) as catalog:
+        env = env_for(gateway, catalog.template, tmp_path, IDEAFORGE_ALLOW_PRIVATE_BASE_URLS="true")
+        configure_user(
+            env, tmp_path, "alice", "--client-id", "alice-client", "--instance-id", "alice-inst", "--env", "dev",
+            "--region", "us", secret="alice-Secr3t",
+        )  # fmt: skip
+        table = run_cli("models", "--catalog", "--user", "alice", env=env, cwd=tmp_path)
+        assert table.code == 0, table.output
+        assert [line.split()[1] for line in table.stdout.splitlines()[1:]] == ["claude-sonnet-4-5-20250929"]
+        as_json = run_cli("models", "--catalog", "--user", "alice", "--json", env=env, cwd=tmp_path)
+        assert [m["model"] for m in json.loads(as_json.stdout)] == ["claude-sonnet-4-5-20250929"]
+        operators = run_cli("models", "--catalog", env=env, cwd=tmp_path)
+        assert "gpt-4o" in operators.stdout
+        assert catalog.state.seen == [("us.dev", "alice-inst"), ("us.dev", "alice-inst"), ("prod", INSTANCE)]
+        assert "alice-Secr3t" not in table.output + as_json.output
+
+
+def test_a_users_own_base_url_without_an_instance_has_no_catalog(
+    gateway: FakeAIGateway, catalog: FakeCatalog, tmp_path: Path
+) -> None:
+    env = env_for(gateway, catalog.template, tmp_path, IDEAFORGE_ALLOW_PRIVATE_BASE_URLS="true")
+    configure_user(env, tmp_path, "bob", "--client-id", "bob-client", "--base-url", gateway.url, secret="bob-s3cret")
+    for form in ((), ("--json",)):
+        result = run_cli("models", "--catalog", "--user", "bob", *form, env=env, cwd=tmp_path)
+        assert result.code == 1 and result.stdout == ""
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+        assert "not an instance id" in result.stderr
+    assert catalog.state.requests == 0

@@ -38,10 +38,17 @@ def environment(gateway: FakeAIGateway, hosts: FakeGatewayHosts, tmp_path: Path,
         "AI_GATEWAY_ENABLED": "true",
         "AI_GATEWAY_INSTANCE_ID": "inst-1",
         "AI_GATEWAY_ROUTE_TEMPLATE": hosts.template,
+        "AI_GATEWAY_CATALOG_URL": catalog_on(hosts),
         "IDEAFORGE_ALLOW_PRIVATE_BASE_URLS": "true",
         "IDEAFORGE_DATA_DIR": str(tmp_path / "data"),
         **extra,
     }
+
+
+def catalog_on(hosts: FakeGatewayHosts) -> str:
+    """A catalog URL on this machine (the operator's and users' instances read one in the
+    background; the derived default is not on loopback). It answers 404: no catalog."""
+    return hosts.url + "/catalog/{region.}{env}/v1/catalog/models"
 
 
 def one_error_line(result: CliResult, code: int, starts: str) -> None:
@@ -127,6 +134,7 @@ def test_the_readmes_two_setups_from_an_instance_id_alone(
         # Only the hosts move to this machine: the template is the one thing README leaves out.
         "AI_GATEWAY_BASE_URL": gateway.url,
         "AI_GATEWAY_ROUTE_TEMPLATE": hosts.template,
+        "AI_GATEWAY_CATALOG_URL": catalog_on(hosts),
         "IDEAFORGE_DATA_DIR": str(tmp_path / "data"),
     }
     result = run_cli("generate", "hi", "--model", "azure/gpt-4o", "--json", env=env, cwd=tmp_path)

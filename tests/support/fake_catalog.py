@@ -4,6 +4,11 @@
 `X-Instance-Id: <instance>` answers a JSON array of providers, each with a classification 0-3
 and endpoints listing models with their cost in US dollars per million tokens; `?provider=`
 keeps one provider. A wrong bearer is a 401, a wrong instance a 403. Knobs for each failure.
+
+`instances` adds more instances, each with its own service account and catalog (users' own
+instances); the catalog also answers under `/{where}/v1/catalog/models`, for catalog URL
+templates such as `{url}/{region.}{env}/v1/catalog/models`, and records each request's
+(where, instance id) in `seen`.
 """
 
 from __future__ import annotations
@@ -62,6 +67,15 @@ CATALOG: list[dict[str, Any]] = [
 ]
 
 
+@dataclass(frozen=True)
+class Instance:
+    """Another instance: the service account it accepts and its catalog (`CATALOG`'s shape)."""
+
+    client_id: str
+    client_secret: str
+    catalog: list[dict[str, Any]]
+
+
 @dataclass
 class CatalogState:
     client_id: str = "svc-client"
@@ -75,6 +89,9 @@ class CatalogState:
     """Pad the answer (with a field the parser ignores) to at least this many bytes."""
     requests: int = 0
     seen_providers: list[str | None] = field(default_factory=list)
+    instances: dict[str, Instance] = field(default_factory=dict)
+    seen: list[tuple[str, str | None]] = field(default_factory=list)
+    """(where, X-Instance-Id) of each request; `where` is "" under the plain path."""
 
 
 class FakeCatalog:
@@ -83,11 +100,17 @@ class FakeCatalog:
         self.lock = threading.Lock()
         app = web.Application()
         app.router.add_get(PATH, self._catalog)
+        app.router.add_get("/{where}" + PATH, self._catalog)
         self.server = LoopbackServer(app)
 
     @property
     def url(self) -> str:
         return self.server.url + PATH
+
+    @property
+    def template(self) -> str:
+        """An AI_GATEWAY_CATALOG_URL that the environment and region fill in."""
+        return self.server.url + "/{region.}{env}" + PATH
 
     def __enter__(self) -> FakeCatalog:
         self.server.start()
@@ -99,18 +122,26 @@ class FakeCatalog:
     async def _catalog(self, request: web.Request) -> web.Response:
         state = self.state
         provider = request.query.get("provider")
+        instance_id = request.headers.get("X-Instance-Id")
         with self.lock:
             state.requests += 1
             state.seen_providers.append(provider)
-        if request.headers.get("Authorization") != f"Bearer {state.client_id}:{state.client_secret}":
+            state.seen.append((request.match_info.get("where", ""), instance_id))
+        other = state.instances.get(instance_id or "")
+        client_id, secret, catalog = (
+            (other.client_id, other.client_secret, other.catalog)
+            if other is not None
+            else (state.client_id, state.client_secret, CATALOG)
+        )
+        if request.headers.get("Authorization") != f"Bearer {client_id}:{secret}":
             return web.json_response({"detail": "invalid credentials"}, status=401)
-        if request.headers.get("X-Instance-Id") != state.instance_id:
+        if other is None and instance_id != state.instance_id:
             return web.json_response({"detail": "unknown instance"}, status=403)
         if state.failure is not None:
             return web.json_response({"detail": "failure"}, status=state.failure)
         if state.malformed:
             return web.json_response([{"name": "openai", "classification": "very green"}])
-        answer = [p for p in CATALOG if provider is None or p["name"] == provider]
+        answer = [p for p in catalog if provider is None or p["name"] == provider]
         if state.oversize:
             answer = [{**answer[0], "padding": "x" * state.oversize}, *answer[1:]]
         return web.Response(body=json.dumps(answer).encode(), content_type="application/json")

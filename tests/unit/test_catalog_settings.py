@@ -24,7 +24,23 @@ def test_the_catalog_url_is_derived_from_the_environment_and_region() -> None:
     assert explicit.catalog_url == "http://127.0.0.1:8080/v1/catalog/models"
 
 
-@pytest.mark.parametrize("bad", ["ftp://catalog.example", "https://user:pw@catalog.example/v1"])
+def test_an_explicit_catalog_url_may_take_the_environment_and_region() -> None:
+    template = "https://catalog.{region.}{env}.example/v1/catalog/models"
+    chosen = settings(ai_gateway_catalog_url=template, ai_gateway_env="dev", ai_gateway_region="us")
+    assert chosen.catalog_template == template
+    assert chosen.catalog_url == "https://catalog.us.dev.example/v1/catalog/models"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ftp://catalog.example",
+        "https://user:pw@catalog.example/v1",
+        "https://{family}.example/v1/catalog/models",
+        "https://api.example/{instance_id}/catalog",
+        "https://{env!r}.example/v1",
+    ],
+)
 def test_a_catalog_url_must_be_http_without_credentials(bad: str) -> None:
     with pytest.raises(ValidationError, match="ai_gateway_catalog_url"):
         settings(ai_gateway_catalog_url=bad)

@@ -26,6 +26,10 @@ from ideaforge_gateway.domain.errors import InvalidRequestError
 DEFAULT_ROUTE_TEMPLATE = "https://{family}.{region.}{env}.ai-gateway.quantumblack.com/{instance_id}"
 DEFAULT_ENV = "prod"
 PLACEHOLDERS = ("family", "region.", "env", "instance_id")
+DEFAULT_CATALOG_TEMPLATE = "https://api.{region.}{env}.ai-gateway.quantumblack.com/v1/catalog/models"
+CATALOG_PLACEHOLDERS = ("region.", "env")
+"""A catalog URL template names the deployment's catalog: an environment and a region, never a
+family or instance (the instance goes in `X-Instance-Id`)."""
 
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -143,6 +147,17 @@ def sample_routes(template: str) -> list[tuple[GatewayFamily, str]]:
         for region in (None, "eu")
         for family in GatewayFamily
     ]
+
+
+def catalog_placeholders(template: str) -> set[str]:
+    """The placeholders `template` (checked by `check_template`) uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def catalog_url(template: str, *, env: str, region: str | None) -> str:
+    """The catalog's URL for a deployment in `env` and `region`: `template` (whose placeholders
+    are `CATALOG_PLACEHOLDERS` only) filled in."""
+    return render(template, family="", env=env, region=region, instance_id="")
 
 
 def render(template: str, *, family: str, env: str, region: str | None, instance_id: str) -> str:

@@ -113,7 +113,11 @@ def models(
     user: UserOpt = None,
     catalog: Annotated[
         bool,
-        typer.Option("--catalog", help="The AI Gateway instance's catalog: prices and classification."),
+        typer.Option(
+            "--catalog",
+            help="The AI Gateway instance's catalog: prices and classification (with --user, that user's own "
+            "instance's when their credentials name one).",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:

@@ -79,17 +79,16 @@ def _price_text(info: ModelInfo) -> str:
 
 def catalog_models(provider: str | None, *, user: str | None, as_json: bool) -> None:
     """The table (family, model, price in and out per million tokens, classification) or, with
-    `as_json`, one JSON array; a catalog that does not answer is one line and exit 1."""
-    if user is not None:
-        fail("--catalog lists the operator's instance (AI_GATEWAY_INSTANCE_ID): leave out --user", code=2)
+    `as_json`, one JSON array; a catalog that does not answer is one line and exit 1. With `user`,
+    that user's own instance's catalog when their AI Gateway credentials name one, else the
+    operator's; own credentials without an instance id are one line and exit 1."""
 
     async def work(container: Container) -> tuple[Catalog, CatalogView]:
-        from ideaforge_gateway.domain.errors import ConfigurationError
-        from ideaforge_gateway.entrypoints.container import catalog_problem
+        from ideaforge_gateway.domain.models import ProviderName
 
-        view = container.catalog_view()
-        if view is None:
-            raise ConfigurationError(catalog_problem(container.settings()) or "no AI Gateway catalog")
+        user_id = resolve_user(container, user)
+        stored = container.registry().stored(user_id).get(ProviderName.AI_GATEWAY) if user_id else None
+        view = container.catalog_views().for_listing(stored)
         return await view.listing(provider), view
 
     catalog, view = run(work)

@@ -14,9 +14,8 @@ from ideaforge_gateway.application.use_cases.remove_provider import EnableReques
 from ideaforge_gateway.application.use_cases.verify_credentials import VerifyRequest
 from ideaforge_gateway.domain.agents import AgentRunRequest
 from ideaforge_gateway.domain.credentials import ProviderCredentials
-from ideaforge_gateway.domain.errors import ConfigurationError, GatewayError, InvalidRequestError
+from ideaforge_gateway.domain.errors import GatewayError, InvalidRequestError
 from ideaforge_gateway.domain.models import ProviderName
-from ideaforge_gateway.entrypoints.container import catalog_problem
 from ideaforge_gateway.entrypoints.http.deps import ContainerDep, CurrentUser, authorization_check, client_address
 from ideaforge_gateway.entrypoints.http.errors import ApiError
 from ideaforge_gateway.entrypoints.http.presenters import (
@@ -194,12 +193,13 @@ async def list_models(
     """The models of every provider this user can use (a failing provider is left out), with the
     AI Gateway catalog's price and classification where it lists them. With `catalog=true`, the
     AI Gateway instance's catalog itself (only `provider`'s models when given), within
-    AI_GATEWAY_MAX_CLASSIFICATION; a catalog that does not answer is a 502 (it refused the
-    credentials) or 503, one not configured a 409."""
+    AI_GATEWAY_MAX_CLASSIFICATION: the user's own instance's when their stored AI Gateway
+    credentials name one (`user_catalogs.py`), else the operator's; a catalog that does not answer
+    is a 502 (it refused the credentials) or 503, none to ask (own credentials without an
+    instance id, or no operator's instance) a 409."""
     if catalog:
-        view = container.catalog_view()
-        if view is None:
-            raise ConfigurationError(catalog_problem(container.settings()) or "no AI Gateway catalog")
+        stored = (await run_in_threadpool(container.registry().stored, user.id)).get(ProviderName.AI_GATEWAY)
+        view = container.catalog_views().for_listing(stored)
         listed = await view.listing(provider)
         return ModelsAnswer(models=[catalog_model_answer(m) for m in listed.models])
     if provider is not None:
