@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ideaforge_gateway.application.telemetry import NullObserver
 from ideaforge_gateway.domain.credentials import ProviderCredentials
-from ideaforge_gateway.domain.errors import GatewayError
-from ideaforge_gateway.domain.models import ProviderName, Usage
+from ideaforge_gateway.domain.models import ProviderName
 from ideaforge_gateway.domain.policies.circuit_breaker import BreakerState
 from ideaforge_gateway.domain.ports.telemetry import AttemptReport, GenerationObserver, Telemetry
 
@@ -33,7 +33,7 @@ class ProviderHealthEntry:
     """When an open circuit lets its next probe through; None while it is closed."""
 
 
-class ProviderHealth(Telemetry, GenerationObserver):
+class ProviderHealth(Telemetry, NullObserver):
     """Remembers, per provider credential and model, the circuit's state, the last failure and
     when the provider will be tried again, from the chain's attempt reports.
 
@@ -89,24 +89,6 @@ class ProviderHealth(Telemetry, GenerationObserver):
                     last_failure_at=self._wall(),
                 )
             self._entries[key] = replace(failure, state=report.breaker, last_outcome=report.outcome, retry_at=retry_at)
-
-    def fell_over(self, from_provider: ProviderName, to_provider: ProviderName, reason: str) -> None:
-        pass
-
-    def first_content(self, provider: ProviderName, model: str, elapsed: float) -> None:
-        pass
-
-    def finished(
-        self,
-        *,
-        provider: ProviderName | None,
-        model: str | None,
-        usage: Usage | None,
-        finish_reason: str | None,
-        error: GatewayError | None,
-        elapsed: float,
-    ) -> None:
-        pass
 
     def snapshot(self) -> list[ProviderHealthEntry]:
         """Every entry, by provider then model, with open circuits past their `retry_at` shown
